@@ -1,0 +1,45 @@
+// Package events is the CloudTrail event model: one recorded API call as the
+// provider exposes it, parsed from a CloudTrail record. It makes no AWS calls
+// and knows nothing of Terraform, so the policy evaluator can depend on it.
+package events
+
+import "time"
+
+// DefaultEventSource is the service audited when the user names no other.
+const DefaultEventSource = "opsworks-cm.amazonaws.com"
+
+// Event is one CloudTrail record, flattened to the fields rules and HCL
+// conditions test. RequestParameters, ResponseElements and CloudTrailEvent
+// hold JSON with credential-bearing values already redacted.
+type Event struct {
+	EventID          string
+	EventName        string
+	EventTime        time.Time
+	Region           string
+	EventSource      string
+	Username         string
+	UserIdentityType string
+	PrincipalARN     string
+	// SessionIssuerARN is the role behind an assumed-role session, empty
+	// for other identities.
+	SessionIssuerARN  string
+	AccountID         string
+	AccessKeyID       string
+	InvokedBy         string
+	MFAAuthenticated  bool
+	SourceIPAddress   string
+	UserAgent         string
+	ReadOnly          bool
+	ErrorCode         string
+	ErrorMessage      string
+	Resources         []Resource
+	RequestParameters string
+	ResponseElements  string
+	CloudTrailEvent   string
+}
+
+// Resource is a resource a call referenced, as LookupEvents reports it.
+type Resource struct {
+	Type string
+	Name string
+}
