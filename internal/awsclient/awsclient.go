@@ -1,0 +1,366 @@
+// Package awsclient builds the AWS configuration and the per-region clients
+// the provider works with, from the provider's configuration: the credential
+// chain, assume role, endpoint overrides, retries and the LookupEvents pace.
+package awsclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/hashicorp/aws-sdk-go-base/v2/endpoints"
+	"golang.org/x/time/rate"
+)
+
+// OpsWorksCMRegions are the regions OpsWorks CM ran in: the default fan-out
+// of event queries.
+var OpsWorksCMRegions = []string{
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2",
+	"ap-northeast-1", "ap-southeast-1", "ap-southeast-2",
+	"eu-central-1", "eu-west-1",
+}
+
+// DefaultLookupRequestsPerSecond is LookupEvents' documented limit per
+// account and region.
+const DefaultLookupRequestsPerSecond = 2
+
+// DefaultMaxRetries matches the AWS SDK's standard retryer.
+const DefaultMaxRetries = 3
+
+// Config is the provider configuration, already free of Terraform types.
+// Empty fields fall back to the AWS SDK's environment and shared files.
+type Config struct {
+	Region                  string
+	Regions                 []string
+	Profile                 string
+	SharedConfigFiles       []string
+	SharedCredentialsFiles  []string
+	AccessKey               string
+	SecretKey               string
+	Token                   string
+	AssumeRole              *AssumeRole
+	Endpoints               Endpoints
+	S3UsePathStyle          bool
+	MaxRetries              int
+	LookupRequestsPerSecond float64
+	// UserAgent is appended to every request's User-Agent.
+	UserAgent string
+}
+
+// AssumeRole is the role the provider assumes after resolving the base
+// credentials.
+type AssumeRole struct {
+	RoleARN     string
+	SessionName string
+	ExternalID  string
+	Duration    time.Duration
+}
+
+// Endpoints override the service endpoints, for the sandbox or a VPC
+// endpoint. Empty means the SDK's own resolution (which also honours
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>).
+type Endpoints struct {
+	CloudTrail string
+	S3         string
+	STS        string
+}
+
+// Error is a configuration error tied to the provider argument that caused
+// it, so that the provider can attach the diagnostic to that attribute.
+type Error struct {
+	// Attribute is the provider argument, dotted for nested ones
+	// ("endpoints.s3", "assume_role.role_arn"); empty when no single
+	// argument is at fault.
+	Attribute string
+	Summary   string
+	Err       error
+}
+
+func (e *Error) Error() string { return e.Summary + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Clients is what resources and data sources work with: the caller's
+// identity and clients bound to regions.
+type Clients struct {
+	AccountID string
+	Partition string
+	CallerARN string
+	// Region is the home region: where trails and buckets are created.
+	Region string
+	// Regions is where event queries fan out to.
+	Regions []string
+
+	cfg       aws.Config
+	endpoints Endpoints
+	pathStyle bool
+	rps       float64
+
+	mu         sync.Mutex
+	cloudtrail map[string]*cloudtrail.Client
+	s3         map[string]*s3.Client
+	limiters   map[string]*rate.Limiter
+}
+
+// KnownRegion reports whether name is a region of a known AWS partition.
+func KnownRegion(name string) bool {
+	for _, p := range endpoints.DefaultPartitions() {
+		if _, ok := p.Regions()[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateEndpoint checks an endpoint override is an absolute http(s) URL.
+func ValidateEndpoint(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("scheme must be http or https, got %q", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("missing host")
+	}
+	return nil
+}
+
+// New resolves credentials, checks them with STS GetCallerIdentity and
+// returns the client set. It makes exactly one AWS call (two with
+// assume_role).
+func New(ctx context.Context, c Config) (*Clients, error) {
+	if err := validate(c); err != nil {
+		return nil, err
+	}
+	cfg, err := loadConfig(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Region == "" {
+		return nil, &Error{Attribute: "region", Summary: "No region", Err: errors.New(
+			"set the provider's region, the AWS_REGION environment variable or a region in the shared config profile")}
+	}
+	if !KnownRegion(cfg.Region) {
+		return nil, &Error{Attribute: "region", Summary: "Unknown region", Err: fmt.Errorf("%q is not an AWS region", cfg.Region)}
+	}
+
+	stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
+		if c.Endpoints.STS != "" {
+			o.BaseEndpoint = aws.String(c.Endpoints.STS)
+		}
+	})
+	if c.AssumeRole != nil {
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, c.AssumeRole.RoleARN,
+			func(o *stscreds.AssumeRoleOptions) {
+				if c.AssumeRole.SessionName != "" {
+					o.RoleSessionName = c.AssumeRole.SessionName
+				}
+				if c.AssumeRole.ExternalID != "" {
+					o.ExternalID = aws.String(c.AssumeRole.ExternalID)
+				}
+				if c.AssumeRole.Duration > 0 {
+					o.Duration = c.AssumeRole.Duration
+				}
+			}))
+		stsClient = sts.NewFromConfig(cfg, func(o *sts.Options) {
+			if c.Endpoints.STS != "" {
+				o.BaseEndpoint = aws.String(c.Endpoints.STS)
+			}
+		})
+	}
+
+	id, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, credentialError(c, err)
+	}
+	callerARN, err := arn.Parse(aws.ToString(id.Arn))
+	if err != nil {
+		return nil, &Error{Summary: "Unexpected caller identity", Err: fmt.Errorf("parsing caller ARN %q: %w", aws.ToString(id.Arn), err)}
+	}
+
+	regions := c.Regions
+	if len(regions) == 0 {
+		regions = OpsWorksCMRegions
+	}
+	rps := c.LookupRequestsPerSecond
+	if rps <= 0 {
+		rps = DefaultLookupRequestsPerSecond
+	}
+	return &Clients{
+		AccountID:  aws.ToString(id.Account),
+		Partition:  callerARN.Partition,
+		CallerARN:  callerARN.String(),
+		Region:     cfg.Region,
+		Regions:    slices.Clone(regions),
+		cfg:        cfg,
+		endpoints:  c.Endpoints,
+		pathStyle:  c.S3UsePathStyle,
+		rps:        rps,
+		cloudtrail: map[string]*cloudtrail.Client{},
+		s3:         map[string]*s3.Client{},
+		limiters:   map[string]*rate.Limiter{},
+	}, nil
+}
+
+func validate(c Config) error {
+	for attr, ep := range map[string]string{
+		"endpoints.cloudtrail": c.Endpoints.CloudTrail,
+		"endpoints.s3":         c.Endpoints.S3,
+		"endpoints.sts":        c.Endpoints.STS,
+	} {
+		if ep == "" {
+			continue
+		}
+		if err := ValidateEndpoint(ep); err != nil {
+			return &Error{Attribute: attr, Summary: "Invalid endpoint URL", Err: fmt.Errorf("%q: %w", ep, err)}
+		}
+	}
+	for _, r := range c.Regions {
+		if !KnownRegion(r) {
+			return &Error{Attribute: "regions", Summary: "Unknown region", Err: fmt.Errorf("%q is not an AWS region", r)}
+		}
+	}
+	if (c.AccessKey == "") != (c.SecretKey == "") {
+		return &Error{Attribute: "access_key", Summary: "Incomplete static credentials",
+			Err: errors.New("access_key and secret_key must be set together")}
+	}
+	return nil
+}
+
+func loadConfig(ctx context.Context, c Config) (aws.Config, error) {
+	maxRetries := c.MaxRetries
+	if maxRetries <= 0 {
+		maxRetries = DefaultMaxRetries
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxRetries + 1
+				// The client-side retry quota would turn a burst of
+				// throttling answers into hard failures; pacing is done
+				// by the per-region limiter instead.
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+	}
+	if c.Region != "" {
+		opts = append(opts, config.WithRegion(c.Region))
+	}
+	if c.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(c.Profile))
+	}
+	if len(c.SharedConfigFiles) > 0 {
+		opts = append(opts, config.WithSharedConfigFiles(c.SharedConfigFiles))
+	}
+	if len(c.SharedCredentialsFiles) > 0 {
+		opts = append(opts, config.WithSharedCredentialsFiles(c.SharedCredentialsFiles))
+	}
+	if c.AccessKey != "" {
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, c.Token)))
+	}
+	if c.UserAgent != "" {
+		opts = append(opts, config.WithAppID(c.UserAgent))
+	}
+	opts = append(opts, config.WithAPIOptions([]func(*middleware.Stack) error{logCalls}))
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		attr := ""
+		if c.Profile != "" {
+			attr = "profile"
+		}
+		return aws.Config{}, &Error{Attribute: attr, Summary: "Loading AWS configuration", Err: err}
+	}
+	return cfg, nil
+}
+
+// credentialError names the AWS error code of a failed identity check and
+// ties it to the argument most likely at fault.
+func credentialError(c Config, err error) error {
+	attr := ""
+	switch {
+	case c.AssumeRole != nil:
+		attr = "assume_role.role_arn"
+	case c.AccessKey != "":
+		attr = "access_key"
+	case c.Profile != "":
+		attr = "profile"
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return &Error{Attribute: attr, Summary: "Invalid AWS credentials", Err: fmt.Errorf(
+			"sts:GetCallerIdentity failed with %s: %s; check the access key, secret key and session token, or the profile and role",
+			apiErr.ErrorCode(), apiErr.ErrorMessage())}
+	}
+	return &Error{Attribute: attr, Summary: "Resolving AWS credentials", Err: fmt.Errorf("sts:GetCallerIdentity: %w", err)}
+}
+
+// CloudTrail returns the CloudTrail client for region. Its LookupEvents
+// calls, retries included, wait for the region's limiter.
+func (c *Clients) CloudTrail(region string) *cloudtrail.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.cloudtrail[region]; ok {
+		return cl
+	}
+	limiter := c.limiterLocked(region)
+	cl := cloudtrail.NewFromConfig(c.cfg, func(o *cloudtrail.Options) {
+		o.Region = region
+		if c.endpoints.CloudTrail != "" {
+			o.BaseEndpoint = aws.String(c.endpoints.CloudTrail)
+		}
+		o.APIOptions = append(o.APIOptions, paceLookups(limiter))
+	})
+	c.cloudtrail[region] = cl
+	return cl
+}
+
+// S3 returns the S3 client for region (the home region when empty).
+func (c *Clients) S3(region string) *s3.Client {
+	if region == "" {
+		region = c.Region
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.s3[region]; ok {
+		return cl
+	}
+	cl := s3.NewFromConfig(c.cfg, func(o *s3.Options) {
+		o.Region = region
+		o.UsePathStyle = c.pathStyle
+		if c.endpoints.S3 != "" {
+			o.BaseEndpoint = aws.String(c.endpoints.S3)
+		}
+	})
+	c.s3[region] = cl
+	return cl
+}
+
+// LookupRequestsPerSecond is the pace LookupEvents calls keep per region.
+func (c *Clients) LookupRequestsPerSecond() float64 { return c.rps }
+
+func (c *Clients) limiterLocked(region string) *rate.Limiter {
+	l, ok := c.limiters[region]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(c.rps), 1)
+		c.limiters[region] = l
+	}
+	return l
+}

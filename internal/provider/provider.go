@@ -1,0 +1,271 @@
+// Package provider is the Terraform surface of opsaudit: the provider
+// configuration, resources, data sources and functions. It translates between
+// Terraform schemas and the packages that do the work.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+)
+
+var (
+	_ provider.Provider              = (*opsauditProvider)(nil)
+	_ provider.ProviderWithFunctions = (*opsauditProvider)(nil)
+)
+
+type opsauditProvider struct {
+	version string
+}
+
+// New returns a constructor for the provider, as providerserver expects.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &opsauditProvider{version: version} }
+}
+
+type providerModel struct {
+	Region                  types.String     `tfsdk:"region"`
+	Regions                 types.List       `tfsdk:"regions"`
+	Profile                 types.String     `tfsdk:"profile"`
+	SharedConfigFiles       types.List       `tfsdk:"shared_config_files"`
+	SharedCredentialsFiles  types.List       `tfsdk:"shared_credentials_files"`
+	AccessKey               types.String     `tfsdk:"access_key"`
+	SecretKey               types.String     `tfsdk:"secret_key"`
+	Token                   types.String     `tfsdk:"token"`
+	AssumeRole              *assumeRoleModel `tfsdk:"assume_role"`
+	Endpoints               *endpointsModel  `tfsdk:"endpoints"`
+	S3UsePathStyle          types.Bool       `tfsdk:"s3_use_path_style"`
+	MaxRetries              types.Int64      `tfsdk:"max_retries"`
+	LookupRequestsPerSecond types.Float64    `tfsdk:"lookup_requests_per_second"`
+}
+
+type assumeRoleModel struct {
+	RoleARN     types.String `tfsdk:"role_arn"`
+	SessionName types.String `tfsdk:"session_name"`
+	ExternalID  types.String `tfsdk:"external_id"`
+	Duration    types.String `tfsdk:"duration"`
+}
+
+type endpointsModel struct {
+	CloudTrail types.String `tfsdk:"cloudtrail"`
+	S3         types.String `tfsdk:"s3"`
+	STS        types.String `tfsdk:"sts"`
+}
+
+func (p *opsauditProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "opsaudit"
+	resp.Version = p.version
+}
+
+func (p *opsauditProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	endpoint := func(service string) schema.StringAttribute {
+		return schema.StringAttribute{
+			Optional: true,
+			MarkdownDescription: fmt.Sprintf("Endpoint URL for %s, for example the sandbox's `http://127.0.0.1:4599`. "+
+				"Default: the AWS SDK's resolution, which honours `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_%s`.",
+				service, map[string]string{"CloudTrail": "CLOUDTRAIL", "S3": "S3", "STS": "STS"}[service]),
+			Validators: []validator.String{endpointURL()},
+		}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The opsaudit provider sets up the CloudTrail trail and S3 bucket that audit AWS OpsWorks CM " +
+			"API calls, queries the events CloudTrail recorded, and evaluates compliance rules over them. Its arguments " +
+			"follow the hashicorp/aws provider's; every one is optional and falls back to the AWS SDK's environment " +
+			"variables and shared files.",
+		Attributes: map[string]schema.Attribute{
+			"region": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Home region: where trails and buckets are created. Default: `AWS_REGION`, " +
+					"`AWS_DEFAULT_REGION` or the profile's region.",
+				Validators: []validator.String{knownRegion()},
+			},
+			"regions": schema.ListAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "Regions event queries fan out to. Default: the nine regions OpsWorks CM ran in (" +
+					"`" + joinQuoted(awsclient.OpsWorksCMRegions) + "`).",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(knownRegion()),
+				},
+			},
+			"profile": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Named profile of the shared configuration files. Default: `AWS_PROFILE`.",
+			},
+			"shared_config_files": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Shared configuration files. Default: `AWS_CONFIG_FILE` or `~/.aws/config`.",
+			},
+			"shared_credentials_files": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Shared credentials files. Default: `AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`.",
+			},
+			"access_key": schema.StringAttribute{
+				Optional:            true,
+				Sensitive:           true,
+				MarkdownDescription: "Access key id. Default: `AWS_ACCESS_KEY_ID`, then the rest of the SDK's credential chain.",
+			},
+			"secret_key": schema.StringAttribute{
+				Optional:            true,
+				Sensitive:           true,
+				MarkdownDescription: "Secret access key; required with `access_key`. Default: `AWS_SECRET_ACCESS_KEY`.",
+			},
+			"token": schema.StringAttribute{
+				Optional:            true,
+				Sensitive:           true,
+				MarkdownDescription: "Session token of temporary credentials. Default: `AWS_SESSION_TOKEN`.",
+			},
+			"s3_use_path_style": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Address buckets as `https://endpoint/bucket` rather than `https://bucket.endpoint`. " +
+					"The sandbox needs it. Default: `false`.",
+			},
+			"max_retries": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Retries of a throttled or failed (5xx) AWS call, with exponential backoff. "+
+					"Default: `%d`.", awsclient.DefaultMaxRetries),
+				Validators: []validator.Int64{int64validator.Between(0, 25)},
+			},
+			"lookup_requests_per_second": schema.Float64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Pace of CloudTrail LookupEvents calls in each region; all regions run at "+
+					"once. AWS allows 2 per second per account and region, so raise it only against an endpoint that "+
+					"allows more. Default: `%d`.", awsclient.DefaultLookupRequestsPerSecond),
+				Validators: []validator.Float64{float64validator.Between(0.1, 1000)},
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"assume_role": schema.SingleNestedBlock{
+				MarkdownDescription: "A role to assume with the resolved credentials before any other call.",
+				Attributes: map[string]schema.Attribute{
+					"role_arn": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "ARN of the role to assume. Required when the block is present.",
+					},
+					"session_name": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Session name; it appears in CloudTrail as the assumed role's session.",
+					},
+					"external_id": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "External id the role's trust policy requires.",
+					},
+					"duration": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: "Session duration, a Go duration string such as `1h`; between 15 minutes and " +
+							"12 hours. Default: 15 minutes.",
+						Validators: []validator.String{durationBetween(15*time.Minute, 12*time.Hour)},
+					},
+				},
+			},
+			"endpoints": schema.SingleNestedBlock{
+				MarkdownDescription: "Custom service endpoints, for the sandbox or VPC endpoints.",
+				Attributes: map[string]schema.Attribute{
+					"cloudtrail": endpoint("CloudTrail"),
+					"s3":         endpoint("S3"),
+					"sts":        endpoint("STS"),
+				},
+			},
+		},
+	}
+}
+
+func (p *opsauditProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cfg, ok := m.toConfig(ctx, resp)
+	if !ok {
+		return
+	}
+	cfg.UserAgent = "opsaudit/" + p.version
+
+	clients, err := awsclient.New(ctx, cfg)
+	if err != nil {
+		addConfigError(resp, err)
+		return
+	}
+	resp.ResourceData = clients
+	resp.DataSourceData = clients
+}
+
+func (m providerModel) toConfig(ctx context.Context, resp *provider.ConfigureResponse) (awsclient.Config, bool) {
+	for name, v := range map[string]interface{ IsUnknown() bool }{
+		"region": m.Region, "regions": m.Regions, "profile": m.Profile, "access_key": m.AccessKey,
+		"secret_key": m.SecretKey, "token": m.Token, "shared_config_files": m.SharedConfigFiles,
+		"shared_credentials_files": m.SharedCredentialsFiles,
+	} {
+		if v.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Unknown provider argument",
+				"The provider cannot be configured from a value known only after apply. Use a value known at plan time.")
+		}
+	}
+	cfg := awsclient.Config{
+		Region:                  m.Region.ValueString(),
+		Profile:                 m.Profile.ValueString(),
+		AccessKey:               m.AccessKey.ValueString(),
+		SecretKey:               m.SecretKey.ValueString(),
+		Token:                   m.Token.ValueString(),
+		S3UsePathStyle:          m.S3UsePathStyle.ValueBool(),
+		MaxRetries:              int(m.MaxRetries.ValueInt64()),
+		LookupRequestsPerSecond: m.LookupRequestsPerSecond.ValueFloat64(),
+	}
+	resp.Diagnostics.Append(m.Regions.ElementsAs(ctx, &cfg.Regions, true)...)
+	resp.Diagnostics.Append(m.SharedConfigFiles.ElementsAs(ctx, &cfg.SharedConfigFiles, true)...)
+	resp.Diagnostics.Append(m.SharedCredentialsFiles.ElementsAs(ctx, &cfg.SharedCredentialsFiles, true)...)
+	if m.Endpoints != nil {
+		cfg.Endpoints = awsclient.Endpoints{
+			CloudTrail: m.Endpoints.CloudTrail.ValueString(),
+			S3:         m.Endpoints.S3.ValueString(),
+			STS:        m.Endpoints.STS.ValueString(),
+		}
+	}
+	if m.AssumeRole != nil {
+		if m.AssumeRole.RoleARN.ValueString() == "" {
+			resp.Diagnostics.AddAttributeError(path.Root("assume_role").AtName("role_arn"), "Missing role ARN",
+				"The assume_role block needs role_arn.")
+		}
+		cfg.AssumeRole = &awsclient.AssumeRole{
+			RoleARN:     m.AssumeRole.RoleARN.ValueString(),
+			SessionName: m.AssumeRole.SessionName.ValueString(),
+			ExternalID:  m.AssumeRole.ExternalID.ValueString(),
+		}
+		if d := m.AssumeRole.Duration.ValueString(); d != "" {
+			// The validator has already accepted the duration.
+			cfg.AssumeRole.Duration, _ = time.ParseDuration(d)
+		}
+	}
+	return cfg, !resp.Diagnostics.HasError()
+}
+
+func (p *opsauditProvider) Resources(_ context.Context) []func() resource.Resource {
+	return []func() resource.Resource{}
+}
+
+func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{}
+}
+
+func (p *opsauditProvider) Functions(_ context.Context) []func() function.Function {
+	return []func() function.Function{}
+}
