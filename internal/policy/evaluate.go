@@ -1,0 +1,324 @@
+package policy
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+)
+
+// Evaluator holds a validated configuration and compiled user rules; build
+// it once and call Evaluate for each input.
+type Evaluator struct {
+	s     settings
+	rules []RuleOutcome
+}
+
+// New validates cfg (unknown rule ids, bad CIDRs, severities) and compiles
+// its user rules. All problems are returned together.
+func New(cfg Config) (*Evaluator, error) {
+	s, err := newSettings(cfg)
+	user, uerr := compileUserRules(cfg.UserRules)
+	if err := errors.Join(err, uerr); err != nil {
+		return nil, err
+	}
+	e := &Evaluator{s: s}
+	for _, r := range catalog {
+		e.rules = append(e.rules, RuleOutcome{Rule: r, Enabled: s.enabled[r.ID]})
+	}
+	for _, r := range user {
+		e.rules = append(e.rules, RuleOutcome{Rule: r, Enabled: true})
+	}
+	return e, nil
+}
+
+// Finding is one violation of a rule.
+type Finding struct {
+	RuleID   string
+	Severity Severity
+	Title    string
+	// Resource is the trail ARN, the bucket name, or for event rules the
+	// first resource the call named (else "cloudtrail/<region>/<event-id>").
+	Resource string
+	// EventID, Principal and EventTime are set for event rules only.
+	EventID     string
+	Region      string
+	Principal   string
+	EventTime   time.Time
+	Message     string
+	Remediation string
+}
+
+// RuleError is a rule that could not be evaluated on some input: a user
+// rule failing at run time (a missing map key, say) or an unreadable bucket
+// policy. It yields no finding and makes the result unknown.
+type RuleError struct {
+	RuleID string
+	// Count is how many evaluations failed; EventID is the first failing
+	// event, empty for posture rules.
+	Count   int
+	EventID string
+	Message string
+}
+
+// RuleOutcome is a rule as one evaluation ran it; reports list every rule,
+// disabled ones included, so CI shows them as skipped.
+type RuleOutcome struct {
+	Rule     Rule
+	Enabled  bool
+	Findings int
+	Errors   int
+}
+
+// Summary counts findings. Every severity and every enabled rule has a key,
+// zero included, so the Terraform map keeps a stable shape.
+type Summary struct {
+	Total      int
+	BySeverity map[Severity]int
+	ByRule     map[string]int
+}
+
+// Result is the verdict of one evaluation.
+type Result struct {
+	// Status is fail when a finding is at least FailOn (a failure found on
+	// partial data is still a failure); otherwise unknown when Reasons is
+	// not empty; otherwise pass.
+	Status   Status
+	FailOn   Severity
+	Findings []Finding
+	Errors   []RuleError
+	// Reasons says why the result is not conclusive: the input's
+	// Incomplete entries, missing trail or bucket, rule errors.
+	Reasons []string
+	Summary Summary
+	Rules   []RuleOutcome
+	// EventsEvaluated is the number of events given; SourceEvents those
+	// from the audited event source, which built-in event rules look at.
+	EventsEvaluated int
+	SourceEvents    int
+	EventSource     string
+}
+
+// run is the mutable state of one Evaluate call.
+type run struct {
+	e        *Evaluator
+	findings []Finding
+	errs     map[string]*RuleError
+	reasons  []string
+}
+
+func (r *run) fail(ruleID, eventID string, err error) {
+	re := r.errs[ruleID]
+	if re == nil {
+		re = &RuleError{RuleID: ruleID, EventID: eventID, Message: err.Error()}
+		r.errs[ruleID] = re
+	}
+	re.Count++
+}
+
+// Evaluate runs every enabled rule over the input. It never fails: rule
+// errors and missing input are reported in the result.
+func (e *Evaluator) Evaluate(in Input) Result {
+	r := &run{e: e, errs: map[string]*RuleError{}, reasons: slices.Clone(in.Incomplete)}
+
+	var trailRules, bucketRules, matchRules, aggRules, userRules []*Rule
+	for i := range e.rules {
+		ro := &e.rules[i]
+		if !ro.Enabled {
+			continue
+		}
+		switch {
+		case ro.Rule.trail != nil:
+			trailRules = append(trailRules, &ro.Rule)
+		case ro.Rule.bucket != nil:
+			bucketRules = append(bucketRules, &ro.Rule)
+		case ro.Rule.match != nil:
+			matchRules = append(matchRules, &ro.Rule)
+		case ro.Rule.aggregate != nil:
+			aggRules = append(aggRules, &ro.Rule)
+		case ro.Rule.cel != nil:
+			userRules = append(userRules, &ro.Rule)
+		}
+	}
+
+	r.posture(in, trailRules, bucketRules)
+	sourceEvents := r.events(in.Events, matchRules, userRules)
+	for _, rule := range aggRules {
+		for _, hit := range rule.aggregate(&e.s, sourceEvents) {
+			r.eventFinding(rule, hit.event, hit.message)
+		}
+	}
+	return r.result(len(in.Events), len(sourceEvents))
+}
+
+func (r *run) posture(in Input, trailRules, bucketRules []*Rule) {
+	if len(trailRules) > 0 {
+		if in.Trail == nil {
+			r.reasons = append(r.reasons, "trail configuration not available: trail rules not evaluated")
+		} else {
+			t := in.Trail
+			resource := cmp.Or(t.ARN, t.Name)
+			for _, rule := range trailRules {
+				msgs, err := rule.trail(&r.e.s, t)
+				r.postureFindings(rule, resource, t.HomeRegion, msgs, err)
+			}
+		}
+	}
+	if len(bucketRules) > 0 {
+		if in.Bucket == nil {
+			r.reasons = append(r.reasons, "log bucket configuration not available: bucket rules not evaluated")
+		} else {
+			region := ""
+			if in.Trail != nil {
+				region = in.Trail.HomeRegion
+			}
+			for _, rule := range bucketRules {
+				msgs, err := rule.bucket(&r.e.s, in.Bucket)
+				r.postureFindings(rule, in.Bucket.Name, region, msgs, err)
+			}
+		}
+	}
+}
+
+func (r *run) postureFindings(rule *Rule, resource, region string, msgs []string, err error) {
+	if err != nil {
+		r.fail(rule.ID, "", err)
+		return
+	}
+	for _, m := range msgs {
+		r.findings = append(r.findings, Finding{
+			RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: resource,
+			Region: region, Message: m, Remediation: rule.Remediation,
+		})
+	}
+}
+
+// events makes one pass over the events: built-in rules see the audited
+// source only and decode request parameters lazily, user rules see every
+// event and get one activation per event shared by all of them.
+func (r *run) events(evs []events.Event, matchRules, userRules []*Rule) []*events.Event {
+	var needParams, needResp, needRec bool
+	for _, u := range userRules {
+		needParams = needParams || u.cel.needParams
+		needResp = needResp || u.cel.needResp
+		needRec = needRec || u.cel.needRec
+	}
+	var sourceEvents []*events.Event
+	for i := range evs {
+		ev := &evs[i]
+		if strings.EqualFold(ev.EventSource, r.e.s.eventSource) {
+			sourceEvents = append(sourceEvents, ev)
+			view := eventView{ev: ev}
+			for _, rule := range matchRules {
+				if len(rule.eventNames) > 0 && !slices.Contains(rule.eventNames, ev.EventName) {
+					continue
+				}
+				msg, ok, err := rule.match(&r.e.s, &view)
+				if err != nil {
+					r.fail(rule.ID, ev.EventID, err)
+				} else if ok {
+					r.eventFinding(rule, ev, msg)
+				}
+			}
+		}
+		if len(userRules) == 0 {
+			continue
+		}
+		act, err := celInput(ev, needParams, needResp, needRec)
+		for _, rule := range userRules {
+			if err != nil {
+				r.fail(rule.ID, ev.EventID, err)
+				continue
+			}
+			ok, err := rule.cel.eval(act)
+			if err != nil {
+				r.fail(rule.ID, ev.EventID, fmt.Errorf("event %s: %w", ev.EventID, err))
+			} else if ok {
+				r.eventFinding(rule, ev, fmt.Sprintf("%s by %s at %s in %s matched the rule's condition", ev.EventName, caller(ev), when(ev), ev.Region))
+			}
+		}
+	}
+	return sourceEvents
+}
+
+func (r *run) eventFinding(rule *Rule, ev *events.Event, msg string) {
+	resource := fmt.Sprintf("cloudtrail/%s/%s", ev.Region, ev.EventID)
+	if len(ev.Resources) > 0 && ev.Resources[0].Name != "" {
+		resource = ev.Resources[0].Name
+	}
+	r.findings = append(r.findings, Finding{
+		RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: resource,
+		EventID: ev.EventID, Region: ev.Region, Principal: caller(ev), EventTime: ev.EventTime,
+		Message: msg, Remediation: rule.Remediation,
+	})
+}
+
+func (r *run) result(total, source int) Result {
+	s := &r.e.s
+	res := Result{
+		FailOn:          s.failOn,
+		Findings:        r.findings,
+		EventsEvaluated: total,
+		SourceEvents:    source,
+		EventSource:     s.eventSource,
+		Summary:         Summary{BySeverity: map[Severity]int{}, ByRule: map[string]int{}},
+		Rules:           slices.Clone(r.e.rules),
+	}
+	slices.SortStableFunc(res.Findings, compareFindings)
+
+	for _, sev := range Severities {
+		res.Summary.BySeverity[sev] = 0
+	}
+	index := map[string]int{}
+	for i, ro := range res.Rules {
+		index[ro.Rule.ID] = i
+		if ro.Enabled {
+			res.Summary.ByRule[ro.Rule.ID] = 0
+		}
+	}
+	failed := false
+	for _, f := range res.Findings {
+		res.Summary.Total++
+		res.Summary.BySeverity[f.Severity]++
+		res.Summary.ByRule[f.RuleID]++
+		res.Rules[index[f.RuleID]].Findings++
+		failed = failed || f.Severity.AtLeast(s.failOn)
+	}
+
+	for _, re := range r.errs {
+		res.Errors = append(res.Errors, *re)
+		res.Rules[index[re.RuleID]].Errors = re.Count
+	}
+	slices.SortFunc(res.Errors, func(a, b RuleError) int { return strings.Compare(a.RuleID, b.RuleID) })
+	res.Reasons = r.reasons
+	for _, re := range res.Errors {
+		res.Reasons = append(res.Reasons, fmt.Sprintf("rule %s could not be evaluated %d time(s): %s", re.RuleID, re.Count, re.Message))
+	}
+
+	switch {
+	case failed:
+		res.Status = StatusFail
+	case len(res.Reasons) > 0:
+		res.Status = StatusUnknown
+	default:
+		res.Status = StatusPass
+	}
+	return res
+}
+
+// compareFindings orders by severity (most severe first), rule id, event
+// time, then resource and event id so equal-time findings stay stable.
+func compareFindings(a, b Finding) int {
+	return cmp.Or(
+		cmp.Compare(a.Severity.rank(), b.Severity.rank()),
+		strings.Compare(a.RuleID, b.RuleID),
+		a.EventTime.Compare(b.EventTime),
+		strings.Compare(a.Resource, b.Resource),
+		strings.Compare(a.EventID, b.EventID),
+		strings.Compare(a.Message, b.Message),
+	)
+}
