@@ -263,7 +263,9 @@ func (p *opsauditProvider) Resources(_ context.Context) []func() resource.Resour
 }
 
 func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewCallerIdentityDataSource,
+	}
 }
 
 func (p *opsauditProvider) Functions(_ context.Context) []func() function.Function {

@@ -1,0 +1,191 @@
+package awsclient_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+)
+
+func startSandbox(t *testing.T, opts sandbox.Options, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	srv, err := sandbox.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler = srv
+	if wrap != nil {
+		h = wrap(srv)
+	}
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+func sandboxConfig(endpoint string) awsclient.Config {
+	return awsclient.Config{
+		Region:         "us-east-1",
+		AccessKey:      "test",
+		SecretKey:      "test",
+		S3UsePathStyle: true,
+		Endpoints:      awsclient.Endpoints{CloudTrail: endpoint, S3: endpoint, STS: endpoint},
+	}
+}
+
+func TestNewResolvesIdentityAndDefaults(t *testing.T) {
+	ep := startSandbox(t, sandbox.Options{Account: "111122223333", NoHistory: true}, nil)
+	c, err := awsclient.New(context.Background(), sandboxConfig(ep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AccountID != "111122223333" || c.Partition != "aws" || c.Region != "us-east-1" {
+		t.Errorf("got account %q partition %q region %q", c.AccountID, c.Partition, c.Region)
+	}
+	if len(c.Regions) != 9 || c.LookupRequestsPerSecond() != 2 {
+		t.Errorf("defaults: regions %v, rps %v", c.Regions, c.LookupRequestsPerSecond())
+	}
+}
+
+func TestEndpointsAndPathStyleHonoured(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	ep := startSandbox(t, sandbox.Options{NoHistory: true}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen = append(seen, r.Host+r.URL.Path)
+			mu.Unlock()
+			next.ServeHTTP(w, r)
+		})
+	})
+	c, err := awsclient.New(context.Background(), sandboxConfig(ep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.S3("").CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("path-style-check")}); err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(ep, "http://")
+	mu.Lock()
+	defer mu.Unlock()
+	if last := seen[len(seen)-1]; last != host+"/path-style-check" {
+		t.Errorf("CreateBucket went to %q, want path style %q", last, host+"/path-style-check")
+	}
+}
+
+func TestAssumeRole(t *testing.T) {
+	ep := startSandbox(t, sandbox.Options{NoHistory: true}, nil)
+	cfg := sandboxConfig(ep)
+	cfg.AssumeRole = &awsclient.AssumeRole{RoleARN: "arn:aws:iam::444455556666:role/auditor", SessionName: "ci", Duration: time.Hour}
+	c, err := awsclient.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CallerARN != "arn:aws:sts::444455556666:assumed-role/auditor/ci" || c.AccountID != "444455556666" {
+		t.Errorf("caller %q account %q", c.CallerARN, c.AccountID)
+	}
+}
+
+func TestBadInputsNameTheArgument(t *testing.T) {
+	ep := startSandbox(t, sandbox.Options{NoHistory: true}, nil)
+	cases := []struct {
+		name  string
+		edit  func(*awsclient.Config)
+		attr  string
+		inErr string
+	}{
+		{"unknown region", func(c *awsclient.Config) { c.Region = "us-nowhere-9" }, "region", "not an AWS region"},
+		{"unknown fan-out region", func(c *awsclient.Config) { c.Regions = []string{"eu-west-1", "mars-1"} }, "regions", `"mars-1"`},
+		{"bad endpoint", func(c *awsclient.Config) { c.Endpoints.S3 = "127.0.0.1:4599" }, "endpoints.s3", "scheme"},
+		{"wrong secret", func(c *awsclient.Config) { c.SecretKey = "wrong" }, "access_key", "SignatureDoesNotMatch"},
+		{"unknown key", func(c *awsclient.Config) { c.AccessKey = "AKIAUNKNOWN" }, "access_key", "InvalidClientTokenId"},
+		{"half a key pair", func(c *awsclient.Config) { c.SecretKey = "" }, "access_key", "together"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := sandboxConfig(ep)
+			tc.edit(&cfg)
+			_, err := awsclient.New(context.Background(), cfg)
+			var ce *awsclient.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want *awsclient.Error", err)
+			}
+			if ce.Attribute != tc.attr || !strings.Contains(err.Error(), tc.inErr) {
+				t.Errorf("got attribute %q error %q; want %q containing %q", ce.Attribute, err, tc.attr, tc.inErr)
+			}
+		})
+	}
+}
+
+func TestRetriesFollowMaxRetries(t *testing.T) {
+	var failures atomic.Int32
+	ep := startSandbox(t, sandbox.Options{NoHistory: true}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if failures.Add(-1) >= 0 {
+				http.Error(w, "unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	for _, tc := range []struct {
+		retries, failures int
+		ok                bool
+	}{{retries: 3, failures: 3, ok: true}, {retries: 1, failures: 2, ok: false}} {
+		failures.Store(int32(tc.failures))
+		cfg := sandboxConfig(ep)
+		cfg.MaxRetries = tc.retries
+		_, err := awsclient.New(context.Background(), cfg)
+		if (err == nil) != tc.ok {
+			t.Errorf("max_retries %d with %d failures: err = %v", tc.retries, tc.failures, err)
+		}
+	}
+}
+
+// TestLookupPace measures the limiter: callers hammering one region get the
+// configured rate, and a second region runs at the same rate alongside.
+func TestLookupPace(t *testing.T) {
+	ep := startSandbox(t, sandbox.Options{NoHistory: true, LookupRPS: 1000}, nil)
+	cfg := sandboxConfig(ep)
+	cfg.LookupRequestsPerSecond = 5
+	c, err := awsclient.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const window = 2 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), window)
+	defer cancel()
+	counts := map[string]*atomic.Int32{"us-east-1": {}, "eu-west-1": {}}
+	var wg sync.WaitGroup
+	for region, n := range counts {
+		for range 4 {
+			wg.Go(func() {
+				for {
+					_, err := c.CloudTrail(region).LookupEvents(ctx, &cloudtrail.LookupEventsInput{MaxResults: aws.Int32(1)})
+					if err != nil {
+						return
+					}
+					n.Add(1)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	// 5 per second for 2 seconds, plus the one the limiter's burst allows.
+	for region, n := range counts {
+		if got := n.Load(); got < 9 || got > 11 {
+			t.Errorf("%s: %d LookupEvents calls in %s at 5/s, want 10±1", region, got, window)
+		}
+	}
+}
