@@ -68,10 +68,13 @@ type RuleError struct {
 // RuleOutcome is a rule as one evaluation ran it; reports list every rule,
 // disabled ones included, so CI shows them as skipped.
 type RuleOutcome struct {
-	Rule     Rule
-	Enabled  bool
-	Findings int
-	Errors   int
+	Rule    Rule
+	Enabled bool
+	// NotEvaluated says why an enabled rule did not run (its input is
+	// missing); such a rule neither passed nor failed.
+	NotEvaluated string
+	Findings     int
+	Errors       int
 }
 
 // Summary counts findings. Every severity and every enabled rule has a key,
@@ -128,7 +131,7 @@ func (e *Evaluator) Evaluate(in Input) Result {
 	var trailRules, bucketRules, matchRules, aggRules, userRules []*Rule
 	for i := range e.rules {
 		ro := &e.rules[i]
-		if !ro.Enabled {
+		if !ro.Enabled || r.missing(in, ro.Rule.Target) != "" {
 			continue
 		}
 		switch {
@@ -152,35 +155,32 @@ func (e *Evaluator) Evaluate(in Input) Result {
 			r.eventFinding(rule, hit.event, hit.message)
 		}
 	}
-	return r.result(len(in.Events), len(sourceEvents))
+	return r.result(in, len(sourceEvents))
+}
+
+// missing says why rules of the target cannot run on this input.
+func (r *run) missing(in Input, target Target) string {
+	switch {
+	case target == TargetTrail && in.Trail == nil:
+		return "trail configuration not available"
+	case target == TargetBucket && in.Bucket == nil:
+		return "log bucket configuration not available"
+	}
+	return ""
 }
 
 func (r *run) posture(in Input, trailRules, bucketRules []*Rule) {
-	if len(trailRules) > 0 {
-		if in.Trail == nil {
-			r.reasons = append(r.reasons, "trail configuration not available: trail rules not evaluated")
-		} else {
-			t := in.Trail
-			resource := cmp.Or(t.ARN, t.Name)
-			for _, rule := range trailRules {
-				msgs, err := rule.trail(&r.e.s, t)
-				r.postureFindings(rule, resource, t.HomeRegion, msgs, err)
-			}
-		}
+	for _, rule := range trailRules {
+		msgs, err := rule.trail(&r.e.s, in.Trail)
+		r.postureFindings(rule, cmp.Or(in.Trail.ARN, in.Trail.Name), in.Trail.HomeRegion, msgs, err)
 	}
-	if len(bucketRules) > 0 {
-		if in.Bucket == nil {
-			r.reasons = append(r.reasons, "log bucket configuration not available: bucket rules not evaluated")
-		} else {
-			region := ""
-			if in.Trail != nil {
-				region = in.Trail.HomeRegion
-			}
-			for _, rule := range bucketRules {
-				msgs, err := rule.bucket(&r.e.s, in.Bucket)
-				r.postureFindings(rule, in.Bucket.Name, region, msgs, err)
-			}
-		}
+	region := ""
+	if in.Trail != nil {
+		region = in.Trail.HomeRegion
+	}
+	for _, rule := range bucketRules {
+		msgs, err := rule.bucket(&r.e.s, in.Bucket)
+		r.postureFindings(rule, in.Bucket.Name, region, msgs, err)
 	}
 }
 
@@ -257,12 +257,12 @@ func (r *run) eventFinding(rule *Rule, ev *events.Event, msg string) {
 	})
 }
 
-func (r *run) result(total, source int) Result {
+func (r *run) result(in Input, source int) Result {
 	s := &r.e.s
 	res := Result{
 		FailOn:          s.failOn,
 		Findings:        r.findings,
-		EventsEvaluated: total,
+		EventsEvaluated: len(in.Events),
 		SourceEvents:    source,
 		EventSource:     s.eventSource,
 		Summary:         Summary{BySeverity: map[Severity]int{}, ByRule: map[string]int{}},
@@ -274,10 +274,19 @@ func (r *run) result(total, source int) Result {
 		res.Summary.BySeverity[sev] = 0
 	}
 	index := map[string]int{}
+	missing := map[string]bool{}
 	for i, ro := range res.Rules {
 		index[ro.Rule.ID] = i
-		if ro.Enabled {
-			res.Summary.ByRule[ro.Rule.ID] = 0
+		if !ro.Enabled {
+			continue
+		}
+		res.Summary.ByRule[ro.Rule.ID] = 0
+		if why := r.missing(in, ro.Rule.Target); why != "" {
+			res.Rules[i].NotEvaluated = why
+			if !missing[why] {
+				missing[why] = true
+				r.reasons = append(r.reasons, why+": "+string(ro.Rule.Target)+" rules not evaluated")
+			}
 		}
 	}
 	failed := false
