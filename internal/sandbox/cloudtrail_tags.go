@@ -1,0 +1,117 @@
+package sandbox
+
+import "strings"
+
+const maxTrailTags = 50
+
+func validTags(tags []tag, existing int) *ctError {
+	for _, t := range tags {
+		if t.Key == "" || len(t.Key) > 128 || strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return ctErr("InvalidTagParameterException", "Tag key %q is not valid.", t.Key)
+		}
+		if len(t.Value) > 256 {
+			return ctErr("InvalidTagParameterException", "The value of tag %q is longer than 256 characters.", t.Key)
+		}
+	}
+	if existing+len(tags) > maxTrailTags {
+		return ctErr("TagsLimitExceededException", "A trail can have at most %d tags.", maxTrailTags)
+	}
+	return nil
+}
+
+// mergeTags sets each added tag, replacing an existing value for its key.
+func mergeTags(cur, add []tag) []tag {
+	out := append([]tag(nil), cur...)
+next:
+	for _, a := range add {
+		for i := range out {
+			if out[i].Key == a.Key {
+				out[i].Value = a.Value
+				continue next
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+type tagsInput struct {
+	ResourceId string
+	TagsList   []tag
+}
+
+// tagTargetLocked resolves a tagging ResourceId, which must be a trail ARN.
+func (s *Server) tagTargetLocked(ri *requestInfo, id string) (*trail, *ctError) {
+	if !trailARNRE.MatchString(id) {
+		return nil, ctErr("CloudTrailARNInvalidException", "%s is not a valid trail ARN.", id)
+	}
+	t := s.ct.Trails[id]
+	if t == nil || t.Account != ri.Account {
+		return nil, ctErr("ResourceNotFoundException", "Resource %s does not exist.", id)
+	}
+	return t, nil
+}
+
+func (s *Server) ctAddTags(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in tagsInput
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	t, err := s.tagTargetLocked(ri, in.ResourceId)
+	if err != nil {
+		return nil, callDetail{}, err
+	}
+	merged := mergeTags(t.Tags, in.TagsList)
+	if err := validTags(in.TagsList, len(merged)-len(in.TagsList)); err != nil {
+		return nil, callDetail{}, err
+	}
+	t.Tags = merged
+	return struct{}{}, callDetail{resources: t.resource()}, nil
+}
+
+func (s *Server) ctRemoveTags(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in tagsInput
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	t, err := s.tagTargetLocked(ri, in.ResourceId)
+	if err != nil {
+		return nil, callDetail{}, err
+	}
+	remove := map[string]bool{}
+	for _, r := range in.TagsList {
+		remove[r.Key] = true
+	}
+	kept := []tag{}
+	for _, cur := range t.Tags {
+		if !remove[cur.Key] {
+			kept = append(kept, cur)
+		}
+	}
+	t.Tags = kept
+	return struct{}{}, callDetail{resources: t.resource()}, nil
+}
+
+func (s *Server) ctListTags(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in struct{ ResourceIdList []string }
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	type resourceTag struct {
+		ResourceId string
+		TagsList   []tag
+	}
+	list := []resourceTag{}
+	for _, id := range in.ResourceIdList {
+		t, err := s.tagTargetLocked(ri, id)
+		if err != nil {
+			return nil, callDetail{}, err
+		}
+		tags := t.Tags
+		if tags == nil {
+			tags = []tag{}
+		}
+		list = append(list, resourceTag{ResourceId: id, TagsList: tags})
+	}
+	return map[string]any{"ResourceTagList": list}, callDetail{}, nil
+}

@@ -1,0 +1,491 @@
+package sandbox
+
+import (
+	"crypto/sha256"
+	"net"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// trailOut is the Trail shape of GetTrail and DescribeTrails.
+type trailOut struct {
+	Name                       string `json:"Name"`
+	S3BucketName               string `json:"S3BucketName,omitempty"`
+	S3KeyPrefix                string `json:"S3KeyPrefix,omitempty"`
+	SnsTopicName               string `json:"SnsTopicName,omitempty"`
+	SnsTopicARN                string `json:"SnsTopicARN,omitempty"`
+	IncludeGlobalServiceEvents bool   `json:"IncludeGlobalServiceEvents"`
+	IsMultiRegionTrail         bool   `json:"IsMultiRegionTrail"`
+	HomeRegion                 string `json:"HomeRegion,omitempty"`
+	TrailARN                   string `json:"TrailARN"`
+	LogFileValidationEnabled   bool   `json:"LogFileValidationEnabled"`
+	CloudWatchLogsLogGroupArn  string `json:"CloudWatchLogsLogGroupArn,omitempty"`
+	CloudWatchLogsRoleArn      string `json:"CloudWatchLogsRoleArn,omitempty"`
+	KmsKeyId                   string `json:"KmsKeyId,omitempty"`
+	HasCustomEventSelectors    *bool  `json:"HasCustomEventSelectors,omitempty"`
+	HasInsightSelectors        *bool  `json:"HasInsightSelectors,omitempty"`
+	IsOrganizationTrail        bool   `json:"IsOrganizationTrail"`
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+func (t *trail) out() trailOut {
+	return trailOut{
+		Name: t.Name, S3BucketName: t.S3BucketName, S3KeyPrefix: t.S3KeyPrefix,
+		SnsTopicName: t.SnsTopicName, SnsTopicARN: t.snsTopicARN(),
+		IncludeGlobalServiceEvents: t.IncludeGlobalServiceEvents, IsMultiRegionTrail: t.IsMultiRegionTrail,
+		HomeRegion: t.HomeRegion, TrailARN: t.arn(), LogFileValidationEnabled: t.LogFileValidationEnabled,
+		CloudWatchLogsLogGroupArn: t.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: t.CloudWatchLogsRoleArn,
+		KmsKeyId: t.KmsKeyId, HasCustomEventSelectors: boolPtr(t.hasCustomEventSelectors()),
+		HasInsightSelectors: boolPtr(len(t.InsightSelectors) > 0), IsOrganizationTrail: t.IsOrganizationTrail,
+	}
+}
+
+// createOut is the output of CreateTrail and UpdateTrail: the Trail shape
+// without HomeRegion and the Has* flags.
+func (t *trail) createOut() trailOut {
+	o := t.out()
+	o.HomeRegion, o.HasCustomEventSelectors, o.HasInsightSelectors = "", nil, nil
+	return o
+}
+
+func (t *trail) resource() []recordResource {
+	return []recordResource{{ARN: t.arn(), AccountID: t.Account, Type: "AWS::CloudTrail::Trail"}}
+}
+
+// trailInput is CreateTrail's and UpdateTrail's request.
+type trailInput struct {
+	Name                       string
+	S3BucketName               *string
+	S3KeyPrefix                *string
+	SnsTopicName               *string
+	IncludeGlobalServiceEvents *bool
+	IsMultiRegionTrail         *bool
+	EnableLogFileValidation    *bool
+	CloudWatchLogsLogGroupArn  *string
+	CloudWatchLogsRoleArn      *string
+	KmsKeyId                   *string
+	IsOrganizationTrail        *bool
+	TagsList                   []tag
+}
+
+var (
+	trailNameChars = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	adjacentPunct  = regexp.MustCompile(`[._-]{2}`)
+	bucketNameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	logGroupARNRE  = regexp.MustCompile(`^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]+:\*$`)
+	roleARNRE      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
+	kmsKeyARNRE    = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$`)
+	kmsAliasARNRE  = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/[\w/-]+)$`)
+	kmsAliasRE     = regexp.MustCompile(`^alias/[\w/-]+$`)
+	kmsKeyIDRE     = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
+	trailARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):(\d{12}):trail/(.+)$`)
+)
+
+// validTrailName applies AWS's trail-name rules.
+func validTrailName(name string) *ctError {
+	bad := func(why string) *ctError {
+		return ctErr("InvalidTrailNameException", "Trail name %q is not valid: %s.", name, why)
+	}
+	switch {
+	case len(name) < 3 || len(name) > 128:
+		return bad("it must be between 3 and 128 characters")
+	case !trailNameChars.MatchString(name):
+		return bad("it may contain only letters, digits, periods, underscores and dashes")
+	case !isAlnum(name[0]) || !isAlnum(name[len(name)-1]):
+		return bad("it must start and end with a letter or digit")
+	case adjacentPunct.MatchString(name):
+		return bad("it must not have adjacent periods, underscores or dashes")
+	case net.ParseIP(name) != nil:
+		return bad("it must not be formatted as an IP address")
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// findTrailLocked resolves a trail name or ARN as seen from the caller's
+// region: its own trails and the shadows of multi-region trails.
+func (s *Server) findTrailLocked(ri *requestInfo, nameOrARN string) (*trail, *ctError) {
+	if nameOrARN == "" {
+		return nil, ctErr("InvalidTrailNameException", "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).")
+	}
+	if strings.HasPrefix(nameOrARN, "arn:") {
+		if !trailARNRE.MatchString(nameOrARN) {
+			return nil, ctErr("CloudTrailARNInvalidException", "%s is not a valid trail ARN.", nameOrARN)
+		}
+		t := s.ct.Trails[nameOrARN]
+		if t == nil || t.Account != ri.Account || !t.visibleFrom(ri.Region) {
+			return nil, ctErr("TrailNotFoundException", "Unknown trail: %s for the user: %s", nameOrARN, ri.Account)
+		}
+		return t, nil
+	}
+	if err := validTrailName(nameOrARN); err != nil {
+		return nil, err
+	}
+	var shadow *trail
+	for _, t := range s.ct.Trails {
+		if t.Account != ri.Account || t.Name != nameOrARN {
+			continue
+		}
+		if t.HomeRegion == ri.Region {
+			return t, nil
+		}
+		if t.IsMultiRegionTrail {
+			shadow = t
+		}
+	}
+	if shadow == nil {
+		return nil, ctErr("TrailNotFoundException", "Unknown trail: arn:aws:cloudtrail:%s:%s:trail/%s for the user: %s", ri.Region, ri.Account, nameOrARN, ri.Account)
+	}
+	return shadow, nil
+}
+
+// findHomeTrailLocked resolves a trail that the caller wants to change:
+// changes are allowed only in the trail's home region.
+func (s *Server) findHomeTrailLocked(ri *requestInfo, nameOrARN string) (*trail, *ctError) {
+	t, err := s.findTrailLocked(ri, nameOrARN)
+	if err != nil {
+		return nil, err
+	}
+	if t.HomeRegion != ri.Region {
+		return nil, ctErr("InvalidHomeRegionException", "This operation must be called from the trail's home region, %s.", t.HomeRegion)
+	}
+	return t, nil
+}
+
+// nameTakenLocked reports whether a trail named name would collide, in
+// any region it would occupy, with an existing trail.
+func (s *Server) nameTakenLocked(account, name, home string, multi bool, except *trail) bool {
+	for _, t := range s.ct.Trails {
+		if t == except || t.Account != account || t.Name != name {
+			continue
+		}
+		if t.HomeRegion == home || t.IsMultiRegionTrail || multi {
+			return true
+		}
+	}
+	return false
+}
+
+// applyTrailInput validates in and applies it to t (a copy), as CreateTrail
+// and UpdateTrail do. It returns whether the bucket destination changed.
+func (s *Server) applyTrailInput(ri *requestInfo, t *trail, in *trailInput) (bucketChanged bool, err *ctError) {
+	if in.S3BucketName != nil && *in.S3BucketName != t.S3BucketName {
+		if !bucketNameRE.MatchString(*in.S3BucketName) {
+			return false, ctErr("InvalidS3BucketNameException", "Bucket name %q is not valid.", *in.S3BucketName)
+		}
+		t.S3BucketName, bucketChanged = *in.S3BucketName, true
+	}
+	if in.S3KeyPrefix != nil && *in.S3KeyPrefix != t.S3KeyPrefix {
+		p := *in.S3KeyPrefix
+		if len(p) > 200 || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
+			return false, ctErr("InvalidS3PrefixException", "S3 prefix %q is not valid.", p)
+		}
+		t.S3KeyPrefix, bucketChanged = p, true
+	}
+	if in.SnsTopicName != nil {
+		t.SnsTopicName = *in.SnsTopicName
+	}
+	if in.IncludeGlobalServiceEvents != nil {
+		t.IncludeGlobalServiceEvents = *in.IncludeGlobalServiceEvents
+	}
+	if in.IsMultiRegionTrail != nil {
+		t.IsMultiRegionTrail = *in.IsMultiRegionTrail
+	}
+	if in.EnableLogFileValidation != nil {
+		t.LogFileValidationEnabled = *in.EnableLogFileValidation
+	}
+	if in.IsOrganizationTrail != nil && *in.IsOrganizationTrail {
+		return false, ctErr("OrganizationsNotInUseException", "This account is not a member of an organization.")
+	}
+	if t.IsMultiRegionTrail && !t.IncludeGlobalServiceEvents {
+		return false, ctErr("InvalidParameterCombinationException", "Multi-Region trail must include global service events.")
+	}
+	if in.CloudWatchLogsLogGroupArn != nil {
+		t.CloudWatchLogsLogGroupArn = *in.CloudWatchLogsLogGroupArn
+	}
+	if in.CloudWatchLogsRoleArn != nil {
+		t.CloudWatchLogsRoleArn = *in.CloudWatchLogsRoleArn
+	}
+	switch g, r := t.CloudWatchLogsLogGroupArn, t.CloudWatchLogsRoleArn; {
+	case g != "" && !logGroupARNRE.MatchString(g):
+		return false, ctErr("InvalidCloudWatchLogsLogGroupArnException", "CloudWatch Logs log group ARN %q is not valid.", g)
+	case r != "" && !roleARNRE.MatchString(r):
+		return false, ctErr("InvalidCloudWatchLogsRoleArnException", "CloudWatch Logs role ARN %q is not valid.", r)
+	case g != "" && r == "":
+		return false, ctErr("InvalidCloudWatchLogsRoleArnException", "You must specify a role ARN with a log group ARN.")
+	case g == "" && r != "":
+		return false, ctErr("InvalidCloudWatchLogsLogGroupArnException", "You must specify a log group ARN with a role ARN.")
+	}
+	if in.KmsKeyId != nil {
+		if *in.KmsKeyId == "" {
+			t.KmsKeyId = ""
+		} else {
+			key, err := resolveKMSKey(*in.KmsKeyId, t.HomeRegion, ri.Account)
+			if err != nil {
+				return false, err
+			}
+			t.KmsKeyId = key
+		}
+	}
+	return bucketChanged, nil
+}
+
+// resolveKMSKey turns a KMS key id, key ARN, alias name or alias ARN into
+// the key ARN, as CloudTrail reports KmsKeyId. The sandbox has no KMS: an
+// alias resolves to a key id derived from it, so the same alias always
+// names the same key.
+func resolveKMSKey(id, region, account string) (string, *ctError) {
+	keyARN := func(r, a, key string) string { return "arn:aws:kms:" + r + ":" + a + ":key/" + key }
+	aliasKey := func(r, a, alias string) string {
+		sum := sha256.Sum256([]byte(r + "/" + a + "/" + alias))
+		return keyARN(r, a, formatUUID(sum[:16]))
+	}
+	switch {
+	case kmsKeyARNRE.MatchString(id):
+		m := kmsKeyARNRE.FindStringSubmatch(id)
+		if m[1] != region {
+			return "", ctErr("KmsKeyNotFoundException", "KMS key %s is not in the trail's home region %s.", id, region)
+		}
+		return id, nil
+	case kmsAliasARNRE.MatchString(id):
+		m := kmsAliasARNRE.FindStringSubmatch(id)
+		if m[1] != region {
+			return "", ctErr("KmsKeyNotFoundException", "KMS key %s is not in the trail's home region %s.", id, region)
+		}
+		return aliasKey(m[1], m[2], m[3]), nil
+	case kmsAliasRE.MatchString(id):
+		return aliasKey(region, account, id), nil
+	case kmsKeyIDRE.MatchString(id):
+		return keyARN(region, account, id), nil
+	}
+	return "", ctErr("InvalidKmsKeyIdException", "KMS key ID %q is not valid.", id)
+}
+
+func (s *Server) ctCreateTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in trailInput
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	if err := validTrailName(in.Name); err != nil {
+		return nil, callDetail{}, err
+	}
+	if in.S3BucketName == nil || *in.S3BucketName == "" {
+		return nil, callDetail{}, ctErr("InvalidS3BucketNameException", "S3 bucket name is required.")
+	}
+	t := &trail{Name: in.Name, Account: ri.Account, HomeRegion: ri.Region, IncludeGlobalServiceEvents: true}
+	if _, err := s.applyTrailInput(ri, t, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	if s.nameTakenLocked(ri.Account, t.Name, t.HomeRegion, t.IsMultiRegionTrail, nil) {
+		return nil, callDetail{}, ctErr("TrailAlreadyExistsException", "Trail %s already exists for customer: %s", t.arn(), ri.Account)
+	}
+	if err := s.checkBucketLocked(t, true); err != nil {
+		return nil, callDetail{}, err
+	}
+	if err := validTags(in.TagsList, 0); err != nil {
+		return nil, callDetail{}, err
+	}
+	t.Tags = mergeTags(nil, in.TagsList)
+	s.ct.Trails[t.arn()] = t
+	s.ctrt.delivered[t.arn()] = s.ctrt.seq
+	return t.createOut(), callDetail{response: t.createOut(), resources: t.resource()}, nil
+}
+
+func (s *Server) ctUpdateTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in trailInput
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	cur, err := s.findHomeTrailLocked(ri, in.Name)
+	if err != nil {
+		return nil, callDetail{}, err
+	}
+	next := *cur
+	bucketChanged, err := s.applyTrailInput(ri, &next, &in)
+	if err != nil {
+		return nil, callDetail{}, err
+	}
+	if next.IsMultiRegionTrail && !cur.IsMultiRegionTrail && s.nameTakenLocked(ri.Account, next.Name, next.HomeRegion, true, cur) {
+		return nil, callDetail{}, ctErr("TrailAlreadyExistsException", "A trail named %s already exists in another region.", next.Name)
+	}
+	if bucketChanged {
+		if err := s.checkBucketLocked(&next, true); err != nil {
+			return nil, callDetail{}, err
+		}
+	}
+	*cur = next
+	return cur.createOut(), callDetail{response: cur.createOut(), resources: cur.resource()}, nil
+}
+
+type nameInput struct {
+	Name string
+}
+
+func (s *Server) ctDeleteTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in nameInput
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	t, err := s.findHomeTrailLocked(ri, in.Name)
+	if err != nil {
+		return nil, callDetail{}, err
+	}
+	delete(s.ct.Trails, t.arn())
+	delete(s.ctrt.delivered, t.arn())
+	return struct{}{}, callDetail{resources: t.resource()}, nil
+}
+
+func (s *Server) ctGetTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in nameInput
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	t, err := s.findTrailLocked(ri, in.Name)
+	if err != nil {
+		return nil, callDetail{}, err
+	}
+	return map[string]any{"Trail": t.out()}, callDetail{resources: t.resource()}, nil
+}
+
+func (s *Server) ctDescribeTrails(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in struct {
+		TrailNameList       []string `json:"trailNameList"`
+		IncludeShadowTrails *bool    `json:"includeShadowTrails"`
+	}
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	shadows := in.IncludeShadowTrails == nil || *in.IncludeShadowTrails
+	list := []trailOut{}
+	add := func(t *trail) {
+		if t.HomeRegion == ri.Region || shadows && t.IsMultiRegionTrail {
+			list = append(list, t.out())
+		}
+	}
+	if len(in.TrailNameList) == 0 {
+		for _, t := range s.sortedTrails() {
+			if t.Account == ri.Account {
+				add(t)
+			}
+		}
+	} else {
+		seen := map[*trail]bool{}
+		for _, n := range in.TrailNameList {
+			// Unknown names are left out of the answer, as AWS does.
+			t, err := s.findTrailLocked(ri, n)
+			if err != nil {
+				if err.code == "TrailNotFoundException" {
+					continue
+				}
+				return nil, callDetail{}, err
+			}
+			if !seen[t] {
+				seen[t] = true
+				add(t)
+			}
+		}
+	}
+	return map[string]any{"trailList": list}, callDetail{}, nil
+}
+
+func (s *Server) ctListTrails(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	type info struct {
+		TrailARN   string
+		Name       string
+		HomeRegion string
+	}
+	list := []info{}
+	for _, t := range s.sortedTrails() {
+		if t.Account == ri.Account {
+			list = append(list, info{TrailARN: t.arn(), Name: t.Name, HomeRegion: t.HomeRegion})
+		}
+	}
+	return map[string]any{"Trails": list}, callDetail{}, nil
+}
+
+func (s *Server) ctGetTrailStatus(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in nameInput
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	t, err := s.findTrailLocked(ri, in.Name)
+	if err != nil {
+		return nil, callDetail{}, err
+	}
+	s.deliverLocked(t)
+	out := struct {
+		IsLogging                 bool
+		LatestDeliveryError       string     `json:",omitempty"`
+		LatestDeliveryTime        *epochTime `json:",omitempty"`
+		StartLoggingTime          *epochTime `json:",omitempty"`
+		StopLoggingTime           *epochTime `json:",omitempty"`
+		LatestDigestDeliveryTime  *epochTime `json:",omitempty"`
+		LatestDeliveryAttemptTime string     `json:",omitempty"`
+		TimeLoggingStarted        string     `json:",omitempty"`
+		TimeLoggingStopped        string     `json:",omitempty"`
+		// AWS reports attempt success as a string, empty before any attempt.
+		LatestDeliveryAttemptSucceeded string `json:",omitempty"`
+	}{
+		IsLogging:           t.IsLogging,
+		LatestDeliveryError: t.LatestDeliveryError,
+		LatestDeliveryTime:  epochPtr(t.LatestDeliveryTime),
+		StartLoggingTime:    epochPtr(t.StartLoggingTime),
+		StopLoggingTime:     epochPtr(t.StopLoggingTime),
+	}
+	if t.LogFileValidationEnabled {
+		out.LatestDigestDeliveryTime = epochPtr(t.LatestDigestDeliveryTime)
+	}
+	if !t.LatestDeliveryAttemptTime.IsZero() {
+		out.LatestDeliveryAttemptTime = t.LatestDeliveryAttemptTime.Format(time.RFC3339)
+		out.LatestDeliveryAttemptSucceeded = t.LatestDeliveryTime.Format(time.RFC3339)
+		if t.LatestDeliveryError != "" {
+			out.LatestDeliveryAttemptSucceeded = ""
+		}
+	}
+	if !t.StartLoggingTime.IsZero() {
+		out.TimeLoggingStarted = t.StartLoggingTime.Format(time.RFC3339)
+	}
+	if !t.StopLoggingTime.IsZero() {
+		out.TimeLoggingStopped = t.StopLoggingTime.Format(time.RFC3339)
+	}
+	return out, callDetail{resources: t.resource()}, nil
+}
+
+func (s *Server) ctStartLogging(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in nameInput
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	t, err := s.findHomeTrailLocked(ri, in.Name)
+	if err != nil {
+		return nil, callDetail{}, err
+	}
+	if !t.IsLogging {
+		t.IsLogging = true
+		t.StartLoggingTime = s.now().UTC()
+	}
+	return struct{}{}, callDetail{resources: t.resource()}, nil
+}
+
+func (s *Server) ctStopLogging(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	var in nameInput
+	if err := decodeCT(body, &in); err != nil {
+		return nil, callDetail{}, err
+	}
+	t, err := s.findHomeTrailLocked(ri, in.Name)
+	if err != nil {
+		return nil, callDetail{}, err
+	}
+	if t.IsLogging {
+		// Deliver what was logged so far before logging stops.
+		s.deliverLocked(t)
+		t.IsLogging = false
+		t.StopLoggingTime = s.now().UTC()
+	}
+	return struct{}{}, callDetail{resources: t.resource()}, nil
+}
