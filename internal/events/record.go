@@ -1,0 +1,133 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// record is the part of a CloudTrail record (eventVersion 1.0x) the Event
+// model reads. The JSON fields keep their raw form so they can be redacted
+// and passed on.
+type record struct {
+	EventID            string          `json:"eventID"`
+	EventName          string          `json:"eventName"`
+	EventTime          string          `json:"eventTime"`
+	AWSRegion          string          `json:"awsRegion"`
+	EventSource        string          `json:"eventSource"`
+	SourceIPAddress    string          `json:"sourceIPAddress"`
+	UserAgent          string          `json:"userAgent"`
+	ReadOnly           json.RawMessage `json:"readOnly"`
+	ErrorCode          string          `json:"errorCode"`
+	ErrorMessage       string          `json:"errorMessage"`
+	RecipientAccountID string          `json:"recipientAccountId"`
+	UserIdentity       struct {
+		Type           string `json:"type"`
+		ARN            string `json:"arn"`
+		AccountID      string `json:"accountId"`
+		AccessKeyID    string `json:"accessKeyId"`
+		UserName       string `json:"userName"`
+		InvokedBy      string `json:"invokedBy"`
+		SessionContext struct {
+			Attributes struct {
+				MFAAuthenticated json.RawMessage `json:"mfaAuthenticated"`
+			} `json:"attributes"`
+			SessionIssuer struct {
+				ARN string `json:"arn"`
+			} `json:"sessionIssuer"`
+		} `json:"sessionContext"`
+	} `json:"userIdentity"`
+	Resources []struct {
+		ARN  string `json:"ARN"`
+		Type string `json:"type"`
+	} `json:"resources"`
+	RequestParameters json.RawMessage `json:"requestParameters"`
+	ResponseElements  json.RawMessage `json:"responseElements"`
+}
+
+// ParseRecord builds an Event from one CloudTrail record, as LookupEvents
+// returns it in CloudTrailEvent or a trail writes it to S3. Credential-
+// bearing values are redacted in every JSON field of the result.
+func ParseRecord(raw []byte) (Event, error) {
+	var r record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return Event{}, fmt.Errorf("parsing CloudTrail record: %w", err)
+	}
+	if r.EventName == "" {
+		return Event{}, fmt.Errorf("CloudTrail record %q has no eventName", r.EventID)
+	}
+	t, err := time.Parse(time.RFC3339, r.EventTime)
+	if err != nil {
+		return Event{}, fmt.Errorf("CloudTrail record %q: eventTime: %w", r.EventID, err)
+	}
+	id := r.UserIdentity
+	ev := Event{
+		EventID:          r.EventID,
+		EventName:        r.EventName,
+		EventTime:        t.UTC(),
+		Region:           r.AWSRegion,
+		EventSource:      r.EventSource,
+		Username:         username(id.Type, id.UserName, id.ARN, id.InvokedBy),
+		UserIdentityType: id.Type,
+		PrincipalARN:     id.ARN,
+		SessionIssuerARN: id.SessionContext.SessionIssuer.ARN,
+		AccountID:        id.AccountID,
+		AccessKeyID:      id.AccessKeyID,
+		InvokedBy:        id.InvokedBy,
+		MFAAuthenticated: jsonTrue(id.SessionContext.Attributes.MFAAuthenticated),
+		SourceIPAddress:  r.SourceIPAddress,
+		UserAgent:        r.UserAgent,
+		ReadOnly:         jsonTrue(r.ReadOnly),
+		ErrorCode:        r.ErrorCode,
+		ErrorMessage:     r.ErrorMessage,
+	}
+	if ev.AccountID == "" {
+		ev.AccountID = r.RecipientAccountID
+	}
+	for _, res := range r.Resources {
+		ev.Resources = append(ev.Resources, Resource{Type: res.Type, Name: res.ARN})
+	}
+	if ev.RequestParameters, err = RedactJSON(nullIfEmpty(r.RequestParameters)); err != nil {
+		return Event{}, fmt.Errorf("CloudTrail record %q: requestParameters: %w", r.EventID, err)
+	}
+	if ev.ResponseElements, err = RedactJSON(nullIfEmpty(r.ResponseElements)); err != nil {
+		return Event{}, fmt.Errorf("CloudTrail record %q: responseElements: %w", r.EventID, err)
+	}
+	if ev.CloudTrailEvent, err = RedactJSON(raw); err != nil {
+		return Event{}, fmt.Errorf("CloudTrail record %q: %w", r.EventID, err)
+	}
+	return ev, nil
+}
+
+// username is the user name LookupEvents reports for an identity: the IAM
+// user name, "root", the invoking service, or the last part of the ARN (the
+// session name of an assumed role).
+func username(typ, userName, arn, invokedBy string) string {
+	switch {
+	case typ == "Root":
+		return "root"
+	case typ == "AWSService":
+		return invokedBy
+	case userName != "":
+		return userName
+	}
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return ""
+}
+
+// jsonTrue reads a flag records write either as a JSON boolean or, in
+// sessionContext, as the string "true".
+func jsonTrue(raw json.RawMessage) bool {
+	return string(bytes.Trim(raw, `"`)) == "true"
+}
+
+func nullIfEmpty(raw json.RawMessage) json.RawMessage {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return json.RawMessage("null")
+	}
+	return raw
+}
