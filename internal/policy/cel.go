@@ -55,6 +55,9 @@ var celEnv = sync.OnceValues(func() (*cel.Env, error) {
 		ext.NativeTypes(ext.ParseStructTags(true), reflect.TypeFor[celEvent]()),
 		cel.Variable("event", cel.ObjectType("policy.celEvent")),
 		ext.Strings(),
+		// Optional syntax lets rules read request parameters that only some
+		// calls carry: event.request_parameters.?keyPair.orValue("").
+		cel.OptionalTypes(),
 	)
 })
 
