@@ -230,7 +230,7 @@ func (r Result) SARIF(opts SARIFOptions) ([]byte, error) {
 		}
 		res.AttachPropertyBag(props)
 	}
-	inv := run.AddInvocation(r.Status != StatusUnknown)
+	inv := run.AddInvocation(len(r.Reasons) == 0)
 	for _, reason := range r.Reasons {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
 			&sarif.Notification{Level: "warning", Message: sarif.NewTextMessage(reason)})
