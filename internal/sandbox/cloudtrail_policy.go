@@ -6,13 +6,13 @@ import (
 	"strings"
 )
 
-// stringList is a policy element that may be one string or a list.
-type stringList []string
+// policyValues is a policy element that may be one string or a list.
+type policyValues []string
 
-func (l *stringList) UnmarshalJSON(b []byte) error {
+func (l *policyValues) UnmarshalJSON(b []byte) error {
 	var one string
 	if json.Unmarshal(b, &one) == nil {
-		*l = stringList{one}
+		*l = policyValues{one}
 		return nil
 	}
 	var many []string
@@ -26,9 +26,9 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 type policyStatement struct {
 	Effect    string
 	Principal json.RawMessage
-	Action    stringList
-	Resource  stringList
-	Condition map[string]map[string]stringList
+	Action    policyValues
+	Resource  policyValues
+	Condition map[string]map[string]policyValues
 }
 
 type policyDoc struct {
@@ -67,7 +67,7 @@ func principalIsCloudTrail(p json.RawMessage) bool {
 	if json.Unmarshal(p, &star) == nil {
 		return star == "*"
 	}
-	var m map[string]stringList
+	var m map[string]policyValues
 	if json.Unmarshal(p, &m) != nil {
 		return false
 	}
@@ -122,7 +122,7 @@ func anyMatch(patterns []string, s string, fold bool) bool {
 // conditionsHold evaluates a statement's Condition block: every operator
 // and key must hold; a key absent from the context fails unless the
 // operator ends in IfExists.
-func conditionsHold(cond map[string]map[string]stringList, ctx map[string]string) bool {
+func conditionsHold(cond map[string]map[string]policyValues, ctx map[string]string) bool {
 	for op, keys := range cond {
 		base, ifExists := strings.CutSuffix(op, "IfExists")
 		for key, values := range keys {

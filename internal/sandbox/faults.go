@@ -198,7 +198,13 @@ func (s *Server) injectFault(w http.ResponseWriter, ri *requestInfo, operation s
 	status, code, msg := faultResponse(*f, ri)
 	switch ri.Service {
 	case "s3":
-		writeS3Error(w, nil, status, code, msg)
+		// writeS3Error needs the request only to leave the body out of
+		// HEAD answers; the operation name says as much.
+		method := http.MethodGet
+		if strings.HasPrefix(operation, "Head") {
+			method = http.MethodHead
+		}
+		writeS3Error(w, &http.Request{Method: method}, status, code, msg)
 	case "sts":
 		writeSTSError(w, status, code, msg)
 	default:
