@@ -6,7 +6,14 @@
 package sandbox
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -54,6 +61,16 @@ type Server struct {
 	// the generated history). Both are set by initCloudTrail.
 	ct   *cloudTrailState
 	ctrt *cloudTrailRuntime
+
+	// buckets holds every account's S3 buckets: bucket names are global,
+	// as in AWS.
+	buckets map[string]*bucket
+	// sessions are the temporary credentials AssumeRole issued, by access
+	// key id.
+	sessions map[string]*session
+	// savedBodies are the object body files already on disk (by content
+	// hash), so persisting writes each body once.
+	savedBodies map[string]bool
 }
 
 // requestInfo is what the router learned about an authenticated request
@@ -93,8 +110,144 @@ type requestInfo struct {
 //	func (s *Server) bucketPolicyLocked(bucket string) (policy string, written time.Time, region string, ok bool)
 //	func (s *Server) putObjectLocked(bucket, key string, body []byte, contentType string) error
 
+// Defaults for the zero Options.
+const (
+	DefaultAccount   = "123456789012"
+	DefaultAccessKey = "test"
+	DefaultSecretKey = "test"
+	DefaultLookupRPS = 2
+)
+
+// maxBodyBytes bounds a request body held in memory: far above anything a
+// test or demo sends, low enough that a stray upload cannot exhaust memory.
+const maxBodyBytes = 256 << 20
+
+// New returns a Server with defaults applied and state restored from
+// opts.DataDir when it holds any.
+func New(opts Options) (*Server, error) {
+	if opts.Account == "" {
+		opts.Account = DefaultAccount
+	}
+	if !accountPattern.MatchString(opts.Account) {
+		return nil, fmt.Errorf("account %q: want 12 digits", opts.Account)
+	}
+	if opts.AccessKey == "" {
+		opts.AccessKey = DefaultAccessKey
+	}
+	if opts.SecretKey == "" {
+		opts.SecretKey = DefaultSecretKey
+	}
+	if opts.LookupRPS == 0 {
+		opts.LookupRPS = DefaultLookupRPS
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{
+		opts:        opts,
+		buckets:     map[string]*bucket{},
+		sessions:    map[string]*session{},
+		savedBodies: map[string]bool{},
+	}
+	if opts.DataDir != "" {
+		if err := s.restore(); err != nil {
+			return nil, fmt.Errorf("restoring sandbox state from %s: %w", opts.DataDir, err)
+		}
+	}
+	if err := s.initCloudTrail(); err != nil {
+		return nil, fmt.Errorf("starting CloudTrail: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Server) now() time.Time { return s.opts.Now() }
+
+// Service names as they appear in SigV4 credential scopes.
+const (
+	serviceCloudTrail = "cloudtrail"
+	serviceS3         = "s3"
+	serviceSTS        = "sts"
+)
+
+// cloudTrailTargetPrefixes are the X-Amz-Target prefixes of CloudTrail: the
+// Go SDK sends the short one, botocore the fully qualified one.
+var cloudTrailTargetPrefixes = []string{
+	"CloudTrail_20131101.",
+	"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.",
+}
+
 // ServeHTTP routes a request to CloudTrail (X-Amz-Target), STS (Action=) or
 // S3 (everything else), after verifying its SigV4 signature.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "not implemented", http.StatusNotImplemented)
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		writeS3Error(w, r, http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+		return
+	}
+	service := classify(r, body)
+	if len(body) > maxBodyBytes {
+		s.writeAuthError(w, r, service, &authError{status: http.StatusRequestEntityTooLarge, kind: errTooLarge})
+		return
+	}
+	ri, body, aerr := s.authenticate(r, body, service)
+	if aerr != nil {
+		s.writeAuthError(w, r, service, aerr)
+		return
+	}
+	ri.Body = body
+	ri.SourceIP = sourceIP(r)
+	ri.UserAgent = r.UserAgent()
+	// Handlers read the body from ri; a decoded aws-chunked body also
+	// replaces what r carries, so nothing sees the chunk framing.
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	switch service {
+	case serviceCloudTrail:
+		s.serveCloudTrail(w, r, ri)
+	case serviceSTS:
+		s.serveSTS(w, r, ri)
+	default:
+		s.serveS3(w, r, ri)
+	}
+}
+
+// classify tells the service a request is for, as AWS endpoints would by
+// host name: CloudTrail by its X-Amz-Target, STS by the query protocol's
+// Action parameter, S3 otherwise.
+func classify(r *http.Request, body []byte) string {
+	target := r.Header.Get("X-Amz-Target")
+	for _, p := range cloudTrailTargetPrefixes {
+		if strings.HasPrefix(target, p) {
+			return serviceCloudTrail
+		}
+	}
+	if r.URL.Query().Get("Action") != "" {
+		return serviceSTS
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if form, err := url.ParseQuery(string(body)); err == nil && form.Get("Action") != "" {
+			return serviceSTS
+		}
+	}
+	return serviceS3
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// writeJSONError answers in the JSON 1.1 protocol's error shape.
+func writeJSONError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-Requestid", randomUUID())
+	w.WriteHeader(status)
+	body, err := json.Marshal(map[string]string{"__type": code, "message": message})
+	if err != nil {
+		// Two strings always marshal.
+		panic(err)
+	}
+	w.Write(body)
 }
