@@ -1,0 +1,512 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
+)
+
+var (
+	_ datasource.DataSourceWithConfigure        = (*eventsDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*eventsDataSource)(nil)
+	_ datasource.DataSourceWithValidateConfig   = (*eventsDataSource)(nil)
+)
+
+const (
+	defaultLookback  = 7 * 24 * time.Hour
+	defaultMaxEvents = 1000
+	onRegionErrFail  = "fail"
+	onRegionErrWarn  = "warn"
+)
+
+// NewEventsDataSource queries the events CloudTrail recorded for a service
+// in every region at once.
+func NewEventsDataSource() datasource.DataSource { return &eventsDataSource{} }
+
+type eventsDataSource struct {
+	clients *awsclient.Clients
+}
+
+type eventsModel struct {
+	EventSource   types.String `tfsdk:"event_source"`
+	Regions       types.List   `tfsdk:"regions"`
+	StartTime     types.String `tfsdk:"start_time"`
+	EndTime       types.String `tfsdk:"end_time"`
+	Lookback      types.String `tfsdk:"lookback"`
+	EventNames    types.List   `tfsdk:"event_names"`
+	Usernames     types.List   `tfsdk:"usernames"`
+	PrincipalARNs types.List   `tfsdk:"principal_arns"`
+	ReadOnly      types.Bool   `tfsdk:"read_only"`
+	ErrorCodes    types.List   `tfsdk:"error_codes"`
+	ResourceNames types.List   `tfsdk:"resource_names"`
+	SourceIPCIDRs types.List   `tfsdk:"source_ip_cidrs"`
+	MaxEvents     types.Int64  `tfsdk:"max_events"`
+	OnRegionError types.String `tfsdk:"on_region_error"`
+
+	Events            types.List   `tfsdk:"events"`
+	TotalCount        types.Int64  `tfsdk:"total_count"`
+	Truncated         types.Bool   `tfsdk:"truncated"`
+	CountsByEventName types.Map    `tfsdk:"counts_by_event_name"`
+	LatestEventTime   types.String `tfsdk:"latest_event_time"`
+	RegionsQueried    types.List   `tfsdk:"regions_queried"`
+}
+
+// eventModel is one element of `events`; its names are the ones the
+// policy package's CEL rules use.
+type eventModel struct {
+	EventID           types.String    `tfsdk:"event_id"`
+	EventName         types.String    `tfsdk:"event_name"`
+	EventTime         types.String    `tfsdk:"event_time"`
+	Region            types.String    `tfsdk:"region"`
+	EventSource       types.String    `tfsdk:"event_source"`
+	Username          types.String    `tfsdk:"username"`
+	UserIdentityType  types.String    `tfsdk:"user_identity_type"`
+	PrincipalARN      types.String    `tfsdk:"principal_arn"`
+	SessionIssuerARN  types.String    `tfsdk:"session_issuer_arn"`
+	AccountID         types.String    `tfsdk:"account_id"`
+	AccessKeyID       types.String    `tfsdk:"access_key_id"`
+	InvokedBy         types.String    `tfsdk:"invoked_by"`
+	MFAAuthenticated  types.Bool      `tfsdk:"mfa_authenticated"`
+	SourceIPAddress   types.String    `tfsdk:"source_ip_address"`
+	UserAgent         types.String    `tfsdk:"user_agent"`
+	ReadOnly          types.Bool      `tfsdk:"read_only"`
+	ErrorCode         types.String    `tfsdk:"error_code"`
+	ErrorMessage      types.String    `tfsdk:"error_message"`
+	Resources         []resourceModel `tfsdk:"resources"`
+	RequestParameters types.String    `tfsdk:"request_parameters"`
+	ResponseElements  types.String    `tfsdk:"response_elements"`
+	CloudTrailEvent   types.String    `tfsdk:"cloudtrail_event"`
+}
+
+type resourceModel struct {
+	Type types.String `tfsdk:"type"`
+	Name types.String `tfsdk:"name"`
+}
+
+var resourceAttrTypes = map[string]attr.Type{"type": types.StringType, "name": types.StringType}
+
+var eventAttrTypes = map[string]attr.Type{
+	"event_id": types.StringType, "event_name": types.StringType, "event_time": types.StringType,
+	"region": types.StringType, "event_source": types.StringType, "username": types.StringType,
+	"user_identity_type": types.StringType, "principal_arn": types.StringType, "session_issuer_arn": types.StringType,
+	"account_id": types.StringType, "access_key_id": types.StringType, "invoked_by": types.StringType,
+	"mfa_authenticated": types.BoolType, "source_ip_address": types.StringType, "user_agent": types.StringType,
+	"read_only": types.BoolType, "error_code": types.StringType, "error_message": types.StringType,
+	"resources":          types.ListType{ElemType: types.ObjectType{AttrTypes: resourceAttrTypes}},
+	"request_parameters": types.StringType, "response_elements": types.StringType, "cloudtrail_event": types.StringType,
+}
+
+func (d *eventsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_events"
+}
+
+func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	filter := func(what string, extra ...validator.String) schema.ListAttribute {
+		return schema.ListAttribute{
+			ElementType: types.StringType,
+			Optional:    true,
+			MarkdownDescription: "Keep only events " + what + ". An event matches when it has any of the values; " +
+				"different filters combine with AND.",
+			Validators: []validator.List{
+				listvalidator.SizeAtLeast(1),
+				listvalidator.UniqueValues(),
+				listvalidator.ValueStringsAre(append([]validator.String{stringvalidator.LengthBetween(1, 2000)}, extra...)...),
+			},
+		}
+	}
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The management events CloudTrail recorded for a service (OpsWorks CM by default) in the " +
+			"last 90 days, from every region at once, as values HCL conditions can test. Each region is one " +
+			"`LookupEvents` stream, paced at the provider's `lookup_requests_per_second` and paginated to the end of " +
+			"the window or `max_events`. The most selective filter is sent to AWS as the lookup attribute (a single " +
+			"event name, else the event source); the others are applied as events arrive, so any combination works. " +
+			"Throttling and 5xx answers are retried. Values of fields that carry credentials (engine attributes, " +
+			"passwords, private keys, secret keys, session tokens) are redacted in every JSON attribute, even when a " +
+			"record arrives unredacted.\n\nThe data source reads during `terraform plan` when its arguments are known, " +
+			"so a `lifecycle` `postcondition` on it fails the plan.",
+		Attributes: map[string]schema.Attribute{
+			"event_source": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Service whose events are read, as CloudTrail names it. Default: `" +
+					events.DefaultEventSource + "`.",
+				Validators: []validator.String{stringvalidator.RegexMatches(eventSourcePattern,
+					"must be a service endpoint name such as opsworks-cm.amazonaws.com")},
+			},
+			"regions": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Regions to query, all at once. Default: the provider's `regions`.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(knownRegion()),
+				},
+			},
+			"start_time": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Oldest event time, RFC 3339 (`2024-03-01T00:00:00Z`), inclusive. Default: 7 days " +
+					"before `end_time`. Conflicts with `lookback`.",
+				Validators: []validator.String{rfc3339Time()},
+			},
+			"end_time": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Newest event time, RFC 3339, inclusive. Default: now. Conflicts with `lookback`.",
+				Validators:          []validator.String{rfc3339Time()},
+			},
+			"lookback": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Window ending now, as a duration: `72h`, `30d`, `1d12h`. At most `90d`, how far " +
+					"back LookupEvents reaches. Default: `7d` when neither `start_time` nor `end_time` is set.",
+				Validators: []validator.String{lookbackDuration()},
+			},
+			"event_names":    filter("with one of these event names (API actions such as `CreateServer`). With exactly one, the lookup is done by event name"),
+			"usernames":      filter("by one of these user names, as CloudTrail reports them: the IAM user name, `root`, or an assumed role's session name"),
+			"principal_arns": filter("by one of these principals: an IAM user's, root's or session's ARN, or a role's ARN, which matches all its sessions"),
+			"read_only": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: "Keep only read-only calls (`true`) or only calls that change something (`false`).",
+			},
+			"error_codes":    filter("that failed with one of these error codes, such as `AccessDenied`"),
+			"resource_names": filter("that name one of these resources (a server name, backup id or ARN, as LookupEvents reports resources)"),
+			"source_ip_cidrs": filter("whose caller's source address is in one of these CIDR blocks (`203.0.113.0/24`, `2001:db8::/32` or a single address); calls made by AWS services match none",
+				cidrBlock()),
+			"max_events": schema.Int64Attribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: fmt.Sprintf("Most events kept, the newest across all regions; `truncated` tells "+
+					"when more matched. Default: `%d`.", defaultMaxEvents),
+				Validators: []validator.Int64{int64validator.Between(1, 1000000)},
+			},
+			"on_region_error": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "What a region that still fails after retries does: `fail` the read with an error " +
+					"naming the region and the AWS error code, or `warn` and return the other regions' events (the failed " +
+					"region is then missing from `regions_queried`). Default: `fail`.",
+				Validators: []validator.String{stringvalidator.OneOf(onRegionErrFail, onRegionErrWarn)},
+			},
+
+			"events": schema.ListNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Matching events, newest first across regions, each event id once.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"event_id":           str("CloudTrail event id."),
+					"event_name":         str("API action, such as `CreateServer`."),
+					"event_time":         str("Time of the call, RFC 3339 in UTC."),
+					"region":             str("Region the call was made in."),
+					"event_source":       str("Service, such as `opsworks-cm.amazonaws.com`."),
+					"username":           str("User name as CloudTrail reports it: IAM user name, `root`, session name or invoking service."),
+					"user_identity_type": str("`IAMUser`, `AssumedRole`, `Root`, `AWSService`, `FederatedUser`..."),
+					"principal_arn":      str("ARN of the caller; null when the record has none (AWS services)."),
+					"session_issuer_arn": str("For an assumed-role session, the role's ARN; otherwise null."),
+					"account_id":         str("Account of the caller."),
+					"access_key_id":      str("Access key the call was signed with; null when none."),
+					"invoked_by":         str("AWS service that made the call on the caller's behalf; null otherwise."),
+					"mfa_authenticated": schema.BoolAttribute{Computed: true,
+						MarkdownDescription: "Whether the session was authenticated with MFA."},
+					"source_ip_address": str("Caller's IP address, or the calling service's name."),
+					"user_agent":        str("Caller's user agent."),
+					"read_only": schema.BoolAttribute{Computed: true,
+						MarkdownDescription: "Whether the call only reads."},
+					"error_code":    str("Error code of a failed call; null when the call succeeded."),
+					"error_message": str("Error message of a failed call; null when the call succeeded."),
+					"resources": schema.ListNestedAttribute{
+						Computed:            true,
+						MarkdownDescription: "Resources the call referenced, as LookupEvents reports them.",
+						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+							"type": str("Resource type, such as `AWS::OpsWorksCM::Server`."),
+							"name": str("Resource name or ARN."),
+						}},
+					},
+					"request_parameters": str("Request parameters, JSON (`null` when none), credentials redacted; read with `jsondecode`."),
+					"response_elements":  str("Response elements, JSON (`null` when none), credentials redacted."),
+					"cloudtrail_event":   str("The whole CloudTrail record, JSON, credentials redacted."),
+				}},
+			},
+			"total_count": schema.Int64Attribute{Computed: true, MarkdownDescription: "Number of events in `events`."},
+			"truncated": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "Whether more events matched than `max_events`: only the newest were kept."},
+			"counts_by_event_name": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
+				MarkdownDescription: "Number of events in `events` per event name."},
+			"latest_event_time": str("Time of the newest event, RFC 3339; null when there is none."),
+			"regions_queried": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Regions that answered for the whole window."},
+		},
+	}
+}
+
+func (d *eventsDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return []datasource.ConfigValidator{
+		datasourcevalidator.Conflicting(path.MatchRoot("lookback"), path.MatchRoot("start_time")),
+		datasourcevalidator.Conflicting(path.MatchRoot("lookback"), path.MatchRoot("end_time")),
+	}
+}
+
+// ValidateConfig checks what no single attribute's validator can: the
+// order of start_time and end_time.
+func (d *eventsDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	var start, end types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("start_time"), &start)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("end_time"), &end)...)
+	if start.IsNull() || start.IsUnknown() || end.IsNull() || end.IsUnknown() {
+		return
+	}
+	s, errS := time.Parse(time.RFC3339, start.ValueString())
+	e, errE := time.Parse(time.RFC3339, end.ValueString())
+	if errS == nil && errE == nil && s.After(e) {
+		resp.Diagnostics.AddAttributeError(path.Root("start_time"), "Start after end",
+			fmt.Sprintf("start_time %s is after end_time %s: give the older time as start_time.", start.ValueString(), end.ValueString()))
+	}
+}
+
+func (d *eventsDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m eventsModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	q, diags := m.query(ctx, d.clients, time.Now().UTC())
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	tflog.Debug(ctx, "Looking up events", map[string]any{
+		"regions": q.Regions, "start": q.Start.Format(time.RFC3339), "end": q.End.Format(time.RFC3339),
+		"event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
+	})
+	res, err := lookup.Run(ctx, d.clients, q)
+	if err != nil {
+		resp.Diagnostics.AddError("Looking up CloudTrail events", err.Error()+
+			". Throttling and 5xx answers were already retried; raise the provider's max_retries, remove the region "+
+			"from regions, or set on_region_error = \"warn\" to keep the other regions' events.")
+		return
+	}
+	for _, f := range res.Failed {
+		resp.Diagnostics.AddWarning("CloudTrail events incomplete: region "+f.Region+" failed",
+			f.Error()+". Its events are missing and it is left out of regions_queried.")
+	}
+	tflog.Debug(ctx, "Looked up events", map[string]any{"events": len(res.Events), "truncated": res.Truncated})
+
+	resp.Diagnostics.Append(m.setResult(ctx, res)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// query turns the configuration into a lookup, with defaults applied to
+// the model so they appear in state.
+func (m *eventsModel) query(ctx context.Context, clients *awsclient.Clients, now time.Time) (lookup.Query, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if m.EventSource.IsNull() {
+		m.EventSource = types.StringValue(events.DefaultEventSource)
+	}
+	if m.MaxEvents.IsNull() {
+		m.MaxEvents = types.Int64Value(defaultMaxEvents)
+	}
+	if m.OnRegionError.IsNull() {
+		m.OnRegionError = types.StringValue(onRegionErrFail)
+	}
+	q := lookup.Query{
+		Regions:           clients.Regions,
+		MaxEvents:         int(m.MaxEvents.ValueInt64()),
+		WarnOnRegionError: m.OnRegionError.ValueString() == onRegionErrWarn,
+		Filter:            events.Filter{EventSource: m.EventSource.ValueString()},
+	}
+	listInto := func(l types.List, dst *[]string) {
+		if !l.IsNull() {
+			diags.Append(l.ElementsAs(ctx, dst, false)...)
+		}
+	}
+	listInto(m.Regions, &q.Regions)
+	listInto(m.EventNames, &q.Filter.EventNames)
+	listInto(m.Usernames, &q.Filter.Usernames)
+	listInto(m.PrincipalARNs, &q.Filter.PrincipalARNs)
+	listInto(m.ErrorCodes, &q.Filter.ErrorCodes)
+	listInto(m.ResourceNames, &q.Filter.ResourceNames)
+	var cidrs []string
+	listInto(m.SourceIPCIDRs, &cidrs)
+	var err error
+	if q.Filter.SourceIPCIDRs, err = events.ParseCIDRs(cidrs); err != nil {
+		diags.AddAttributeError(path.Root("source_ip_cidrs"), "Invalid CIDR block", err.Error())
+	}
+	if !m.ReadOnly.IsNull() {
+		ro := m.ReadOnly.ValueBool()
+		q.Filter.ReadOnly = &ro
+	}
+
+	// Validators have accepted the times and durations already.
+	q.End = now
+	if !m.EndTime.IsNull() {
+		q.End, _ = time.Parse(time.RFC3339, m.EndTime.ValueString())
+	}
+	q.Start = q.End.Add(-defaultLookback)
+	if !m.StartTime.IsNull() {
+		q.Start, _ = time.Parse(time.RFC3339, m.StartTime.ValueString())
+	}
+	if !m.Lookback.IsNull() {
+		d, _ := parseLookback(m.Lookback.ValueString())
+		q.Start = now.Add(-d)
+	}
+	if q.Start.After(q.End) {
+		diags.AddAttributeError(path.Root("start_time"), "Start after end", fmt.Sprintf(
+			"The window starts at %s, after its end %s: give an older start_time or a later end_time.",
+			q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339)))
+	}
+	return q, diags
+}
+
+func (m *eventsModel) setResult(ctx context.Context, res *lookup.Result) diag.Diagnostics {
+	var diags diag.Diagnostics
+	list := make([]eventModel, len(res.Events))
+	counts := map[string]int64{}
+	for i := range res.Events {
+		ev := &res.Events[i]
+		list[i] = newEventModel(ev)
+		counts[ev.EventName]++
+	}
+	var d diag.Diagnostics
+	m.Events, d = types.ListValueFrom(ctx, types.ObjectType{AttrTypes: eventAttrTypes}, list)
+	diags.Append(d...)
+	m.CountsByEventName, d = types.MapValueFrom(ctx, types.Int64Type, counts)
+	diags.Append(d...)
+	m.RegionsQueried, d = types.ListValueFrom(ctx, types.StringType, res.RegionsQueried)
+	diags.Append(d...)
+	m.TotalCount = types.Int64Value(int64(len(res.Events)))
+	m.Truncated = types.BoolValue(res.Truncated)
+	m.LatestEventTime = types.StringNull()
+	if len(res.Events) > 0 {
+		m.LatestEventTime = types.StringValue(res.Events[0].EventTime.Format(time.RFC3339))
+	}
+	return diags
+}
+
+func newEventModel(ev *events.Event) eventModel {
+	resources := make([]resourceModel, len(ev.Resources))
+	for i, r := range ev.Resources {
+		resources[i] = resourceModel{Type: types.StringValue(r.Type), Name: types.StringValue(r.Name)}
+	}
+	return eventModel{
+		EventID:           types.StringValue(ev.EventID),
+		EventName:         types.StringValue(ev.EventName),
+		EventTime:         types.StringValue(ev.EventTime.UTC().Format(time.RFC3339)),
+		Region:            types.StringValue(ev.Region),
+		EventSource:       types.StringValue(ev.EventSource),
+		Username:          types.StringValue(ev.Username),
+		UserIdentityType:  types.StringValue(ev.UserIdentityType),
+		PrincipalARN:      nullIfEmpty(ev.PrincipalARN),
+		SessionIssuerARN:  nullIfEmpty(ev.SessionIssuerARN),
+		AccountID:         types.StringValue(ev.AccountID),
+		AccessKeyID:       nullIfEmpty(ev.AccessKeyID),
+		InvokedBy:         nullIfEmpty(ev.InvokedBy),
+		MFAAuthenticated:  types.BoolValue(ev.MFAAuthenticated),
+		SourceIPAddress:   types.StringValue(ev.SourceIPAddress),
+		UserAgent:         types.StringValue(ev.UserAgent),
+		ReadOnly:          types.BoolValue(ev.ReadOnly),
+		ErrorCode:         nullIfEmpty(ev.ErrorCode),
+		ErrorMessage:      nullIfEmpty(ev.ErrorMessage),
+		Resources:         resources,
+		RequestParameters: types.StringValue(ev.RequestParameters),
+		ResponseElements:  types.StringValue(ev.ResponseElements),
+		CloudTrailEvent:   types.StringValue(ev.CloudTrailEvent),
+	}
+}
+
+// nullIfEmpty makes an absent value null, so that HCL tests it with
+// `!= null` rather than comparing to "".
+func nullIfEmpty(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// parseLookback reads a lookback: a Go duration, optionally led by a
+// number of days ("30d", "1d12h"), which time.ParseDuration lacks.
+func parseLookback(s string) (time.Duration, error) {
+	var days time.Duration
+	rest := s
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("%q: the number of days must be a whole number before \"d\"", s)
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		rest = s[i+1:]
+	}
+	d := days
+	if rest != "" {
+		r, err := time.ParseDuration(rest)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration such as \"72h\", \"30d\" or \"1d12h\"", s)
+		}
+		d += r
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q: the lookback must be longer than zero", s)
+	}
+	return d, nil
+}
+
+// eventSourcePattern is a service's endpoint name as CloudTrail records it.
+var eventSourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$`)
+
+func rfc3339Time() validator.String {
+	return stringCheck{description: "value must be an RFC 3339 time", check: func(s string) string {
+		if _, err := time.Parse(time.RFC3339, s); err != nil {
+			return fmt.Sprintf("%q is not an RFC 3339 time such as \"2024-03-01T00:00:00Z\": %s.", s, err)
+		}
+		return ""
+	}}
+}
+
+func lookbackDuration() validator.String {
+	return stringCheck{description: "value must be a duration of at most 90 days", check: func(s string) string {
+		d, err := parseLookback(s)
+		if err != nil {
+			return err.Error() + "."
+		}
+		if d > lookup.Window {
+			return fmt.Sprintf("%q is longer than 90 days: LookupEvents only reaches 90 days back. For older events, "+
+				"read the trail's archive in S3.", s)
+		}
+		return ""
+	}}
+}
+
+func cidrBlock() validator.String {
+	return stringCheck{description: "value must be a CIDR block or IP address", check: func(s string) string {
+		if _, err := events.ParseCIDR(s); err != nil {
+			return err.Error() + "."
+		}
+		return ""
+	}}
+}
