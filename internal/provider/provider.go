@@ -265,6 +265,7 @@ func (p *opsauditProvider) Resources(_ context.Context) []func() resource.Resour
 func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewCallerIdentityDataSource,
+		NewEventsDataSource,
 	}
 }
 
