@@ -1,0 +1,319 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+)
+
+// Management event modes a trail can be in. All, ReadOnly and WriteOnly are
+// what a configuration can ask for; None and Custom only describe trails
+// set up elsewhere (no management events, or selectors beyond what
+// management_events, exclude_management_event_sources and event_sources
+// express, such as data events).
+const (
+	managementAll       = "All"
+	managementReadOnly  = "ReadOnly"
+	managementWriteOnly = "WriteOnly"
+	managementNone      = "None"
+	managementCustom    = "Custom"
+)
+
+// errTrailNotFound is returned (wrapped) by readTrail when no trail has the
+// name or ARN asked for.
+var errTrailNotFound = errors.New("trail not found")
+
+// trailInfo is everything the provider knows about one trail: its settings,
+// logging status, what it records and its tags, with Terraform types left
+// out so that resources, data sources and the compliance checks share it.
+type trailInfo struct {
+	ARN                        string
+	Name                       string
+	HomeRegion                 string
+	S3BucketName               string
+	S3KeyPrefix                string
+	SNSTopicName               string
+	SNSTopicARN                string
+	IncludeGlobalServiceEvents bool
+	IsMultiRegionTrail         bool
+	LogFileValidationEnabled   bool
+	IsOrganizationTrail        bool
+	CloudWatchLogsGroupARN     string
+	CloudWatchLogsRoleARN      string
+	KMSKeyID                   string
+
+	Status    trailStatus
+	Recording trailRecording
+	// InsightTypes are the enabled Insights types, sorted.
+	InsightTypes []string
+	Tags         map[string]string
+}
+
+// trailStatus is GetTrailStatus's answer. Zero times mean "never".
+type trailStatus struct {
+	IsLogging                bool
+	LatestDeliveryTime       time.Time
+	LatestDeliveryError      string
+	LatestDigestDeliveryTime time.Time
+}
+
+// trailRecording is what the trail's event selectors record.
+type trailRecording struct {
+	// ManagementEvents is one of the management* constants.
+	ManagementEvents string
+	// ExcludeManagementEventSources are the sources left out of management
+	// events, sorted.
+	ExcludeManagementEventSources []string
+	// EventSources, when not empty, are the only sources whose management
+	// events the trail records (advanced selectors), sorted.
+	EventSources []string
+	// DataEvents is true when some selector records data or network
+	// activity events.
+	DataEvents bool
+}
+
+// isDefault reports whether r is what a new trail records: every
+// management event, no exclusions, no data events.
+func (r trailRecording) isDefault() bool {
+	return r.ManagementEvents == managementAll && len(r.ExcludeManagementEventSources) == 0 &&
+		len(r.EventSources) == 0 && !r.DataEvents
+}
+
+// trailHomeRegion is the region in a trail ARN, or "" when s is not one.
+func trailHomeRegion(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "cloudtrail" || !strings.HasPrefix(a.Resource, "trail/") {
+		return ""
+	}
+	return a.Region
+}
+
+// resolveTrailARN turns a trail name or ARN into the trail's ARN. A name is
+// looked up in the provider's home region, where a multi-region trail of
+// another home region is visible too.
+func resolveTrailARN(ctx context.Context, clients *awsclient.Clients, nameOrARN string) (string, error) {
+	if trailHomeRegion(nameOrARN) != "" {
+		return nameOrARN, nil
+	}
+	out, err := clients.CloudTrail(clients.Region).GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(nameOrARN)})
+	if err != nil {
+		return "", trailError("looking up trail", nameOrARN, err)
+	}
+	if out.Trail == nil || aws.ToString(out.Trail.TrailARN) == "" {
+		return "", fmt.Errorf("looking up trail %q: GetTrail returned no trail ARN", nameOrARN)
+	}
+	return aws.ToString(out.Trail.TrailARN), nil
+}
+
+// readTrail reads a trail by name or ARN from its home region: settings,
+// status, event and insight selectors, tags. A missing trail yields an
+// error that errors.Is(err, errTrailNotFound).
+func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string) (*trailInfo, error) {
+	trailARN, err := resolveTrailARN(ctx, clients, nameOrARN)
+	if err != nil {
+		return nil, err
+	}
+	// Name-based calls fail for organization trails created by a delegated
+	// administrator (hashicorp/aws #28440): every call below uses the ARN.
+	ct := clients.CloudTrail(trailHomeRegion(trailARN))
+	in := aws.String(trailARN)
+
+	got, err := ct.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: in})
+	if err != nil {
+		return nil, trailError("reading trail", trailARN, err)
+	}
+	t := got.Trail
+	info := &trailInfo{
+		ARN:                        aws.ToString(t.TrailARN),
+		Name:                       aws.ToString(t.Name),
+		HomeRegion:                 aws.ToString(t.HomeRegion),
+		S3BucketName:               aws.ToString(t.S3BucketName),
+		S3KeyPrefix:                aws.ToString(t.S3KeyPrefix),
+		SNSTopicName:               aws.ToString(t.SnsTopicName),
+		SNSTopicARN:                aws.ToString(t.SnsTopicARN),
+		IncludeGlobalServiceEvents: aws.ToBool(t.IncludeGlobalServiceEvents),
+		IsMultiRegionTrail:         aws.ToBool(t.IsMultiRegionTrail),
+		LogFileValidationEnabled:   aws.ToBool(t.LogFileValidationEnabled),
+		IsOrganizationTrail:        aws.ToBool(t.IsOrganizationTrail),
+		CloudWatchLogsGroupARN:     aws.ToString(t.CloudWatchLogsLogGroupArn),
+		CloudWatchLogsRoleARN:      aws.ToString(t.CloudWatchLogsRoleArn),
+		KMSKeyID:                   aws.ToString(t.KmsKeyId),
+		Tags:                       map[string]string{},
+	}
+	if info.HomeRegion == "" {
+		info.HomeRegion = trailHomeRegion(info.ARN)
+	}
+
+	status, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: in})
+	if err != nil {
+		return nil, trailError("reading the status of trail", trailARN, err)
+	}
+	info.Status = trailStatus{
+		IsLogging:                aws.ToBool(status.IsLogging),
+		LatestDeliveryTime:       aws.ToTime(status.LatestDeliveryTime),
+		LatestDeliveryError:      aws.ToString(status.LatestDeliveryError),
+		LatestDigestDeliveryTime: aws.ToTime(status.LatestDigestDeliveryTime),
+	}
+
+	sel, err := ct.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: in})
+	if err != nil {
+		return nil, trailError("reading the event selectors of trail", trailARN, err)
+	}
+	if len(sel.AdvancedEventSelectors) > 0 {
+		info.Recording = recordingFromAdvanced(sel.AdvancedEventSelectors)
+	} else {
+		info.Recording = recordingFromBasic(sel.EventSelectors)
+	}
+
+	// HasInsightSelectors saves a call that would only answer
+	// InsightNotEnabledException.
+	if aws.ToBool(t.HasInsightSelectors) {
+		ins, err := ct.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: in})
+		if err != nil && awsErrorCode(err) != "InsightNotEnabledException" {
+			return nil, trailError("reading the insight selectors of trail", trailARN, err)
+		}
+		if err == nil {
+			for _, s := range ins.InsightSelectors {
+				info.InsightTypes = append(info.InsightTypes, string(s.InsightType))
+			}
+			slices.Sort(info.InsightTypes)
+		}
+	}
+
+	tags, err := ct.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{trailARN}})
+	if err != nil {
+		return nil, trailError("reading the tags of trail", trailARN, err)
+	}
+	for _, rt := range tags.ResourceTagList {
+		for _, tag := range rt.TagsList {
+			info.Tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+	}
+	return info, nil
+}
+
+// recordingFromBasic describes basic event selectors. One selector that
+// includes management events without data resources is what
+// management_events and exclude_management_event_sources write; anything
+// else is Custom (or None when no selector records management events).
+func recordingFromBasic(sels []cttypes.EventSelector) trailRecording {
+	var r trailRecording
+	mgmt := 0
+	for _, s := range sels {
+		if len(s.DataResources) > 0 {
+			r.DataEvents = true
+		}
+		if aws.ToBool(s.IncludeManagementEvents) {
+			mgmt++
+			r.ManagementEvents = string(s.ReadWriteType)
+			if r.ManagementEvents == "" {
+				r.ManagementEvents = managementAll
+			}
+			r.ExcludeManagementEventSources = sortedCopy(s.ExcludeManagementEventSources)
+		}
+	}
+	switch {
+	case mgmt == 0:
+		r.ManagementEvents, r.ExcludeManagementEventSources = managementNone, nil
+	case mgmt > 1:
+		r.ManagementEvents, r.ExcludeManagementEventSources = managementCustom, nil
+	}
+	return r
+}
+
+// recordingFromAdvanced describes advanced event selectors. One management
+// selector with eventCategory, optionally readOnly, and eventSource Equals
+// (event_sources) or NotEquals (exclusions) is what the provider writes;
+// anything else is Custom.
+func recordingFromAdvanced(sels []cttypes.AdvancedEventSelector) trailRecording {
+	var r trailRecording
+	var mgmt []cttypes.AdvancedEventSelector
+	for _, s := range sels {
+		switch category(s) {
+		case "Management":
+			mgmt = append(mgmt, s)
+		default:
+			r.DataEvents = true
+		}
+	}
+	switch len(mgmt) {
+	case 0:
+		r.ManagementEvents = managementNone
+		return r
+	case 1:
+	default:
+		r.ManagementEvents = managementCustom
+		return r
+	}
+	r.ManagementEvents = managementAll
+	for _, f := range mgmt[0].FieldSelectors {
+		positive := len(f.Equals) > 0 && len(f.StartsWith)+len(f.EndsWith)+len(f.NotEquals)+len(f.NotStartsWith)+len(f.NotEndsWith) == 0
+		switch field := aws.ToString(f.Field); {
+		case field == "eventCategory":
+		case field == "readOnly" && positive && len(f.Equals) == 1:
+			r.ManagementEvents = map[string]string{"true": managementReadOnly, "false": managementWriteOnly}[f.Equals[0]]
+		case field == "eventSource" && positive:
+			r.EventSources = sortedCopy(f.Equals)
+		case field == "eventSource" && len(f.NotEquals) > 0 && len(f.Equals)+len(f.StartsWith)+len(f.EndsWith)+len(f.NotStartsWith)+len(f.NotEndsWith) == 0:
+			r.ExcludeManagementEventSources = sortedCopy(f.NotEquals)
+		default:
+			return trailRecording{ManagementEvents: managementCustom, DataEvents: r.DataEvents}
+		}
+	}
+	if r.ManagementEvents == "" {
+		return trailRecording{ManagementEvents: managementCustom, DataEvents: r.DataEvents}
+	}
+	return r
+}
+
+func category(s cttypes.AdvancedEventSelector) string {
+	for _, f := range s.FieldSelectors {
+		if aws.ToString(f.Field) == "eventCategory" && len(f.Equals) == 1 {
+			return f.Equals[0]
+		}
+	}
+	return ""
+}
+
+func sortedCopy(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return out
+}
+
+// awsErrorCode is the AWS error code of err, or "".
+func awsErrorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// trailError wraps a CloudTrail error with what was being done, marking a
+// missing trail with errTrailNotFound.
+func trailError(doing, trail string, err error) error {
+	switch awsErrorCode(err) {
+	case "TrailNotFoundException":
+		return fmt.Errorf("%s %q: %w: %w", doing, trail, errTrailNotFound, err)
+	case "CloudTrailARNInvalidException", "InvalidTrailNameException":
+		return fmt.Errorf("%s %q: give a trail name or a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>): %w", doing, trail, err)
+	case "AccessDeniedException":
+		return fmt.Errorf("%s %q: the caller lacks CloudTrail read permissions (cloudtrail:GetTrail, GetTrailStatus, GetEventSelectors, GetInsightSelectors, ListTags): %w", doing, trail, err)
+	}
+	return fmt.Errorf("%s %q: %w", doing, trail, err)
+}

@@ -1,0 +1,786 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/cenkalti/backoff/v5"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*trailResource)(nil)
+	_ resource.ResourceWithImportState    = (*trailResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*trailResource)(nil)
+)
+
+// defaultTrailTimeout bounds create and update, including the wait for a
+// fresh bucket policy to propagate.
+const defaultTrailTimeout = 5 * time.Minute
+
+// NewTrailResource is the multi-region trail that records the audited
+// service's calls, modelled on hashicorp/aws aws_cloudtrail.
+func NewTrailResource() resource.Resource { return &trailResource{} }
+
+type trailResource struct {
+	clients *awsclient.Clients
+}
+
+// trailModel holds the attributes the resource and the data source share.
+type trailModel struct {
+	ID                            types.String `tfsdk:"id"`
+	ARN                           types.String `tfsdk:"arn"`
+	Name                          types.String `tfsdk:"name"`
+	HomeRegion                    types.String `tfsdk:"home_region"`
+	S3BucketName                  types.String `tfsdk:"s3_bucket_name"`
+	S3KeyPrefix                   types.String `tfsdk:"s3_key_prefix"`
+	IsMultiRegionTrail            types.Bool   `tfsdk:"is_multi_region_trail"`
+	IncludeGlobalServiceEvents    types.Bool   `tfsdk:"include_global_service_events"`
+	EnableLogFileValidation       types.Bool   `tfsdk:"enable_log_file_validation"`
+	EnableLogging                 types.Bool   `tfsdk:"enable_logging"`
+	IsOrganizationTrail           types.Bool   `tfsdk:"is_organization_trail"`
+	KMSKeyID                      types.String `tfsdk:"kms_key_id"`
+	CloudWatchLogsGroupARN        types.String `tfsdk:"cloud_watch_logs_group_arn"`
+	CloudWatchLogsRoleARN         types.String `tfsdk:"cloud_watch_logs_role_arn"`
+	SNSTopicName                  types.String `tfsdk:"sns_topic_name"`
+	SNSTopicARN                   types.String `tfsdk:"sns_topic_arn"`
+	Tags                          types.Map    `tfsdk:"tags"`
+	ManagementEvents              types.String `tfsdk:"management_events"`
+	ExcludeManagementEventSources types.Set    `tfsdk:"exclude_management_event_sources"`
+	EventSources                  types.Set    `tfsdk:"event_sources"`
+	InsightTypes                  types.Set    `tfsdk:"insight_types"`
+	Status                        types.Object `tfsdk:"status"`
+}
+
+type trailResourceModel struct {
+	trailModel
+	Timeouts timeouts.Value `tfsdk:"timeouts"`
+}
+
+var trailStatusAttrTypes = map[string]attr.Type{
+	"is_logging":                  types.BoolType,
+	"latest_delivery_time":        types.StringType,
+	"latest_delivery_error":       types.StringType,
+	"latest_digest_delivery_time": types.StringType,
+}
+
+// trailDocs are the attribute descriptions the resource and the data
+// source share.
+var trailDocs = map[string]string{
+	"id":             "The trail ARN: name-based calls fail for organization trails created by a delegated administrator.",
+	"arn":            "ARN of the trail.",
+	"name":           "Name of the trail: 3 to 128 letters, digits, periods, underscores and dashes, starting and ending with a letter or digit, without adjacent punctuation. Changing it replaces the trail.",
+	"home_region":    "Region the trail was created in; every change to it is made there.",
+	"s3_bucket_name": "Bucket that receives the log files. Its policy must let `cloudtrail.amazonaws.com` write (see `opsaudit_log_bucket`); a policy still propagating is waited for within the create timeout.",
+	"s3_key_prefix":  "Key prefix of the log files in the bucket, without leading or trailing `/`.",
+	"is_multi_region_trail": "Whether the trail records events of every region (a shadow of it shows in each). " +
+		"Default: `true`.",
+	"include_global_service_events": "Whether the trail records events of global services such as IAM and STS. " +
+		"Must be `true` for a multi-region trail. Default: `true`.",
+	"enable_log_file_validation": "Whether CloudTrail writes digest files that prove log files were not changed " +
+		"(Security Hub CloudTrail.4, CIS 3.2). Default: `true`.",
+	"enable_logging": "Whether the trail is logging: new trails start stopped, so the provider starts them. " +
+		"Default: `true`.",
+	"is_organization_trail": "Whether the trail records the events of every account of the organization; the " +
+		"caller must be the management account or a delegated administrator. Default: `false`.",
+	"kms_key_id": "ARN of the KMS key that encrypts the log files (`arn:aws:kms:<region>:<account>:key/<id>`), in " +
+		"the home region. A key ARN rather than an alias, because CloudTrail reports the key ARN and an alias would " +
+		"never match it (the hashicorp/aws #33928 diff).",
+	"cloud_watch_logs_group_arn": "ARN of a CloudWatch Logs log group (ending in `:*`) the trail also delivers to. " +
+		"Requires `cloud_watch_logs_role_arn`.",
+	"cloud_watch_logs_role_arn": "ARN of the role CloudTrail assumes to write to `cloud_watch_logs_group_arn`. " +
+		"Requires `cloud_watch_logs_group_arn`.",
+	"sns_topic_name": "SNS topic name or ARN notified of each log file delivery.",
+	"sns_topic_arn":  "ARN of the SNS topic notified of each log file delivery.",
+	"tags":           "Tags of the trail.",
+	"management_events": "Which management events the trail records: `All` (default), `WriteOnly` or `ReadOnly`. " +
+		"Writing the default or omitting it is the same and never shows a diff. Read from AWS, `None` means no " +
+		"management events are recorded and `Custom` means selectors this provider does not express (such as data " +
+		"events); either shows as a change that puts the configured selectors back.",
+	"exclude_management_event_sources": "Management event sources the trail leaves out; AWS accepts " +
+		"`kms.amazonaws.com` and `rdsdata.amazonaws.com`. Excluding the audited source (`" + events.DefaultEventSource +
+		"`) is an error. Conflicts with `event_sources`.",
+	"event_sources": "When set, the trail records the management events of only these sources (for example `[\"" +
+		events.DefaultEventSource + "\"]`): the provider writes advanced event selectors with " +
+		"`eventCategory = Management` and `eventSource` equal to one of them (and `readOnly` for `WriteOnly` or " +
+		"`ReadOnly`). A cheap trail dedicated to the audit.",
+	"insight_types":                      "CloudTrail Insights types to enable: `ApiCallRateInsight`, `ApiErrorRateInsight`.",
+	"status":                             "Logging status, from GetTrailStatus.",
+	"status.is_logging":                  "Whether the trail is logging.",
+	"status.latest_delivery_time":        "When CloudTrail last delivered a log file to the bucket (RFC 3339), null before the first delivery.",
+	"status.latest_delivery_error":       "The error of the latest failed delivery to the bucket, such as `AccessDenied`; null when the latest delivery succeeded.",
+	"status.latest_digest_delivery_time": "When CloudTrail last delivered a digest file (RFC 3339), null before the first one.",
+}
+
+var (
+	trailNameChars   = regexp.MustCompile(`^[A-Za-z0-9._-]{3,128}$`)
+	trailNamePunct   = regexp.MustCompile(`[._-]{2}`)
+	trailNameIPv4    = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
+	kmsKeyARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$`)
+)
+
+func trailNameValidator() validator.String {
+	return stringCheck{description: "value must be a valid trail name", check: func(s string) string {
+		switch {
+		case !trailNameChars.MatchString(s):
+			return fmt.Sprintf("%q is not a trail name: use 3 to 128 letters, digits, periods, underscores and dashes.", s)
+		case !isAlphanumeric(s[0]) || !isAlphanumeric(s[len(s)-1]):
+			return fmt.Sprintf("%q is not a trail name: it must start and end with a letter or digit.", s)
+		case trailNamePunct.MatchString(s):
+			return fmt.Sprintf("%q is not a trail name: it must not have adjacent periods, underscores or dashes.", s)
+		case trailNameIPv4.MatchString(s):
+			return fmt.Sprintf("%q is not a trail name: it must not look like an IP address.", s)
+		}
+		return ""
+	}}
+}
+
+func isAlphanumeric(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func kmsKeyARNValidator() validator.String {
+	return stringCheck{description: "value must be a KMS key ARN", check: func(s string) string {
+		if kmsKeyARNPattern.MatchString(s) {
+			return ""
+		}
+		return fmt.Sprintf("%q is not a KMS key ARN. Give the key ARN (arn:aws:kms:<region>:<account>:key/<key-id>), "+
+			"not a key id or an alias: CloudTrail reports the key ARN, so anything else would show a diff on every plan. "+
+			"With an alias, use the target_key_arn of an aws_kms_alias data source.", s)
+	}}
+}
+
+func (r *trailResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_trail"
+}
+
+func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	optString := func(name string, validators ...validator.String) schema.StringAttribute {
+		return schema.StringAttribute{Optional: true, MarkdownDescription: trailDocs[name],
+			Validators: append([]validator.String{stringvalidator.LengthAtLeast(1)}, validators...)}
+	}
+	optBool := func(name string, def bool) schema.BoolAttribute {
+		return schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(def),
+			MarkdownDescription: trailDocs[name]}
+	}
+	// Empty-set defaults make an omitted set and an empty one the same
+	// value, so neither shows a diff against what AWS reports.
+	optSet := func(name string, validators ...validator.Set) schema.SetAttribute {
+		return schema.SetAttribute{ElementType: types.StringType, Optional: true, Computed: true,
+			Default: setdefault.StaticValue(types.SetValueMust(types.StringType, nil)), MarkdownDescription: trailDocs[name],
+			Validators: validators}
+	}
+	computedString := func(name string, keep bool) schema.StringAttribute {
+		a := schema.StringAttribute{Computed: true, MarkdownDescription: trailDocs[name]}
+		if keep {
+			a.PlanModifiers = []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+		}
+		return a
+	}
+	statusAttrs := map[string]schema.Attribute{
+		"is_logging": schema.BoolAttribute{Computed: true, MarkdownDescription: trailDocs["status.is_logging"]},
+	}
+	for _, n := range []string{"latest_delivery_time", "latest_delivery_error", "latest_digest_delivery_time"} {
+		statusAttrs[n] = schema.StringAttribute{Computed: true, MarkdownDescription: trailDocs["status."+n]}
+	}
+
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A CloudTrail trail that records the audited service's API calls: multi-region, " +
+			"global service events, log file validation and logging on by default. Attribute names follow hashicorp/aws " +
+			"`aws_cloudtrail`; unlike it, creating the trail in the same run as its bucket needs no `depends_on` " +
+			"(a bucket policy still propagating is retried), the default event selector never shows a diff, and " +
+			"`event_sources` makes a trail that records only the audited service. The id is the trail ARN. " +
+			"Import with the trail ARN or name.",
+		Attributes: map[string]schema.Attribute{
+			"id":          computedString("id", true),
+			"arn":         computedString("arn", true),
+			"home_region": computedString("home_region", true),
+			"name": schema.StringAttribute{Required: true, MarkdownDescription: trailDocs["name"],
+				Validators:    []validator.String{trailNameValidator()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"s3_bucket_name": schema.StringAttribute{Required: true, MarkdownDescription: trailDocs["s3_bucket_name"],
+				Validators: []validator.String{stringvalidator.LengthBetween(3, 63)}},
+			"s3_key_prefix": optString("s3_key_prefix", stringvalidator.LengthAtMost(200),
+				stringvalidator.RegexMatches(regexp.MustCompile(`^[^/].*[^/]$|^[^/]$`), "must not start or end with /")),
+			"is_multi_region_trail":         optBool("is_multi_region_trail", true),
+			"include_global_service_events": optBool("include_global_service_events", true),
+			"enable_log_file_validation":    optBool("enable_log_file_validation", true),
+			"enable_logging":                optBool("enable_logging", true),
+			"is_organization_trail":         optBool("is_organization_trail", false),
+			"kms_key_id":                    optString("kms_key_id", kmsKeyARNValidator()),
+			"cloud_watch_logs_group_arn": optString("cloud_watch_logs_group_arn",
+				stringvalidator.AlsoRequires(path.MatchRoot("cloud_watch_logs_role_arn"))),
+			"cloud_watch_logs_role_arn": optString("cloud_watch_logs_role_arn",
+				stringvalidator.AlsoRequires(path.MatchRoot("cloud_watch_logs_group_arn"))),
+			"sns_topic_name": optString("sns_topic_name"),
+			"sns_topic_arn":  computedString("sns_topic_arn", false),
+			"tags": schema.MapAttribute{ElementType: types.StringType, Optional: true, Computed: true,
+				Default:             mapdefault.StaticValue(types.MapValueMust(types.StringType, nil)),
+				MarkdownDescription: trailDocs["tags"]},
+			"management_events": schema.StringAttribute{Optional: true, Computed: true,
+				Default: stringdefault.StaticString(managementAll), MarkdownDescription: trailDocs["management_events"],
+				Validators: []validator.String{stringvalidator.OneOf(managementAll, managementWriteOnly, managementReadOnly)}},
+			"exclude_management_event_sources": optSet("exclude_management_event_sources",
+				setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))),
+			"event_sources": optSet("event_sources",
+				setvalidator.ValueStringsAre(stringvalidator.RegexMatches(regexp.MustCompile(`^[a-z0-9.-]+\.amazonaws\.com$`),
+					"must be an event source such as "+events.DefaultEventSource)),
+				setvalidator.ConflictsWith(path.MatchRoot("exclude_management_event_sources"))),
+			"insight_types": optSet("insight_types", setvalidator.ValueStringsAre(
+				stringvalidator.OneOf(string(cttypes.InsightTypeApiCallRateInsight), string(cttypes.InsightTypeApiErrorRateInsight)))),
+			"status": schema.SingleNestedAttribute{Computed: true, MarkdownDescription: trailDocs["status"],
+				Attributes: statusAttrs},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true,
+				CreateDescription: "How long to wait for the trail to be created, including the wait for a new bucket " +
+					"policy to propagate (default `5m`).",
+				UpdateDescription: "How long to wait for an update (default `5m`)."}),
+		},
+	}
+}
+
+func (r *trailResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// ValidateConfig rejects at plan time what AWS would refuse at apply time,
+// and what would defeat the trail's purpose.
+func (r *trailResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m trailResourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	multi := m.IsMultiRegionTrail.IsNull() || m.IsMultiRegionTrail.ValueBool()
+	if !m.IncludeGlobalServiceEvents.IsNull() && !m.IncludeGlobalServiceEvents.IsUnknown() &&
+		!m.IncludeGlobalServiceEvents.ValueBool() && !m.IsMultiRegionTrail.IsUnknown() && multi {
+		resp.Diagnostics.AddAttributeError(path.Root("include_global_service_events"), "Global service events required",
+			"A multi-region trail must include global service events (AWS answers InvalidParameterCombinationException). "+
+				"Remove include_global_service_events = false, or set is_multi_region_trail = false.")
+	}
+	if m.ExcludeManagementEventSources.IsNull() || m.ExcludeManagementEventSources.IsUnknown() {
+		return
+	}
+	var excluded []types.String
+	resp.Diagnostics.Append(m.ExcludeManagementEventSources.ElementsAs(ctx, &excluded, false)...)
+	for _, s := range excluded {
+		// event_sources conflicts with the exclusions, so the audited
+		// source is the default one.
+		if s.ValueString() == events.DefaultEventSource {
+			resp.Diagnostics.AddAttributeError(path.Root("exclude_management_event_sources"), "Audited source excluded",
+				fmt.Sprintf("Excluding %s would stop the trail recording the calls it exists to audit. Remove it from "+
+					"exclude_management_event_sources.", events.DefaultEventSource))
+		}
+	}
+}
+
+func (r *trailResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan trailResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultTrailTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	name := plan.Name.ValueString()
+	ct := r.clients.CloudTrail(r.clients.Region)
+	tags, diags := plan.tagMap(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	in := &cloudtrail.CreateTrailInput{
+		Name:                       aws.String(name),
+		S3BucketName:               plan.S3BucketName.ValueStringPointer(),
+		S3KeyPrefix:                plan.S3KeyPrefix.ValueStringPointer(),
+		SnsTopicName:               plan.SNSTopicName.ValueStringPointer(),
+		IsMultiRegionTrail:         plan.IsMultiRegionTrail.ValueBoolPointer(),
+		IncludeGlobalServiceEvents: plan.IncludeGlobalServiceEvents.ValueBoolPointer(),
+		EnableLogFileValidation:    plan.EnableLogFileValidation.ValueBoolPointer(),
+		IsOrganizationTrail:        plan.IsOrganizationTrail.ValueBoolPointer(),
+		KmsKeyId:                   plan.KMSKeyID.ValueStringPointer(),
+		CloudWatchLogsLogGroupArn:  plan.CloudWatchLogsGroupARN.ValueStringPointer(),
+		CloudWatchLogsRoleArn:      plan.CloudWatchLogsRoleARN.ValueStringPointer(),
+		TagsList:                   tagList(tags),
+	}
+	out, err := retryPolicyPropagation(ctx, timeout, func() (*cloudtrail.CreateTrailOutput, error) {
+		return ct.CreateTrail(ctx, in)
+	})
+	if err != nil {
+		resp.Diagnostics.AddError("Creating trail", trailWriteError(fmt.Errorf("creating trail %q: %w", name, err), timeout))
+		return
+	}
+	trailARN := aws.ToString(out.TrailARN)
+	tflog.Debug(ctx, "created trail", map[string]any{"arn": trailARN})
+
+	// From here on the trail exists: whatever fails, it is saved in state
+	// (and so tainted) rather than orphaned.
+	stepErr := r.apply(ctx, ct, trailARN, &plan.trailModel, nil)
+	r.saveState(ctx, trailARN, plan, &resp.State, &resp.Diagnostics)
+	if stepErr != nil {
+		resp.Diagnostics.AddError("Configuring trail", trailWriteError(stepErr, timeout)+
+			"\n\nThe trail was created and is saved in state, marked tainted: the next apply replaces it.")
+	}
+}
+
+func (r *trailResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state trailResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	info, err := readTrail(ctx, r.clients, state.ARN.ValueString())
+	if errors.Is(err, errTrailNotFound) {
+		tflog.Debug(ctx, "trail is gone; removing it from state", map[string]any{"arn": state.ARN.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Reading trail", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(state.fill(ctx, info)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *trailResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state trailResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultTrailTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	trailARN := state.ARN.ValueString()
+	ct := r.clients.CloudTrail(state.HomeRegion.ValueString())
+	err := r.apply(ctx, ct, trailARN, &plan.trailModel, &state.trailModel)
+	r.saveState(ctx, trailARN, plan, &resp.State, &resp.Diagnostics)
+	if err != nil {
+		resp.Diagnostics.AddError("Updating trail", trailWriteError(err, timeout))
+	}
+}
+
+func (r *trailResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state trailResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	trailARN := state.ARN.ValueString()
+	ct := r.clients.CloudTrail(trailHomeRegion(trailARN))
+	_, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(trailARN)})
+	if err != nil && awsErrorCode(err) != "TrailNotFoundException" {
+		resp.Diagnostics.AddError("Deleting trail", trailError("deleting trail", trailARN, err).Error())
+		return
+	}
+	tflog.Debug(ctx, "deleted trail", map[string]any{"arn": trailARN})
+}
+
+// ImportState accepts a trail ARN or a name; a name is resolved in the
+// provider's region.
+func (r *trailResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	trailARN, err := resolveTrailARN(ctx, r.clients, req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Importing trail", err.Error()+"\n\nGive the ARN or the name of an existing trail.")
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), trailARN)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("arn"), trailARN)...)
+}
+
+// apply brings the trail to plan: settings, logging, selectors, insights
+// and tags, each only when it differs from prior (nil for a new trail).
+func (r *trailResource) apply(ctx context.Context, ct *cloudtrail.Client, trailARN string, plan, prior *trailModel) error {
+	id := aws.String(trailARN)
+	if prior != nil && plan.settingsDiffer(prior) {
+		in := &cloudtrail.UpdateTrailInput{
+			Name:                       id,
+			S3BucketName:               plan.S3BucketName.ValueStringPointer(),
+			S3KeyPrefix:                aws.String(plan.S3KeyPrefix.ValueString()),
+			SnsTopicName:               aws.String(plan.SNSTopicName.ValueString()),
+			IsMultiRegionTrail:         plan.IsMultiRegionTrail.ValueBoolPointer(),
+			IncludeGlobalServiceEvents: plan.IncludeGlobalServiceEvents.ValueBoolPointer(),
+			EnableLogFileValidation:    plan.EnableLogFileValidation.ValueBoolPointer(),
+			IsOrganizationTrail:        plan.IsOrganizationTrail.ValueBoolPointer(),
+			KmsKeyId:                   aws.String(plan.KMSKeyID.ValueString()),
+			CloudWatchLogsLogGroupArn:  aws.String(plan.CloudWatchLogsGroupARN.ValueString()),
+			CloudWatchLogsRoleArn:      aws.String(plan.CloudWatchLogsRoleARN.ValueString()),
+		}
+		if _, err := retryPolicyPropagation(ctx, 0, func() (*cloudtrail.UpdateTrailOutput, error) {
+			return ct.UpdateTrail(ctx, in)
+		}); err != nil {
+			return fmt.Errorf("updating trail %q: %w", trailARN, err)
+		}
+		tflog.Debug(ctx, "updated trail settings", map[string]any{"arn": trailARN})
+	}
+
+	wasLogging := prior != nil && prior.EnableLogging.ValueBool()
+	switch logging := plan.EnableLogging.ValueBool(); {
+	case logging && !wasLogging:
+		if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: id}); err != nil {
+			return fmt.Errorf("starting logging of trail %q: %w", trailARN, err)
+		}
+		tflog.Debug(ctx, "started logging", map[string]any{"arn": trailARN})
+	case !logging && wasLogging:
+		if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: id}); err != nil {
+			return fmt.Errorf("stopping logging of trail %q: %w", trailARN, err)
+		}
+		tflog.Debug(ctx, "stopped logging", map[string]any{"arn": trailARN})
+	}
+
+	want, err := plan.recording(ctx)
+	if err != nil {
+		return err
+	}
+	var had trailRecording
+	if prior != nil {
+		if had, err = prior.recording(ctx); err != nil {
+			return err
+		}
+	} else {
+		had = trailRecording{ManagementEvents: managementAll}
+	}
+	if !recordingEqual(want, had) {
+		if _, err := ct.PutEventSelectors(ctx, eventSelectorsInput(trailARN, want)); err != nil {
+			return fmt.Errorf("writing the event selectors of trail %q: %w", trailARN, err)
+		}
+		tflog.Debug(ctx, "wrote event selectors", map[string]any{"arn": trailARN, "management_events": want.ManagementEvents,
+			"event_sources": want.EventSources, "excluded": want.ExcludeManagementEventSources})
+	}
+
+	wantInsights, diags := setStrings(ctx, plan.InsightTypes)
+	if diags.HasError() {
+		return fmt.Errorf("reading insight_types: %v", diags)
+	}
+	var hadInsights []string
+	if prior != nil {
+		if hadInsights, diags = setStrings(ctx, prior.InsightTypes); diags.HasError() {
+			return fmt.Errorf("reading insight_types: %v", diags)
+		}
+	}
+	if !slices.Equal(wantInsights, hadInsights) {
+		sels := []cttypes.InsightSelector{}
+		for _, t := range wantInsights {
+			sels = append(sels, cttypes.InsightSelector{InsightType: cttypes.InsightType(t)})
+		}
+		if _, err := ct.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: id, InsightSelectors: sels}); err != nil {
+			return fmt.Errorf("writing the insight selectors of trail %q: %w", trailARN, err)
+		}
+		tflog.Debug(ctx, "wrote insight selectors", map[string]any{"arn": trailARN, "insight_types": wantInsights})
+	}
+
+	if prior != nil {
+		return updateTags(ctx, ct, trailARN, plan, prior)
+	}
+	return nil
+}
+
+// updateTags adds and removes tags so that the trail has plan's.
+func updateTags(ctx context.Context, ct *cloudtrail.Client, trailARN string, plan, prior *trailModel) error {
+	want, diags := plan.tagMap(ctx)
+	if diags.HasError() {
+		return fmt.Errorf("reading tags: %v", diags)
+	}
+	had, diags := prior.tagMap(ctx)
+	if diags.HasError() {
+		return fmt.Errorf("reading tags: %v", diags)
+	}
+	var remove []cttypes.Tag
+	for k := range had {
+		if _, ok := want[k]; !ok {
+			remove = append(remove, cttypes.Tag{Key: aws.String(k)})
+		}
+	}
+	add := map[string]string{}
+	for k, v := range want {
+		if old, ok := had[k]; !ok || old != v {
+			add[k] = v
+		}
+	}
+	if len(remove) > 0 {
+		if _, err := ct.RemoveTags(ctx, &cloudtrail.RemoveTagsInput{ResourceId: aws.String(trailARN), TagsList: remove}); err != nil {
+			return fmt.Errorf("removing tags of trail %q: %w", trailARN, err)
+		}
+	}
+	if len(add) > 0 {
+		if _, err := ct.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(trailARN), TagsList: tagList(add)}); err != nil {
+			return fmt.Errorf("adding tags to trail %q: %w", trailARN, err)
+		}
+	}
+	return nil
+}
+
+// saveState reads the trail back and stores what AWS reports. When the
+// read fails, it stores the plan with the ARN, so the trail is tracked.
+func (r *trailResource) saveState(ctx context.Context, trailARN string, plan trailResourceModel, state stateSetter, diags *diag.Diagnostics) {
+	info, err := readTrail(ctx, r.clients, trailARN)
+	if err == nil {
+		diags.Append(plan.fill(ctx, info)...)
+		diags.Append(state.Set(ctx, plan)...)
+		return
+	}
+	diags.AddError("Reading trail back", err.Error())
+	plan.ID, plan.ARN = types.StringValue(trailARN), types.StringValue(trailARN)
+	plan.HomeRegion = types.StringValue(trailHomeRegion(trailARN))
+	if plan.SNSTopicARN.IsUnknown() {
+		plan.SNSTopicARN = types.StringNull()
+	}
+	if plan.Status.IsUnknown() {
+		plan.Status = types.ObjectNull(trailStatusAttrTypes)
+	}
+	diags.Append(state.Set(ctx, plan)...)
+}
+
+type stateSetter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+// retryPolicyPropagation runs a CreateTrail or UpdateTrail call again while
+// AWS answers that a bucket, key or topic policy does not yet let
+// CloudTrail in: right after the policy is written, it is still
+// propagating. It gives up when ctx ends (or after maxElapsed, if set).
+func retryPolicyPropagation[T any](ctx context.Context, maxElapsed time.Duration, call func() (T, error)) (T, error) {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = time.Second
+	b.MaxInterval = 15 * time.Second
+	opts := []backoff.RetryOption{backoff.WithBackOff(b), backoff.WithMaxElapsedTime(maxElapsed),
+		backoff.WithNotify(func(err error, next time.Duration) {
+			tflog.Debug(ctx, "policy not yet in force; retrying", map[string]any{"error": err.Error(), "in": next.String()})
+		})}
+	return backoff.Retry(ctx, func() (T, error) {
+		out, err := call()
+		switch awsErrorCode(err) {
+		case "":
+			if err != nil {
+				return out, backoff.Permanent(err)
+			}
+			return out, nil
+		case "InsufficientS3BucketPolicyException", "InsufficientEncryptionPolicyException", "InsufficientSnsTopicPolicyException":
+			return out, err
+		}
+		return out, backoff.Permanent(err)
+	}, opts...)
+}
+
+// trailWriteAdvice tells the user what to do about the AWS errors a trail
+// create or update commonly meets.
+var trailWriteAdvice = map[string]string{
+	"InsufficientS3BucketPolicyException": "The bucket policy must allow cloudtrail.amazonaws.com s3:GetBucketAcl on the " +
+		"bucket and s3:PutObject on <bucket>/[<prefix>/]AWSLogs/<account>/* with s3:x-amz-acl = bucket-owner-full-control, " +
+		"with aws:SourceArn equal to the trail ARN. The provider retried until the timeout: fix the policy, or raise " +
+		"timeouts.create if it is still propagating.",
+	"InsufficientEncryptionPolicyException": "The KMS key policy must let cloudtrail.amazonaws.com use the key " +
+		"(kms:GenerateDataKey*, kms:DescribeKey) for this trail.",
+	"InsufficientSnsTopicPolicyException": "The SNS topic policy must allow cloudtrail.amazonaws.com sns:Publish.",
+	"S3BucketDoesNotExistException":       "Create the bucket first, or reference the opsaudit_log_bucket resource's bucket attribute.",
+	"TrailAlreadyExistsException": "A trail with this name already exists in this region, or a multi-region trail of " +
+		"that name exists in another: import it (terraform import) or choose another name.",
+	"KmsKeyNotFoundException":              "The KMS key must exist, be enabled and be in the trail's home region.",
+	"InvalidParameterCombinationException": "A multi-region trail must include global service events.",
+	"OrganizationsNotInUseException":       "is_organization_trail needs AWS Organizations; set it to false.",
+	"NotOrganizationMasterAccountException": "Only the management account or a delegated administrator can create an " +
+		"organization trail.",
+	"InvalidEventSelectorsException": "AWS refused the event selectors. For trails, AWS documents eventSource on " +
+		"management events as NotEquals kms.amazonaws.com or rdsdata.amazonaws.com only; if event_sources was set, " +
+		"remove it.",
+	"AccessDeniedException": "The caller lacks a CloudTrail permission (cloudtrail:CreateTrail, UpdateTrail, " +
+		"StartLogging, StopLogging, PutEventSelectors, PutInsightSelectors, AddTags, RemoveTags).",
+}
+
+func trailWriteError(err error, timeout time.Duration) string {
+	msg := err.Error()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return msg + fmt.Sprintf("\n\nThe operation did not finish within %s; raise the timeouts block's value.", timeout)
+	}
+	if advice := trailWriteAdvice[awsErrorCode(err)]; advice != "" {
+		return msg + "\n\n" + advice
+	}
+	return msg
+}
+
+// eventSelectorsInput writes r: advanced selectors when it names event
+// sources, the basic selector otherwise.
+func eventSelectorsInput(trailARN string, r trailRecording) *cloudtrail.PutEventSelectorsInput {
+	in := &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(trailARN)}
+	if len(r.EventSources) == 0 {
+		in.EventSelectors = []cttypes.EventSelector{{
+			ReadWriteType:                 cttypes.ReadWriteType(r.ManagementEvents),
+			IncludeManagementEvents:       aws.Bool(true),
+			ExcludeManagementEventSources: append([]string{}, r.ExcludeManagementEventSources...),
+		}}
+		return in
+	}
+	fields := []cttypes.AdvancedFieldSelector{
+		{Field: aws.String("eventCategory"), Equals: []string{"Management"}},
+		{Field: aws.String("eventSource"), Equals: r.EventSources},
+	}
+	switch r.ManagementEvents {
+	case managementReadOnly:
+		fields = append(fields, cttypes.AdvancedFieldSelector{Field: aws.String("readOnly"), Equals: []string{"true"}})
+	case managementWriteOnly:
+		fields = append(fields, cttypes.AdvancedFieldSelector{Field: aws.String("readOnly"), Equals: []string{"false"}})
+	}
+	in.AdvancedEventSelectors = []cttypes.AdvancedEventSelector{{
+		Name:           aws.String(r.ManagementEvents + " management events of " + strings.Join(r.EventSources, ", ")),
+		FieldSelectors: fields,
+	}}
+	return in
+}
+
+func recordingEqual(a, b trailRecording) bool {
+	return a.ManagementEvents == b.ManagementEvents &&
+		slices.Equal(a.ExcludeManagementEventSources, b.ExcludeManagementEventSources) &&
+		slices.Equal(a.EventSources, b.EventSources)
+}
+
+// recording is what the model asks the trail to record.
+func (m *trailModel) recording(ctx context.Context) (trailRecording, error) {
+	excluded, diags := setStrings(ctx, m.ExcludeManagementEventSources)
+	sources, more := setStrings(ctx, m.EventSources)
+	diags.Append(more...)
+	if diags.HasError() {
+		return trailRecording{}, fmt.Errorf("reading event selector attributes: %v", diags)
+	}
+	return trailRecording{ManagementEvents: m.ManagementEvents.ValueString(),
+		ExcludeManagementEventSources: excluded, EventSources: sources}, nil
+}
+
+// settingsDiffer reports whether UpdateTrail is needed to go from prior to m.
+func (m *trailModel) settingsDiffer(prior *trailModel) bool {
+	return !m.S3BucketName.Equal(prior.S3BucketName) || !m.S3KeyPrefix.Equal(prior.S3KeyPrefix) ||
+		!m.SNSTopicName.Equal(prior.SNSTopicName) || !m.IsMultiRegionTrail.Equal(prior.IsMultiRegionTrail) ||
+		!m.IncludeGlobalServiceEvents.Equal(prior.IncludeGlobalServiceEvents) ||
+		!m.EnableLogFileValidation.Equal(prior.EnableLogFileValidation) ||
+		!m.IsOrganizationTrail.Equal(prior.IsOrganizationTrail) || !m.KMSKeyID.Equal(prior.KMSKeyID) ||
+		!m.CloudWatchLogsGroupARN.Equal(prior.CloudWatchLogsGroupARN) ||
+		!m.CloudWatchLogsRoleARN.Equal(prior.CloudWatchLogsRoleARN)
+}
+
+func (m *trailModel) tagMap(ctx context.Context) (map[string]string, diag.Diagnostics) {
+	tags := map[string]string{}
+	if m.Tags.IsNull() || m.Tags.IsUnknown() {
+		return tags, nil
+	}
+	diags := m.Tags.ElementsAs(ctx, &tags, false)
+	return tags, diags
+}
+
+func tagList(tags map[string]string) []cttypes.Tag {
+	var out []cttypes.Tag
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, cttypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
+}
+
+// setStrings is a string set's elements, sorted; nil when null or empty.
+func setStrings(ctx context.Context, s types.Set) ([]string, diag.Diagnostics) {
+	if s.IsNull() || s.IsUnknown() {
+		return nil, nil
+	}
+	var out []string
+	diags := s.ElementsAs(ctx, &out, false)
+	return sortedCopy(out), diags
+}
+
+// fill sets every attribute from what AWS reports.
+func (m *trailModel) fill(ctx context.Context, info *trailInfo) diag.Diagnostics {
+	var diags diag.Diagnostics
+	optional := func(s string) types.String {
+		if s == "" {
+			return types.StringNull()
+		}
+		return types.StringValue(s)
+	}
+	timestamp := func(t time.Time) types.String {
+		if t.IsZero() {
+			return types.StringNull()
+		}
+		return types.StringValue(t.UTC().Format(time.RFC3339))
+	}
+	stringSet := func(ss []string) types.Set {
+		v, d := types.SetValueFrom(ctx, types.StringType, append([]string{}, ss...))
+		diags.Append(d...)
+		return v
+	}
+
+	m.ID, m.ARN, m.Name = types.StringValue(info.ARN), types.StringValue(info.ARN), types.StringValue(info.Name)
+	m.HomeRegion = types.StringValue(info.HomeRegion)
+	m.S3BucketName, m.S3KeyPrefix = types.StringValue(info.S3BucketName), optional(info.S3KeyPrefix)
+	m.IsMultiRegionTrail = types.BoolValue(info.IsMultiRegionTrail)
+	m.IncludeGlobalServiceEvents = types.BoolValue(info.IncludeGlobalServiceEvents)
+	m.EnableLogFileValidation = types.BoolValue(info.LogFileValidationEnabled)
+	m.EnableLogging = types.BoolValue(info.Status.IsLogging)
+	m.IsOrganizationTrail = types.BoolValue(info.IsOrganizationTrail)
+	m.KMSKeyID = optional(info.KMSKeyID)
+	m.CloudWatchLogsGroupARN = optional(info.CloudWatchLogsGroupARN)
+	m.CloudWatchLogsRoleARN = optional(info.CloudWatchLogsRoleARN)
+	m.SNSTopicName, m.SNSTopicARN = optional(info.SNSTopicName), optional(info.SNSTopicARN)
+
+	tags, d := types.MapValueFrom(ctx, types.StringType, info.Tags)
+	diags.Append(d...)
+	m.Tags = tags
+
+	rec := info.Recording
+	m.ManagementEvents = types.StringValue(rec.ManagementEvents)
+	if rec.DataEvents && rec.ManagementEvents != managementNone {
+		// Data events are beyond what the attributes express: showing
+		// Custom makes the plan put the configured selectors back.
+		m.ManagementEvents = types.StringValue(managementCustom)
+	}
+	m.ExcludeManagementEventSources = stringSet(rec.ExcludeManagementEventSources)
+	m.EventSources = stringSet(rec.EventSources)
+	m.InsightTypes = stringSet(info.InsightTypes)
+
+	status, d := types.ObjectValue(trailStatusAttrTypes, map[string]attr.Value{
+		"is_logging":                  types.BoolValue(info.Status.IsLogging),
+		"latest_delivery_time":        timestamp(info.Status.LatestDeliveryTime),
+		"latest_delivery_error":       optional(info.Status.LatestDeliveryError),
+		"latest_digest_delivery_time": timestamp(info.Status.LatestDigestDeliveryTime),
+	})
+	diags.Append(d...)
+	m.Status = status
+	return diags
+}
