@@ -18,7 +18,7 @@ const stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 var (
 	roleARNPattern     = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$`)
 	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]{2,1224}$`)
+	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 )
 
 // Session duration bounds of AssumeRole; a session that assumes a further
@@ -109,7 +109,7 @@ func (s *Server) assumeRole(w http.ResponseWriter, ri *requestInfo, params url.V
 	if !sessionNamePattern.MatchString(sessionName) {
 		problems = append(problems, fmt.Sprintf("Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64 and satisfy regular expression pattern: [\\w+=,.@-]*", sessionName))
 	}
-	if ext := params.Get("ExternalId"); ext != "" && !externalIDPattern.MatchString(ext) {
+	if ext := params.Get("ExternalId"); ext != "" && (len(ext) < 2 || len(ext) > 1224 || !externalIDPattern.MatchString(ext)) {
 		problems = append(problems, fmt.Sprintf("Value '%s' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*", ext))
 	}
 	duration := defaultSessionSeconds
