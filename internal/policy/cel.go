@@ -11,8 +11,6 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/ext"
-
-	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 )
 
 // celEvent is the `event` variable of user rules: the fields of
@@ -176,8 +174,10 @@ func compileCondition(env *cel.Env, ur UserRule) (*celProgram, error) {
 }
 
 // celInput builds the activation for one event, decoding only the JSON
-// fields some user rule reads.
-func celInput(ev *events.Event, params, resp, rec bool) (map[string]any, error) {
+// fields some user rule reads; request parameters come from the view, so
+// built-in rules and user rules decode them once between them.
+func celInput(v *eventView, params, resp, rec bool) (map[string]any, error) {
+	ev := v.ev
 	ce := &celEvent{
 		EventID:          ev.EventID,
 		EventName:        ev.EventName,
@@ -203,6 +203,9 @@ func celInput(ev *events.Event, params, resp, rec bool) (map[string]any, error) 
 		ce.Resources[i] = celResource{Type: r.Type, Name: r.Name}
 	}
 	var err error
+	if params {
+		ce.RequestParameters, err = v.requestParams()
+	}
 	decode := func(need bool, name, s string, dst *map[string]any) {
 		if !need || err != nil {
 			return
@@ -211,7 +214,6 @@ func celInput(ev *events.Event, params, resp, rec bool) (map[string]any, error) 
 			err = fmt.Errorf("event %s: decoding %s: %w", ev.EventID, name, err)
 		}
 	}
-	decode(params, "requestParameters", ev.RequestParameters, &ce.RequestParameters)
 	decode(resp, "responseElements", ev.ResponseElements, &ce.ResponseElements)
 	decode(rec, "the CloudTrail record", ev.CloudTrailEvent, &ce.Record)
 	if err != nil {

@@ -51,6 +51,10 @@ type Finding struct {
 	EventTime   time.Time
 	Message     string
 	Remediation string
+
+	// ruleOrder is the rule's position in the catalog (user rules after),
+	// the sort key that keeps rules in documented order.
+	ruleOrder int
 }
 
 // RuleError is a rule that could not be evaluated on some input: a user
@@ -109,6 +113,7 @@ type Result struct {
 // run is the mutable state of one Evaluate call.
 type run struct {
 	e        *Evaluator
+	order    map[*Rule]int
 	findings []Finding
 	errs     map[string]*RuleError
 	reasons  []string
@@ -126,11 +131,12 @@ func (r *run) fail(ruleID, eventID string, err error) {
 // Evaluate runs every enabled rule over the input. It never fails: rule
 // errors and missing input are reported in the result.
 func (e *Evaluator) Evaluate(in Input) Result {
-	r := &run{e: e, errs: map[string]*RuleError{}, reasons: slices.Clone(in.Incomplete)}
+	r := &run{e: e, errs: map[string]*RuleError{}, reasons: slices.Clone(in.Incomplete), order: map[*Rule]int{}}
 
 	var trailRules, bucketRules, matchRules, aggRules, userRules []*Rule
 	for i := range e.rules {
 		ro := &e.rules[i]
+		r.order[&ro.Rule] = i
 		if !ro.Enabled || r.missing(in, ro.Rule.Target) != "" {
 			continue
 		}
@@ -192,7 +198,7 @@ func (r *run) postureFindings(rule *Rule, resource, region string, msgs []string
 	for _, m := range msgs {
 		r.findings = append(r.findings, Finding{
 			RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: resource,
-			Region: region, Message: m, Remediation: rule.Remediation,
+			Region: region, Message: m, Remediation: rule.Remediation, ruleOrder: r.order[rule],
 		})
 	}
 }
@@ -210,9 +216,9 @@ func (r *run) events(evs []events.Event, matchRules, userRules []*Rule) []*event
 	var sourceEvents []*events.Event
 	for i := range evs {
 		ev := &evs[i]
+		view := eventView{ev: ev}
 		if strings.EqualFold(ev.EventSource, r.e.s.eventSource) {
 			sourceEvents = append(sourceEvents, ev)
-			view := eventView{ev: ev}
 			for _, rule := range matchRules {
 				if len(rule.eventNames) > 0 && !slices.Contains(rule.eventNames, ev.EventName) {
 					continue
@@ -228,7 +234,7 @@ func (r *run) events(evs []events.Event, matchRules, userRules []*Rule) []*event
 		if len(userRules) == 0 {
 			continue
 		}
-		act, err := celInput(ev, needParams, needResp, needRec)
+		act, err := celInput(&view, needParams, needResp, needRec)
 		for _, rule := range userRules {
 			if err != nil {
 				r.fail(rule.ID, ev.EventID, err)
@@ -253,7 +259,7 @@ func (r *run) eventFinding(rule *Rule, ev *events.Event, msg string) {
 	r.findings = append(r.findings, Finding{
 		RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: resource,
 		EventID: ev.EventID, Region: ev.Region, Principal: caller(ev), EventTime: ev.EventTime,
-		Message: msg, Remediation: rule.Remediation,
+		Message: msg, Remediation: rule.Remediation, ruleOrder: r.order[rule],
 	})
 }
 
@@ -268,7 +274,7 @@ func (r *run) result(in Input, source int) Result {
 		Summary:         Summary{BySeverity: map[Severity]int{}, ByRule: map[string]int{}},
 		Rules:           slices.Clone(r.e.rules),
 	}
-	slices.SortStableFunc(res.Findings, compareFindings)
+	slices.SortFunc(res.Findings, compareFindings)
 
 	for _, sev := range Severities {
 		res.Summary.BySeverity[sev] = 0
@@ -319,15 +325,21 @@ func (r *run) result(in Input, source int) Result {
 	return res
 }
 
-// compareFindings orders by severity (most severe first), rule id, event
-// time, then resource and event id so equal-time findings stay stable.
+// compareFindings orders by severity (most severe first), rule (catalog
+// order, then user rules in configuration order), event time, then
+// resource, event id and message: a total order, so the unstable sort is
+// deterministic.
 func compareFindings(a, b Finding) int {
-	return cmp.Or(
-		cmp.Compare(a.Severity.rank(), b.Severity.rank()),
-		strings.Compare(a.RuleID, b.RuleID),
-		a.EventTime.Compare(b.EventTime),
-		strings.Compare(a.Resource, b.Resource),
-		strings.Compare(a.EventID, b.EventID),
-		strings.Compare(a.Message, b.Message),
-	)
+	// Not cmp.Or: it would evaluate every string comparison up front, and
+	// sorting is the hot path when an evaluation yields many findings.
+	if c := cmp.Compare(a.Severity.rank(), b.Severity.rank()); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ruleOrder, b.ruleOrder); c != 0 {
+		return c
+	}
+	if c := a.EventTime.Compare(b.EventTime); c != 0 {
+		return c
+	}
+	return cmp.Or(strings.Compare(a.Resource, b.Resource), strings.Compare(a.EventID, b.EventID), strings.Compare(a.Message, b.Message))
 }

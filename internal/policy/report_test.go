@@ -57,7 +57,7 @@ func TestJSONReport(t *testing.T) {
 			t.Errorf("finding lacks %q", key)
 		}
 	}
-	if f["rule_id"] != "event_delete_by_unallowed_principal" || f["severity"] != "critical" || f["event_time"] != "2023-03-01T10:00:00Z" {
+	if f["rule_id"] != "event_root_user_call" || f["severity"] != "critical" || f["event_time"] != "2023-03-01T10:00:00Z" {
 		t.Errorf("first finding %v", f)
 	}
 	again, _ := res.JSON()
@@ -180,10 +180,10 @@ func TestSARIFReport(t *testing.T) {
 			t.Errorf("level of %s = %q, want %q", rule, levels[rule], want)
 		}
 	}
-	del := run.Results[0]
-	if del.RuleID != "event_delete_by_unallowed_principal" || del.Locations[0].LogicalLocations[0].FullyQualifiedName != "cloudtrail/us-east-1/delete-by-outsider" ||
-		del.Locations[0].LogicalLocations[0].Name != "arn:aws:opsworks-cm:us-east-1:111122223333:server/puppet-prod/0a1b2c3d" {
-		t.Errorf("event result logical location %+v", del.Locations[0].LogicalLocations)
+	root := run.Results[0]
+	if root.RuleID != "event_root_user_call" || root.Locations[0].LogicalLocations[0].FullyQualifiedName != "cloudtrail/us-east-1/root-describe" ||
+		root.Locations[0].LogicalLocations[0].Name != "arn:aws:opsworks-cm:us-east-1:111122223333:server/puppet-prod/0a1b2c3d" {
+		t.Errorf("event result logical location %+v", root.Locations[0].LogicalLocations)
 	}
 
 	inv := run.Invocations

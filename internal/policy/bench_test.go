@@ -1,0 +1,52 @@
+package policy
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+)
+
+// benchEvents cycles the testdata records into n distinct events spread
+// over 90 days.
+func benchEvents(b *testing.B, n int) []events.Event {
+	recs := loadRecords(b, "opsworks_cm_records.json")
+	ids := slices.Sorted(maps.Keys(recs))
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]events.Event, n)
+	for i := range out {
+		ev := recs[ids[i%len(ids)]]
+		ev.EventID = fmt.Sprintf("%s-%06d", ev.EventID, i)
+		ev.EventTime = start.Add(time.Duration(i) * 77 * time.Second)
+		out[i] = ev
+	}
+	return out
+}
+
+// BenchmarkEvaluate100k runs every built-in rule and two user rules (one
+// reading request parameters) over 100,000 events plus a trail and bucket.
+func BenchmarkEvaluate100k(b *testing.B) {
+	in := Input{Trail: goodTrail(), Bucket: goodBucket(b), Events: benchEvents(b, 100_000)}
+	e := mustNew(b, Config{
+		AllowedPrincipals:  testAllowed,
+		AllowedSourceCIDRs: []string{"10.0.0.0/8"},
+		UserRules: []UserRule{
+			{ID: "eu_deletes", Severity: SeverityHigh, Condition: `event.region.startsWith("eu-") && event.event_name.startsWith("Delete")`},
+			{ID: "prod_changes", Severity: SeverityLow, Condition: `!event.read_only && event.request_parameters.?serverName.orValue("") == "puppet-prod"`},
+		},
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	var res Result
+	for b.Loop() {
+		res = e.Evaluate(in)
+	}
+	b.StopTimer()
+	if res.EventsEvaluated != 100_000 || len(res.Findings) == 0 || len(res.Errors) != 0 {
+		b.Fatalf("unexpected result: %d events, %d findings, errors %v", res.EventsEvaluated, len(res.Findings), res.Errors)
+	}
+	b.ReportMetric(float64(len(res.Findings)), "findings")
+}
