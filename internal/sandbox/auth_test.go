@@ -53,8 +53,14 @@ func TestWrongCredentialsPerService(t *testing.T) {
 		call func() error
 		want string
 	}{
-		{"s3 unknown key", func() error { _, err := s3With(e.url, "us-east-1", unknown).ListBuckets(ctx, &s3.ListBucketsInput{}); return err }, "InvalidAccessKeyId"},
-		{"s3 bad signature", func() error { _, err := s3With(e.url, "us-east-1", badSecret).ListBuckets(ctx, &s3.ListBucketsInput{}); return err }, "SignatureDoesNotMatch"},
+		{"s3 unknown key", func() error {
+			_, err := s3With(e.url, "us-east-1", unknown).ListBuckets(ctx, &s3.ListBucketsInput{})
+			return err
+		}, "InvalidAccessKeyId"},
+		{"s3 bad signature", func() error {
+			_, err := s3With(e.url, "us-east-1", badSecret).ListBuckets(ctx, &s3.ListBucketsInput{})
+			return err
+		}, "SignatureDoesNotMatch"},
 		{"sts unknown key", func() error {
 			_, err := stsWith(e.url, "us-east-1", unknown).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			return err
