@@ -1,0 +1,1131 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/cenkalti/backoff/v5"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*logBucketResource)(nil)
+	_ resource.ResourceWithImportState    = (*logBucketResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*logBucketResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*logBucketResource)(nil)
+)
+
+const (
+	// lifecycleRuleID names the one lifecycle rule the resource owns.
+	lifecycleRuleID = "opsaudit-log-retention"
+	// bucketPrefixMaxLength leaves room for the 26-character unique suffix
+	// within S3's 63, as hashicorp/aws does.
+	bucketPrefixMaxLength = 37
+	// s3RetryTime bounds the retries of OperationAborted and of
+	// NoSuchBucket right after CreateBucket.
+	s3RetryTime = 2 * time.Minute
+
+	sseS3  = string(s3types.ServerSideEncryptionAes256)
+	sseKMS = string(s3types.ServerSideEncryptionAwsKms)
+)
+
+// NewLogBucketResource is the hardened S3 bucket CloudTrail delivers to:
+// bucket, policy, public access block, ownership, encryption, versioning,
+// object lock, lifecycle, access logging and tags in one resource.
+func NewLogBucketResource() resource.Resource { return &logBucketResource{} }
+
+type logBucketResource struct {
+	clients *awsclient.Clients
+}
+
+type logBucketModel struct {
+	ID                             types.String     `tfsdk:"id"`
+	Bucket                         types.String     `tfsdk:"bucket"`
+	BucketPrefix                   types.String     `tfsdk:"bucket_prefix"`
+	TrailNames                     types.Set        `tfsdk:"trail_names"`
+	SourceTrailARNs                types.Set        `tfsdk:"source_trail_arns"`
+	S3KeyPrefix                    types.String     `tfsdk:"s3_key_prefix"`
+	OrganizationID                 types.String     `tfsdk:"organization_id"`
+	KMSKeyARN                      types.String     `tfsdk:"kms_key_arn"`
+	RetentionDays                  types.Int64      `tfsdk:"retention_days"`
+	NoncurrentVersionRetentionDays types.Int64      `tfsdk:"noncurrent_version_retention_days"`
+	Versioning                     types.Bool       `tfsdk:"versioning"`
+	ObjectLock                     *objectLockModel `tfsdk:"object_lock"`
+	AccessLogBucket                types.String     `tfsdk:"access_log_bucket"`
+	AccessLogPrefix                types.String     `tfsdk:"access_log_prefix"`
+	ForceDestroy                   types.Bool       `tfsdk:"force_destroy"`
+	Tags                           types.Map        `tfsdk:"tags"`
+
+	ARN                   types.String `tfsdk:"arn"`
+	Region                types.String `tfsdk:"region"`
+	Policy                types.String `tfsdk:"policy"`
+	BlockPublicACLs       types.Bool   `tfsdk:"block_public_acls"`
+	BlockPublicPolicy     types.Bool   `tfsdk:"block_public_policy"`
+	IgnorePublicACLs      types.Bool   `tfsdk:"ignore_public_acls"`
+	RestrictPublicBuckets types.Bool   `tfsdk:"restrict_public_buckets"`
+	ObjectOwnership       types.String `tfsdk:"object_ownership"`
+	SSEAlgorithm          types.String `tfsdk:"sse_algorithm"`
+	BucketKeyEnabled      types.Bool   `tfsdk:"bucket_key_enabled"`
+}
+
+type objectLockModel struct {
+	Mode types.String `tfsdk:"mode"`
+	Days types.Int64  `tfsdk:"days"`
+}
+
+func (r *logBucketResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_log_bucket"
+}
+
+func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	alwaysTrue := func(what string) schema.BoolAttribute {
+		return schema.BoolAttribute{
+			Computed: true,
+			Default:  booldefault.StaticBool(true),
+			MarkdownDescription: "Public access block setting `" + what + "` as read from the bucket; always `true`. " +
+				"It shows a change when it was turned off outside Terraform, and the next apply turns it back on.",
+		}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A hardened S3 bucket that receives CloudTrail log files: what otherwise takes seven " +
+			"hashicorp/aws resources and a hand-written policy. Every control is on by default: all four public access " +
+			"block settings, object ownership `BucketOwnerEnforced`, default encryption (SSE-S3, or SSE-KMS with a " +
+			"bucket key), versioning, log retention, a statement denying requests without TLS, and CloudTrail " +
+			"statements scoped with `aws:SourceArn` to the named trails. Each sub-resource is compared with what it " +
+			"should be on every refresh: a change made outside Terraform shows in the next plan, and the next apply " +
+			"restores it. Import with the bucket name.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Name of the bucket.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"bucket": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Name of the bucket; changing it replaces the bucket. Checked against the S3 " +
+					"naming rules at plan time. Exactly one of `bucket` and `bucket_prefix` is required.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace(), stringplanmodifier.UseStateForUnknown()},
+				Validators: []validator.String{
+					stringvalidator.ExactlyOneOf(path.MatchRoot("bucket_prefix")),
+					stringCheck{description: "value must be a valid S3 bucket name", check: bucketNameProblem},
+				},
+			},
+			"bucket_prefix": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Creates a unique bucket name beginning with this prefix (at most %d "+
+					"characters); changing it replaces the bucket.", bucketPrefixMaxLength),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators: []validator.String{
+					stringvalidator.LengthBetween(1, bucketPrefixMaxLength),
+					stringCheck{description: "value must be a valid start of an S3 bucket name", check: bucketPrefixProblem},
+				},
+			},
+			"trail_names": schema.SetAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "Names of the trails allowed to write, in the provider's account and region: their " +
+					"ARNs (`arn:<partition>:cloudtrail:<region>:<account>:trail/<name>`) go into the policy's " +
+					"`aws:SourceArn` condition, so the trails may be created after the bucket. At least one of " +
+					"`trail_names` and `source_trail_arns` is required.",
+				Validators: []validator.Set{setvalidator.ValueStringsAre(
+					stringCheck{description: "value must be a valid CloudTrail trail name", check: trailNameProblem})},
+			},
+			"source_trail_arns": schema.SetAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "ARNs of further trails allowed to write, for trails of another region or " +
+					"account (such as an organization trail created by the management account).",
+				Validators: []validator.Set{setvalidator.ValueStringsAre(
+					stringCheck{description: "value must be a CloudTrail trail ARN", check: func(s string) string {
+						if _, err := bucketpolicy.ValidateTrailARN(s); err != nil {
+							return err.Error() + "."
+						}
+						return ""
+					}})},
+			},
+			"s3_key_prefix": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "The trails' `s3_key_prefix`: log files arrive under " +
+					"`<s3_key_prefix>/AWSLogs/<account id>/`. Without slashes at either end. Default: none.",
+				Validators: []validator.String{
+					stringvalidator.LengthAtLeast(1),
+					stringCheck{description: "value must be a CloudTrail S3 key prefix", check: func(s string) string {
+						if err := bucketpolicy.ValidateKeyPrefix(s); err != nil {
+							return err.Error() + "."
+						}
+						return ""
+					}},
+				},
+			},
+			"organization_id": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "AWS Organizations id (`o-...`) of an organization trail: CloudTrail may then " +
+					"also write under `AWSLogs/<organization_id>/`.",
+				Validators: []validator.String{stringvalidator.RegexMatches(bucketpolicy.OrganizationIDPattern,
+					"must be an organization id such as o-a1b2c3d4e5")},
+			},
+			"kms_key_arn": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "ARN of a KMS key (`arn:<partition>:kms:<region>:<account>:key/<id>`) for SSE-KMS " +
+					"default encryption with an S3 bucket key. Aliases and bare key ids are refused at plan time: S3 " +
+					"reports the key ARN, so an alias would show a change on every plan (hashicorp/aws #33928). " +
+					"Default: SSE-S3 (`AES256`).",
+				Validators: []validator.String{stringCheck{description: "value must be a KMS key ARN", check: kmsKeyARNProblem}},
+			},
+			"retention_days": schema.Int64Attribute{
+				Optional: true,
+				Computed: true,
+				Default:  int64default.StaticInt64(365),
+				MarkdownDescription: "Days after which log objects expire (a lifecycle rule). `0` keeps them forever " +
+					"(Terraform cannot tell an explicit `null` from an omitted argument, so `0` is the way to say " +
+					"\"never\"). Must not be shorter than `object_lock.days`. Default: `365`.",
+				Validators: []validator.Int64{int64validator.AtLeast(0)},
+			},
+			"noncurrent_version_retention_days": schema.Int64Attribute{
+				Optional: true,
+				Computed: true,
+				Default:  int64default.StaticInt64(90),
+				MarkdownDescription: "Days after which noncurrent object versions expire. `0` keeps them forever. " +
+					"Default: `90`.",
+				Validators: []validator.Int64{int64validator.AtLeast(0)},
+			},
+			"versioning": schema.BoolAttribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(true),
+				MarkdownDescription: "Keep object versions; `object_lock` requires it. Default: `true`.",
+			},
+			"access_log_bucket": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Bucket that receives this bucket's S3 server access logs (Security Hub " +
+					"CloudTrail.7, CIS 3.4). It must let `logging.s3.amazonaws.com` write. Default: no access logging.",
+				Validators: []validator.String{stringCheck{description: "value must be a valid S3 bucket name", check: bucketNameProblem}},
+			},
+			"access_log_prefix": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Key prefix of the server access logs in `access_log_bucket`.",
+				Validators: []validator.String{
+					stringvalidator.LengthAtLeast(1),
+					stringvalidator.AlsoRequires(path.MatchRoot("access_log_bucket")),
+				},
+			},
+			"force_destroy": schema.BoolAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+				MarkdownDescription: "Let destroy delete every object version and delete marker first. Without it, " +
+					"destroying a bucket that holds logs fails, which protects the audit trail. Default: `false`.",
+			},
+			"tags": schema.MapAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Tags of the bucket.",
+				Validators:          []validator.Map{mapvalidator.SizeAtLeast(1)},
+			},
+
+			"arn": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "ARN of the bucket.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"region": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Region of the bucket: the provider's home region.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"policy": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "The bucket policy (JSON) the resource writes, as " +
+					"`provider::opsaudit::cloudtrail_bucket_policy` returns it. When the bucket's policy was changed " +
+					"outside Terraform, this holds the policy found, and the plan shows the change back. Policies are " +
+					"compared by meaning, not text.",
+			},
+			"block_public_acls":       alwaysTrue("BlockPublicAcls"),
+			"block_public_policy":     alwaysTrue("BlockPublicPolicy"),
+			"ignore_public_acls":      alwaysTrue("IgnorePublicAcls"),
+			"restrict_public_buckets": alwaysTrue("RestrictPublicBuckets"),
+			"object_ownership": schema.StringAttribute{
+				Computed: true,
+				Default:  stringdefault.StaticString(string(s3types.ObjectOwnershipBucketOwnerEnforced)),
+				MarkdownDescription: "Object ownership as read from the bucket; always `BucketOwnerEnforced` (ACLs " +
+					"disabled).",
+			},
+			"sse_algorithm": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "Default encryption as read from the bucket: `AES256` (SSE-S3) or `aws:kms` " +
+					"with `kms_key_arn`.",
+			},
+			"bucket_key_enabled": schema.BoolAttribute{
+				Computed:            true,
+				MarkdownDescription: "Whether the S3 bucket key is on, as read from the bucket; `true` with `kms_key_arn`.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"object_lock": schema.SingleNestedBlock{
+				MarkdownDescription: "Object lock default retention (WORM) for log objects. Object lock can only be " +
+					"turned on when a bucket is created, so adding or removing the block replaces the bucket; changing " +
+					"`mode` or `days` is done in place. Requires `versioning`.",
+				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(
+					func(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
+						resp.RequiresReplace = req.StateValue.IsNull() != req.PlanValue.IsNull()
+					},
+					"Adding or removing object lock replaces the bucket.",
+					"Adding or removing object lock replaces the bucket.",
+				)},
+				Attributes: map[string]schema.Attribute{
+					"mode": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: "`GOVERNANCE` (users with `s3:BypassGovernanceRetention` may delete) or " +
+							"`COMPLIANCE` (nobody may delete before the days are over). Required in the block.",
+						Validators: []validator.String{stringvalidator.OneOf(
+							string(s3types.ObjectLockRetentionModeGovernance), string(s3types.ObjectLockRetentionModeCompliance))},
+					},
+					"days": schema.Int64Attribute{
+						Optional:            true,
+						MarkdownDescription: "Days a new log object is locked. Required in the block.",
+						Validators:          []validator.Int64{int64validator.Between(1, 36500)},
+					},
+				},
+			},
+		},
+	}
+}
+
+func (r *logBucketResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// ValidateConfig holds the checks that span attributes.
+func (r *logBucketResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m logBucketModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	emptyOrNull := func(s types.Set) bool { return s.IsNull() || (!s.IsUnknown() && len(s.Elements()) == 0) }
+	if emptyOrNull(m.TrailNames) && emptyOrNull(m.SourceTrailARNs) {
+		resp.Diagnostics.AddAttributeError(path.Root("trail_names"), "No trail may write to the bucket",
+			"Give trail_names (trails of this account and region) or source_trail_arns: the bucket policy lets only "+
+				"these trails write (aws:SourceArn), so without any the bucket cannot receive logs.")
+	}
+	if m.ObjectLock == nil {
+		return
+	}
+	lock := path.Root("object_lock")
+	if m.ObjectLock.Mode.IsNull() {
+		resp.Diagnostics.AddAttributeError(lock.AtName("mode"), "Missing object lock mode", "The object_lock block needs mode (GOVERNANCE or COMPLIANCE).")
+	}
+	if m.ObjectLock.Days.IsNull() {
+		resp.Diagnostics.AddAttributeError(lock.AtName("days"), "Missing object lock days", "The object_lock block needs days.")
+	}
+	if !m.Versioning.IsNull() && !m.Versioning.IsUnknown() && !m.Versioning.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("versioning"), "Object lock needs versioning",
+			"S3 object lock works on object versions: remove versioning = false or the object_lock block.")
+	}
+	days, retention := m.ObjectLock.Days, m.RetentionDays
+	if !days.IsNull() && !days.IsUnknown() && !retention.IsNull() && !retention.IsUnknown() &&
+		retention.ValueInt64() > 0 && retention.ValueInt64() < days.ValueInt64() {
+		resp.Diagnostics.AddAttributeError(path.Root("retention_days"), "Retention shorter than object lock",
+			fmt.Sprintf("retention_days (%d) is shorter than object_lock.days (%d): the lifecycle rule could not expire "+
+				"locked log objects. Make retention_days at least %d, or 0 to keep logs forever.",
+				retention.ValueInt64(), days.ValueInt64(), days.ValueInt64()))
+	}
+}
+
+// ModifyPlan fills in the computed attributes that follow from the
+// configuration, so that a bucket read back in another shape shows a change.
+func (r *logBucketResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.clients == nil {
+		return
+	}
+	var plan logBucketModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	var state *logBucketModel
+	if !req.State.Raw.IsNull() {
+		state = &logBucketModel{}
+		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	if !plan.Bucket.IsUnknown() {
+		plan.ID = plan.Bucket
+		plan.ARN = types.StringValue(r.bucketARN(plan.Bucket.ValueString()))
+	}
+	if plan.Region.IsUnknown() {
+		plan.Region = types.StringValue(r.clients.Region)
+	}
+	if plan.KMSKeyARN.IsUnknown() {
+		plan.SSEAlgorithm, plan.BucketKeyEnabled = types.StringUnknown(), types.BoolUnknown()
+	} else {
+		plan.SSEAlgorithm, plan.BucketKeyEnabled = types.StringValue(sseS3), types.BoolValue(false)
+		if !plan.KMSKeyARN.IsNull() {
+			plan.SSEAlgorithm, plan.BucketKeyEnabled = types.StringValue(sseKMS), types.BoolValue(true)
+		}
+	}
+
+	plan.Policy = types.StringUnknown()
+	if opts, known := r.policyOptions(ctx, &plan, &resp.Diagnostics); known {
+		doc, err := bucketpolicy.Build(opts)
+		if err != nil {
+			resp.Diagnostics.AddError("Building the bucket policy", err.Error())
+			return
+		}
+		plan.Policy = types.StringValue(doc)
+		// Keep the stored text when it means the same, so that
+		// formatting never shows as a change.
+		if state != nil && !state.Policy.IsNull() {
+			if same, err := bucketpolicy.Equivalent(state.Policy.ValueString(), doc); err == nil && same {
+				plan.Policy = state.Policy
+			}
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func (r *logBucketResource) bucketARN(name string) string {
+	return arn.ARN{Partition: r.clients.Partition, Service: "s3", Resource: name}.String()
+}
+
+// policyOptions turns the model into policy inputs; known is false while any
+// input is unknown.
+func (r *logBucketResource) policyOptions(ctx context.Context, m *logBucketModel, diags *diag.Diagnostics) (bucketpolicy.Options, bool) {
+	for _, v := range []interface{ IsUnknown() bool }{m.Bucket, m.TrailNames, m.SourceTrailARNs, m.S3KeyPrefix, m.OrganizationID} {
+		if v.IsUnknown() {
+			return bucketpolicy.Options{}, false
+		}
+	}
+	var names, arns []string
+	diags.Append(m.TrailNames.ElementsAs(ctx, &names, false)...)
+	diags.Append(m.SourceTrailARNs.ElementsAs(ctx, &arns, false)...)
+	for _, n := range names {
+		arns = append(arns, bucketpolicy.TrailARN(r.clients.Partition, r.clients.Region, r.clients.AccountID, n))
+	}
+	return bucketpolicy.Options{
+		Bucket:         m.Bucket.ValueString(),
+		AccountID:      r.clients.AccountID,
+		TrailARNs:      arns,
+		KeyPrefix:      m.S3KeyPrefix.ValueString(),
+		OrganizationID: m.OrganizationID.ValueString(),
+	}, !diags.HasError()
+}
+
+func (r *logBucketResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan logBucketModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := plan.Bucket.ValueString()
+	if plan.Bucket.IsUnknown() {
+		suffix, err := uniqueSuffix()
+		if err != nil {
+			resp.Diagnostics.AddError("Generating a bucket name", err.Error())
+			return
+		}
+		name = plan.BucketPrefix.ValueString() + suffix
+		plan.Bucket, plan.ID = types.StringValue(name), types.StringValue(name)
+		plan.ARN = types.StringValue(r.bucketARN(name))
+		opts, _ := r.policyOptions(ctx, &plan, &resp.Diagnostics)
+		doc, err := bucketpolicy.Build(opts)
+		if err != nil {
+			resp.Diagnostics.AddError("Building the bucket policy", err.Error())
+			return
+		}
+		plan.Policy = types.StringValue(doc)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	client := r.clients.S3("")
+	in := &s3.CreateBucketInput{
+		Bucket:          aws.String(name),
+		ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced,
+	}
+	if r.clients.Region != "us-east-1" {
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{
+			LocationConstraint: s3types.BucketLocationConstraint(r.clients.Region),
+		}
+	}
+	if plan.ObjectLock != nil {
+		in.ObjectLockEnabledForBucket = aws.Bool(true)
+	}
+	tflog.Debug(ctx, "creating log bucket", map[string]any{"bucket": name, "object_lock": plan.ObjectLock != nil})
+	if _, err := retryS3(ctx, func() (*s3.CreateBucketOutput, error) { return client.CreateBucket(ctx, in) },
+		"OperationAborted"); err != nil {
+		resp.Diagnostics.AddError("Creating the log bucket", s3Error("creating bucket", name, err).Error())
+		return
+	}
+	// From here on the bucket exists: a failure below keeps it in state,
+	// where Terraform taints it, so nothing is orphaned.
+	if err := r.apply(ctx, client, &plan, nil); err != nil {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		resp.Diagnostics.AddError("Configuring the log bucket", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *logBucketResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state logBucketModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	found, err := r.read(ctx, &state, &resp.Diagnostics)
+	if err != nil {
+		resp.Diagnostics.AddError("Reading the log bucket", err.Error())
+		return
+	}
+	if !found {
+		tflog.Debug(ctx, "log bucket is gone, removing it from state", map[string]any{"bucket": state.Bucket.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *logBucketResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state logBucketModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := r.apply(ctx, r.clients.S3(""), &plan, &state); err != nil {
+		resp.Diagnostics.AddError("Updating the log bucket", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *logBucketResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state logBucketModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name, client := state.Bucket.ValueString(), r.clients.S3("")
+	if state.ForceDestroy.ValueBool() {
+		if err := emptyBucket(ctx, client, name); err != nil {
+			resp.Diagnostics.AddError("Emptying the log bucket", err.Error())
+			return
+		}
+	}
+	tflog.Debug(ctx, "deleting log bucket", map[string]any{"bucket": name})
+	_, err := retryS3(ctx, func() (*s3.DeleteBucketOutput, error) {
+		return client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
+	}, "OperationAborted")
+	if err != nil && !isNoSuchBucket(err) {
+		resp.Diagnostics.AddError("Deleting the log bucket", s3Error("deleting bucket", name, err).Error())
+	}
+}
+
+func (r *logBucketResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if problem := bucketNameProblem(req.ID); problem != "" {
+		resp.Diagnostics.AddError("Invalid import id", "Import a log bucket by its name. "+problem)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("bucket"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}
+
+// apply writes each sub-resource whose desired value (plan) differs from
+// prior (nil: a new bucket, write all), one after another: concurrent
+// writes to one bucket fail with OperationAborted (hashicorp/aws #7628).
+func (r *logBucketResource) apply(ctx context.Context, client *s3.Client, plan, prior *logBucketModel) error {
+	name := plan.Bucket.ValueString()
+	changed := func(desired, current attr.Value) bool { return prior == nil || !desired.Equal(current) }
+	var p logBucketModel
+	if prior != nil {
+		p = *prior
+	}
+	type step struct {
+		what  string
+		needs bool
+		call  func() error
+	}
+	steps := []step{
+		{"object ownership", changed(plan.ObjectOwnership, p.ObjectOwnership), func() error {
+			_, err := client.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{
+				Bucket: aws.String(name),
+				OwnershipControls: &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{
+					{ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced}}},
+			})
+			return err
+		}},
+		{"public access block", changed(plan.BlockPublicACLs, p.BlockPublicACLs) || changed(plan.BlockPublicPolicy, p.BlockPublicPolicy) ||
+			changed(plan.IgnorePublicACLs, p.IgnorePublicACLs) || changed(plan.RestrictPublicBuckets, p.RestrictPublicBuckets), func() error {
+			_, err := client.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
+				Bucket: aws.String(name),
+				PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+					BlockPublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true),
+					IgnorePublicAcls: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true),
+				},
+			})
+			return err
+		}},
+		{"bucket policy", changed(plan.Policy, p.Policy), func() error {
+			_, err := client.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(plan.Policy.ValueString())})
+			return err
+		}},
+		{"default encryption", changed(plan.KMSKeyARN, p.KMSKeyARN) || changed(plan.SSEAlgorithm, p.SSEAlgorithm) ||
+			changed(plan.BucketKeyEnabled, p.BucketKeyEnabled), func() error {
+			rule := s3types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{
+				SSEAlgorithm: s3types.ServerSideEncryptionAes256}}
+			if !plan.KMSKeyARN.IsNull() {
+				rule.ApplyServerSideEncryptionByDefault = &s3types.ServerSideEncryptionByDefault{
+					SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(plan.KMSKeyARN.ValueString())}
+				rule.BucketKeyEnabled = aws.Bool(true)
+			}
+			_, err := client.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String(name),
+				ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{rule}}})
+			return err
+		}},
+		// A new bucket is unversioned: only turning versioning on needs a call.
+		{"versioning", (prior == nil && plan.Versioning.ValueBool()) || (prior != nil && changed(plan.Versioning, p.Versioning)), func() error {
+			status := s3types.BucketVersioningStatusSuspended
+			if plan.Versioning.ValueBool() {
+				status = s3types.BucketVersioningStatusEnabled
+			}
+			_, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(name),
+				VersioningConfiguration: &s3types.VersioningConfiguration{Status: status}})
+			return err
+		}},
+		{"object lock retention", plan.ObjectLock != nil && (p.ObjectLock == nil || !plan.ObjectLock.Mode.Equal(p.ObjectLock.Mode) ||
+			!plan.ObjectLock.Days.Equal(p.ObjectLock.Days)), func() error {
+			_, err := client.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name),
+				ObjectLockConfiguration: &s3types.ObjectLockConfiguration{
+					ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+					Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{
+						Mode: s3types.ObjectLockRetentionMode(plan.ObjectLock.Mode.ValueString()),
+						Days: aws.Int32(int32(plan.ObjectLock.Days.ValueInt64())),
+					}},
+				}})
+			return err
+		}},
+		{"lifecycle", changed(plan.RetentionDays, p.RetentionDays) || changed(plan.NoncurrentVersionRetentionDays, p.NoncurrentVersionRetentionDays), func() error {
+			return putLifecycle(ctx, client, name, plan.RetentionDays.ValueInt64(), plan.NoncurrentVersionRetentionDays.ValueInt64(), prior == nil)
+		}},
+		{"server access logging", (prior == nil && !plan.AccessLogBucket.IsNull()) ||
+			(prior != nil && (changed(plan.AccessLogBucket, p.AccessLogBucket) || changed(plan.AccessLogPrefix, p.AccessLogPrefix))), func() error {
+			status := &s3types.BucketLoggingStatus{}
+			if !plan.AccessLogBucket.IsNull() {
+				status.LoggingEnabled = &s3types.LoggingEnabled{TargetBucket: aws.String(plan.AccessLogBucket.ValueString()),
+					TargetPrefix: aws.String(plan.AccessLogPrefix.ValueString())}
+			}
+			_, err := client.PutBucketLogging(ctx, &s3.PutBucketLoggingInput{Bucket: aws.String(name), BucketLoggingStatus: status})
+			return err
+		}},
+		{"tags", (prior == nil && !plan.Tags.IsNull()) || (prior != nil && !tagsEqual(plan.Tags, p.Tags)), func() error {
+			tags := map[string]string{}
+			if d := plan.Tags.ElementsAs(ctx, &tags, false); d.HasError() {
+				return fmt.Errorf("reading tags: %v", d)
+			}
+			if len(tags) == 0 {
+				_, err := client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(name)})
+				return err
+			}
+			set := make([]s3types.Tag, 0, len(tags))
+			for _, k := range slices.Sorted(maps.Keys(tags)) {
+				set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+			}
+			_, err := client.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}})
+			return err
+		}},
+	}
+	for _, s := range steps {
+		if !s.needs {
+			continue
+		}
+		tflog.Debug(ctx, "writing log bucket "+s.what, map[string]any{"bucket": name})
+		// Right after CreateBucket, S3 may still answer NoSuchBucket.
+		if _, err := retryS3(ctx, func() (struct{}, error) { return struct{}{}, s.call() }, "OperationAborted", "NoSuchBucket"); err != nil {
+			return s3Error("writing the "+s.what+" of bucket", name, err)
+		}
+	}
+	return nil
+}
+
+func tagsEqual(a, b types.Map) bool {
+	return a.Equal(b) || (len(a.Elements()) == 0 && len(b.Elements()) == 0)
+}
+
+func putLifecycle(ctx context.Context, client *s3.Client, name string, retention, noncurrent int64, fresh bool) error {
+	if retention == 0 && noncurrent == 0 {
+		if fresh {
+			return nil
+		}
+		_, err := client.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: aws.String(name)})
+		return err
+	}
+	rule := s3types.LifecycleRule{
+		ID:     aws.String(lifecycleRuleID),
+		Status: s3types.ExpirationStatusEnabled,
+		Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String("")},
+	}
+	if retention > 0 {
+		rule.Expiration = &s3types.LifecycleExpiration{Days: aws.Int32(int32(retention))}
+	}
+	if noncurrent > 0 {
+		rule.NoncurrentVersionExpiration = &s3types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(int32(noncurrent))}
+	}
+	_, err := client.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
+		Bucket:                 aws.String(name),
+		LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: []s3types.LifecycleRule{rule}},
+	})
+	return err
+}
+
+// read fills m with what the bucket holds; found is false when the bucket
+// does not exist. A policy, trail list or key prefix missing from m (after
+// import) is recovered from the bucket policy.
+func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *diag.Diagnostics) (found bool, err error) {
+	name, client := m.Bucket.ValueString(), r.clients.S3("")
+	in := func() *string { return aws.String(name) }
+	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: in()}); err != nil {
+		if isNoSuchBucket(err) {
+			return false, nil
+		}
+		return false, s3Error("reading bucket", name, err)
+	}
+	m.ID = types.StringValue(name)
+	m.ARN = types.StringValue(r.bucketARN(name))
+	if m.ForceDestroy.IsNull() {
+		m.ForceDestroy = types.BoolValue(false)
+	}
+
+	loc, err := client.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: in()})
+	if err != nil {
+		return true, s3Error("reading the location of bucket", name, err)
+	}
+	m.Region = types.StringValue(bucketRegion(loc.LocationConstraint))
+
+	if err := r.readPolicy(ctx, client, m, diags); err != nil {
+		return true, err
+	}
+
+	pab, err := client.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: in()})
+	cfg := &s3types.PublicAccessBlockConfiguration{}
+	switch {
+	case err == nil && pab.PublicAccessBlockConfiguration != nil:
+		cfg = pab.PublicAccessBlockConfiguration
+	case err != nil && awsErrorCode(err) != "NoSuchPublicAccessBlockConfiguration":
+		return true, s3Error("reading the public access block of bucket", name, err)
+	}
+	m.BlockPublicACLs = types.BoolValue(aws.ToBool(cfg.BlockPublicAcls))
+	m.BlockPublicPolicy = types.BoolValue(aws.ToBool(cfg.BlockPublicPolicy))
+	m.IgnorePublicACLs = types.BoolValue(aws.ToBool(cfg.IgnorePublicAcls))
+	m.RestrictPublicBuckets = types.BoolValue(aws.ToBool(cfg.RestrictPublicBuckets))
+
+	m.ObjectOwnership = types.StringNull()
+	own, err := client.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: in()})
+	switch {
+	case err == nil && own.OwnershipControls != nil && len(own.OwnershipControls.Rules) > 0:
+		m.ObjectOwnership = types.StringValue(string(own.OwnershipControls.Rules[0].ObjectOwnership))
+	case err != nil && awsErrorCode(err) != "OwnershipControlsNotFoundError":
+		return true, s3Error("reading the ownership controls of bucket", name, err)
+	}
+
+	m.SSEAlgorithm, m.KMSKeyARN, m.BucketKeyEnabled = types.StringNull(), types.StringNull(), types.BoolValue(false)
+	enc, err := client.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: in()})
+	switch {
+	case err == nil && enc.ServerSideEncryptionConfiguration != nil && len(enc.ServerSideEncryptionConfiguration.Rules) > 0:
+		rule := enc.ServerSideEncryptionConfiguration.Rules[0]
+		if d := rule.ApplyServerSideEncryptionByDefault; d != nil {
+			m.SSEAlgorithm = types.StringValue(string(d.SSEAlgorithm))
+			if d.SSEAlgorithm == s3types.ServerSideEncryptionAwsKms && d.KMSMasterKeyID != nil {
+				m.KMSKeyARN = types.StringValue(*d.KMSMasterKeyID)
+			}
+		}
+		m.BucketKeyEnabled = types.BoolValue(aws.ToBool(rule.BucketKeyEnabled))
+	case err != nil && awsErrorCode(err) != "ServerSideEncryptionConfigurationNotFoundError":
+		return true, s3Error("reading the default encryption of bucket", name, err)
+	}
+
+	ver, err := client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: in()})
+	if err != nil {
+		return true, s3Error("reading the versioning of bucket", name, err)
+	}
+	m.Versioning = types.BoolValue(ver.Status == s3types.BucketVersioningStatusEnabled)
+
+	m.ObjectLock = nil
+	lock, err := client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: in()})
+	switch {
+	case err == nil && lock.ObjectLockConfiguration != nil && lock.ObjectLockConfiguration.ObjectLockEnabled == s3types.ObjectLockEnabledEnabled:
+		m.ObjectLock = &objectLockModel{Mode: types.StringNull(), Days: types.Int64Null()}
+		if rule := lock.ObjectLockConfiguration.Rule; rule != nil && rule.DefaultRetention != nil {
+			d := rule.DefaultRetention
+			m.ObjectLock.Mode = types.StringValue(string(d.Mode))
+			switch {
+			case d.Days != nil:
+				m.ObjectLock.Days = types.Int64Value(int64(*d.Days))
+			case d.Years != nil:
+				m.ObjectLock.Days = types.Int64Value(int64(*d.Years) * 365)
+			}
+		}
+	case err != nil && awsErrorCode(err) != "ObjectLockConfigurationNotFoundError":
+		return true, s3Error("reading the object lock configuration of bucket", name, err)
+	}
+
+	m.RetentionDays, m.NoncurrentVersionRetentionDays = types.Int64Value(0), types.Int64Value(0)
+	lc, err := client.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: in()})
+	switch {
+	case err == nil:
+		for _, rule := range lc.Rules {
+			if aws.ToString(rule.ID) != lifecycleRuleID || rule.Status != s3types.ExpirationStatusEnabled {
+				continue
+			}
+			if rule.Expiration != nil && rule.Expiration.Days != nil {
+				m.RetentionDays = types.Int64Value(int64(*rule.Expiration.Days))
+			}
+			if rule.NoncurrentVersionExpiration != nil && rule.NoncurrentVersionExpiration.NoncurrentDays != nil {
+				m.NoncurrentVersionRetentionDays = types.Int64Value(int64(*rule.NoncurrentVersionExpiration.NoncurrentDays))
+			}
+		}
+	case awsErrorCode(err) != "NoSuchLifecycleConfiguration":
+		return true, s3Error("reading the lifecycle of bucket", name, err)
+	}
+
+	m.AccessLogBucket, m.AccessLogPrefix = types.StringNull(), types.StringNull()
+	logging, err := client.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: in()})
+	if err != nil {
+		return true, s3Error("reading the server access logging of bucket", name, err)
+	}
+	if le := logging.LoggingEnabled; le != nil {
+		m.AccessLogBucket = types.StringValue(aws.ToString(le.TargetBucket))
+		if p := aws.ToString(le.TargetPrefix); p != "" {
+			m.AccessLogPrefix = types.StringValue(p)
+		}
+	}
+
+	tags := map[string]string{}
+	tg, err := client.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: in()})
+	switch {
+	case err == nil:
+		for _, t := range tg.TagSet {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	case awsErrorCode(err) != "NoSuchTagSet":
+		return true, s3Error("reading the tags of bucket", name, err)
+	}
+	if len(tags) == 0 {
+		m.Tags = types.MapNull(types.StringType)
+	} else {
+		v, d := types.MapValueFrom(ctx, types.StringType, tags)
+		diags.Append(d...)
+		m.Tags = v
+	}
+	return true, nil
+}
+
+// readPolicy sets m.Policy to the policy the resource would write when the
+// bucket's is equivalent (so formatting by S3 shows no change), else to the
+// bucket's own. After import, it first recovers the policy inputs.
+func (r *logBucketResource) readPolicy(ctx context.Context, client *s3.Client, m *logBucketModel, diags *diag.Diagnostics) error {
+	name := m.Bucket.ValueString()
+	actual := ""
+	out, err := client.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
+	switch {
+	case err == nil:
+		actual = aws.ToString(out.Policy)
+	case awsErrorCode(err) != "NoSuchBucketPolicy":
+		return s3Error("reading the policy of bucket", name, err)
+	}
+	if m.TrailNames.IsNull() && m.SourceTrailARNs.IsNull() && actual != "" {
+		r.recoverPolicyInputs(ctx, actual, m, diags)
+	}
+	m.Policy = types.StringNull()
+	if actual != "" {
+		m.Policy = types.StringValue(actual)
+	}
+	opts, known := r.policyOptions(ctx, m, diags)
+	if !known || len(opts.TrailARNs) == 0 {
+		return nil
+	}
+	expected, err := bucketpolicy.Build(opts)
+	if err != nil {
+		return nil
+	}
+	if same, err := bucketpolicy.Equivalent(actual, expected); err == nil && same {
+		m.Policy = types.StringValue(expected)
+	}
+	return nil
+}
+
+// recoverPolicyInputs fills trail_names, source_trail_arns, s3_key_prefix
+// and organization_id from a policy the resource wrote. A trail of the
+// provider's account and region is taken as a trail name; any other as an
+// ARN. A policy of another shape leaves them empty, and the next plan then
+// asks to write the resource's own.
+func (r *logBucketResource) recoverPolicyInputs(ctx context.Context, policy string, m *logBucketModel, diags *diag.Diagnostics) {
+	opts, err := bucketpolicy.Parse(policy)
+	if err != nil || opts.Bucket != m.Bucket.ValueString() {
+		tflog.Debug(ctx, "bucket policy not recognised", map[string]any{"error": fmt.Sprint(err)})
+		return
+	}
+	var names, arns []string
+	for _, a := range opts.TrailARNs {
+		n, ok := strings.CutPrefix(a, bucketpolicy.TrailARN(r.clients.Partition, r.clients.Region, r.clients.AccountID, ""))
+		if ok && trailNameProblem(n) == "" {
+			names = append(names, n)
+		} else {
+			arns = append(arns, a)
+		}
+	}
+	set := func(ss []string) types.Set {
+		if len(ss) == 0 {
+			return types.SetNull(types.StringType)
+		}
+		v, d := types.SetValueFrom(ctx, types.StringType, ss)
+		diags.Append(d...)
+		return v
+	}
+	m.TrailNames, m.SourceTrailARNs = set(names), set(arns)
+	m.S3KeyPrefix, m.OrganizationID = types.StringNull(), types.StringNull()
+	if opts.KeyPrefix != "" {
+		m.S3KeyPrefix = types.StringValue(opts.KeyPrefix)
+	}
+	if opts.OrganizationID != "" {
+		m.OrganizationID = types.StringValue(opts.OrganizationID)
+	}
+}
+
+// emptyBucket deletes every object version and delete marker, a page of
+// up to 1,000 at a time (DeleteObjects' limit and ListObjectVersions' page).
+func emptyBucket(ctx context.Context, client *s3.Client, name string) error {
+	pages := s3.NewListObjectVersionsPaginator(client, &s3.ListObjectVersionsInput{Bucket: aws.String(name)})
+	deleted := 0
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			if isNoSuchBucket(err) {
+				return nil
+			}
+			return s3Error("listing the object versions of bucket", name, err)
+		}
+		ids := make([]s3types.ObjectIdentifier, 0, len(page.Versions)+len(page.DeleteMarkers))
+		for _, v := range page.Versions {
+			ids = append(ids, s3types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId})
+		}
+		for _, d := range page.DeleteMarkers {
+			ids = append(ids, s3types.ObjectIdentifier{Key: d.Key, VersionId: d.VersionId})
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		out, err := client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: aws.String(name),
+			Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+			// Objects under GOVERNANCE retention may go when the caller
+			// may bypass it; COMPLIANCE ones stay and are reported below.
+			BypassGovernanceRetention: aws.Bool(true),
+		})
+		if err != nil {
+			return s3Error("deleting object versions of bucket", name, err)
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return fmt.Errorf("deleting object versions of bucket %q: %d could not be deleted, first %q (version %s): %s: %s",
+				name, len(out.Errors), aws.ToString(e.Key), aws.ToString(e.VersionId), aws.ToString(e.Code), aws.ToString(e.Message))
+		}
+		deleted += len(ids)
+	}
+	tflog.Debug(ctx, "emptied log bucket", map[string]any{"bucket": name, "deleted": deleted})
+	return nil
+}
+
+// retryS3 runs op, retrying briefly with backoff while it fails with one of
+// the given S3 error codes.
+func retryS3[T any](ctx context.Context, op func() (T, error), codes ...string) (T, error) {
+	return backoff.Retry(ctx, func() (T, error) {
+		v, err := op()
+		if err != nil && !slices.Contains(codes, awsErrorCode(err)) {
+			return v, backoff.Permanent(err)
+		}
+		return v, err
+	}, backoff.WithMaxElapsedTime(s3RetryTime), backoff.WithNotify(func(err error, wait time.Duration) {
+		tflog.Debug(ctx, "retrying S3 call", map[string]any{"error": err.Error(), "wait": wait.String()})
+	}))
+}
+
+func isNoSuchBucket(err error) bool {
+	var nsb *s3types.NoSuchBucket
+	var nf *s3types.NotFound
+	return errors.As(err, &nsb) || errors.As(err, &nf) || awsErrorCode(err) == "NoSuchBucket"
+}
+
+// s3Error wraps err with what was being done and, for the usual AWS error
+// codes, what to do about it.
+func s3Error(doing, bucket string, err error) error {
+	advice := map[string]string{
+		"AccessDenied": "the caller lacks the S3 permission for this call; check its IAM policy, any SCP and the " +
+			"bucket policy",
+		"BucketAlreadyExists": "bucket names are global across all AWS accounts and this one is taken; choose " +
+			"another bucket name or use bucket_prefix",
+		"BucketAlreadyOwnedByYou": "the bucket already exists in this account; import it " +
+			"(terraform import opsaudit_log_bucket.<name> <bucket>) instead of creating it",
+		"BucketNotEmpty": "the bucket still holds log objects; set force_destroy = true and apply before " +
+			"destroying, or empty the bucket yourself",
+		"OperationAborted":  "another operation on the bucket kept conflicting; run the apply again",
+		"MalformedPolicy":   "S3 refused the bucket policy; check trail_names, source_trail_arns and s3_key_prefix",
+		"InvalidBucketName": "the name breaks the S3 naming rules",
+		"KMS.NotFoundException": "the KMS key does not exist or is in another region; give a key ARN of the " +
+			"bucket's region",
+	}[awsErrorCode(err)]
+	if advice != "" {
+		return fmt.Errorf("%s %q: %s: %w", doing, bucket, advice, err)
+	}
+	return fmt.Errorf("%s %q: %w", doing, bucket, err)
+}
+
+// bucketRegion maps GetBucketLocation's answer to a region name: empty
+// means us-east-1 and "EU" is the legacy name of eu-west-1.
+func bucketRegion(c s3types.BucketLocationConstraint) string {
+	switch c {
+	case "":
+		return "us-east-1"
+	case s3types.BucketLocationConstraintEu:
+		return "eu-west-1"
+	}
+	return string(c)
+}
+
+// uniqueSuffix is 26 characters like hashicorp/aws's generated names: a
+// timestamp to the 1/10,000 second, then random hex against collisions.
+func uniqueSuffix() (string, error) {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("reading random bytes: %w", err)
+	}
+	ts := strings.ReplaceAll(time.Now().UTC().Format("20060102150405.0000"), ".", "")
+	return ts + hex.EncodeToString(b), nil
+}
+
+var (
+	bucketNameChars        = regexp.MustCompile(`^[a-z0-9.-]+$`)
+	trailNameCharset       = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	trailNameAdjacentPunct = regexp.MustCompile(`[._-]{2}`)
+	kmsKeyID               = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
+)
+
+// bucketPrefixProblem checks the characters a bucket name may start with;
+// the generated suffix makes the rest valid.
+func bucketPrefixProblem(s string) string {
+	switch {
+	case !bucketNameChars.MatchString(s):
+		return fmt.Sprintf("%q may contain only lower-case letters, digits, dots and hyphens.", s)
+	case !isLowerAlnum(s[0]):
+		return fmt.Sprintf("%q must start with a lower-case letter or a digit.", s)
+	case strings.Contains(s, ".."):
+		return fmt.Sprintf("%q must not contain two adjacent dots.", s)
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(s, p) {
+			return fmt.Sprintf("%q must not start with %q, which S3 reserves.", s, p)
+		}
+	}
+	return ""
+}
+
+// bucketNameProblem applies the S3 general purpose bucket naming rules.
+func bucketNameProblem(s string) string {
+	if len(s) < 3 || len(s) > 63 {
+		return fmt.Sprintf("%q is %d characters long; a bucket name has 3 to 63.", s, len(s))
+	}
+	if p := bucketPrefixProblem(s); p != "" {
+		return p
+	}
+	switch {
+	case !isLowerAlnum(s[len(s)-1]):
+		return fmt.Sprintf("%q must end with a lower-case letter or a digit.", s)
+	case net.ParseIP(s) != nil:
+		return fmt.Sprintf("%q must not be formatted as an IP address.", s)
+	}
+	for _, suffix := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
+		if strings.HasSuffix(s, suffix) {
+			return fmt.Sprintf("%q must not end with %q, which S3 reserves.", s, suffix)
+		}
+	}
+	return ""
+}
+
+// trailNameProblem applies CloudTrail's trail naming rules.
+func trailNameProblem(s string) string {
+	switch {
+	case len(s) < 3 || len(s) > 128:
+		return fmt.Sprintf("%q is %d characters long; a trail name has 3 to 128.", s, len(s))
+	case !trailNameCharset.MatchString(s):
+		return fmt.Sprintf("%q may contain only letters, digits, periods, underscores and dashes.", s)
+	case !isASCIIAlnum(s[0]) || !isASCIIAlnum(s[len(s)-1]):
+		return fmt.Sprintf("%q must start and end with a letter or a digit.", s)
+	case trailNameAdjacentPunct.MatchString(s):
+		return fmt.Sprintf("%q must not have adjacent periods, underscores or dashes.", s)
+	case net.ParseIP(s) != nil:
+		return fmt.Sprintf("%q must not be formatted as an IP address.", s)
+	}
+	return ""
+}
+
+// kmsKeyARNProblem accepts only key ARNs: S3 reports the key ARN, so an
+// alias or key id would differ from it on every read (hashicorp/aws #33928).
+func kmsKeyARNProblem(s string) string {
+	const want = " Give the key ARN, arn:<partition>:kms:<region>:<account>:key/<key id>: S3 reports the key ARN, " +
+		"so anything else would show a change on every plan (hashicorp/aws #33928)."
+	a, err := arn.Parse(s)
+	switch {
+	case strings.HasPrefix(s, "alias/"):
+		return fmt.Sprintf("%q is a KMS alias, not a key ARN.", s) + want
+	case kmsKeyID.MatchString(s):
+		return fmt.Sprintf("%q is a bare KMS key id, not a key ARN.", s) + want
+	case err != nil:
+		return fmt.Sprintf("%q is not an ARN.", s) + want
+	case a.Service != "kms":
+		return fmt.Sprintf("%q is a %s ARN, not a KMS key ARN.", s, a.Service) + want
+	case strings.HasPrefix(a.Resource, "alias/"):
+		return fmt.Sprintf("%q is a KMS alias ARN, not a key ARN.", s) + want
+	case !strings.HasPrefix(a.Resource, "key/") || !kmsKeyID.MatchString(strings.TrimPrefix(a.Resource, "key/")):
+		return fmt.Sprintf("%q does not name a key (key/<key id>).", s) + want
+	}
+	return ""
+}
+
+func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+func isASCIIAlnum(c byte) bool { return isLowerAlnum(c) || c >= 'A' && c <= 'Z' }
