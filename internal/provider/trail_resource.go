@@ -252,8 +252,7 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))),
 			"event_sources": optSet("event_sources",
 				setvalidator.ValueStringsAre(stringvalidator.RegexMatches(regexp.MustCompile(`^[a-z0-9.-]+\.amazonaws\.com$`),
-					"must be an event source such as "+events.DefaultEventSource)),
-				setvalidator.ConflictsWith(path.MatchRoot("exclude_management_event_sources"))),
+					"must be an event source such as "+events.DefaultEventSource))),
 			"insight_types": optSet("insight_types", setvalidator.ValueStringsAre(
 				stringvalidator.OneOf(string(cttypes.InsightTypeApiCallRateInsight), string(cttypes.InsightTypeApiErrorRateInsight)))),
 			"status": schema.SingleNestedAttribute{Computed: true, MarkdownDescription: trailDocs["status"],
@@ -287,15 +286,20 @@ func (r *trailResource) ValidateConfig(ctx context.Context, req resource.Validat
 			"A multi-region trail must include global service events (AWS answers InvalidParameterCombinationException). "+
 				"Remove include_global_service_events = false, or set is_multi_region_trail = false.")
 	}
-	if m.ExcludeManagementEventSources.IsNull() || m.ExcludeManagementEventSources.IsUnknown() {
-		return
+	excluded, diags := setStrings(ctx, m.ExcludeManagementEventSources)
+	resp.Diagnostics.Append(diags...)
+	sources, diags := setStrings(ctx, m.EventSources)
+	resp.Diagnostics.Append(diags...)
+	// Empty sets are the defaults, so only non-empty ones conflict.
+	if len(excluded) > 0 && len(sources) > 0 {
+		resp.Diagnostics.AddAttributeError(path.Root("exclude_management_event_sources"), "Conflicting attributes",
+			"exclude_management_event_sources cannot be combined with event_sources, which already names the only "+
+				"sources recorded. Remove one of them.")
 	}
-	var excluded []types.String
-	resp.Diagnostics.Append(m.ExcludeManagementEventSources.ElementsAs(ctx, &excluded, false)...)
 	for _, s := range excluded {
 		// event_sources conflicts with the exclusions, so the audited
 		// source is the default one.
-		if s.ValueString() == events.DefaultEventSource {
+		if s == events.DefaultEventSource {
 			resp.Diagnostics.AddAttributeError(path.Root("exclude_management_event_sources"), "Audited source excluded",
 				fmt.Sprintf("Excluding %s would stop the trail recording the calls it exists to audit. Remove it from "+
 					"exclude_management_event_sources.", events.DefaultEventSource))

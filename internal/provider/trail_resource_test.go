@@ -1,0 +1,583 @@
+package provider
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+)
+
+const (
+	trailAddr = "opsaudit_trail.test"
+	// testPropagation is how long the sandbox keeps refusing CreateTrail
+	// after a bucket policy is written.
+	testPropagation = 3 * time.Second
+)
+
+func (e *accEnv) trailARN(name string) string {
+	return fmt.Sprintf("arn:aws:cloudtrail:%s:%s:trail/%s", e.Region, e.Account, name)
+}
+
+// createLogBucket creates a bucket whose policy lets the named trails
+// write, with the SDK: the trail tests must not depend on the log bucket
+// resource.
+func (e *accEnv) createLogBucket(t *testing.T, bucket string, trails ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("creating bucket %s: %v", bucket, err)
+	}
+	var arns []string
+	for _, n := range trails {
+		arns = append(arns, e.trailARN(n))
+	}
+	source := map[string]any{"aws:SourceArn": arns}
+	policy, err := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow",
+			"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
+			"Action":    "s3:GetBucketAcl", "Resource": "arn:aws:s3:::" + bucket,
+			"Condition": map[string]any{"StringEquals": source},
+		}, {
+			"Sid": "AWSCloudTrailWrite", "Effect": "Allow",
+			"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
+			"Action":    "s3:PutObject", "Resource": "arn:aws:s3:::" + bucket + "/*AWSLogs/" + e.Account + "/*",
+			"Condition": map[string]any{"StringEquals": map[string]any{
+				"aws:SourceArn": arns, "s3:x-amz-acl": "bucket-owner-full-control"}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.S3().PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(string(policy))}); err != nil {
+		t.Fatalf("writing the policy of bucket %s: %v", bucket, err)
+	}
+}
+
+// readBack is a trail as the SDK reports it, independently of the
+// provider.
+type readBack struct {
+	trail     *cttypes.Trail
+	status    *cloudtrail.GetTrailStatusOutput
+	selectors *cloudtrail.GetEventSelectorsOutput
+	insights  []string
+	tags      map[string]string
+}
+
+func (e *accEnv) readBack(name string) (*readBack, error) {
+	ctx := context.Background()
+	ct := e.CloudTrail("")
+	id := aws.String(name)
+	got, err := ct.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: id})
+	if err != nil {
+		return nil, err
+	}
+	rb := &readBack{trail: got.Trail, tags: map[string]string{}}
+	if rb.status, err = ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: id}); err != nil {
+		return nil, err
+	}
+	if rb.selectors, err = ct.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: id}); err != nil {
+		return nil, err
+	}
+	ins, err := ct.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: id})
+	var apiErr interface{ ErrorCode() string }
+	switch {
+	case err == nil:
+		for _, s := range ins.InsightSelectors {
+			rb.insights = append(rb.insights, string(s.InsightType))
+		}
+		slices.Sort(rb.insights)
+	case errors.As(err, &apiErr) && apiErr.ErrorCode() == "InsightNotEnabledException":
+	default:
+		return nil, err
+	}
+	tags, err := ct.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{aws.ToString(got.Trail.TrailARN)}})
+	if err != nil {
+		return nil, err
+	}
+	for _, rt := range tags.ResourceTagList {
+		for _, tag := range rt.TagsList {
+			rb.tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+	}
+	return rb, nil
+}
+
+// expectTrail reads the trail back with the SDK and runs check on it.
+func (e *accEnv) expectTrail(name string, check func(*readBack) error) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		rb, err := e.readBack(name)
+		if err != nil {
+			return fmt.Errorf("reading back trail %s: %w", name, err)
+		}
+		return check(rb)
+	}
+}
+
+// basicSelector is the one basic event selector the SDK reads back.
+func basicSelector(rb *readBack) (cttypes.EventSelector, error) {
+	if len(rb.selectors.AdvancedEventSelectors) > 0 || len(rb.selectors.EventSelectors) != 1 {
+		return cttypes.EventSelector{}, fmt.Errorf("want one basic event selector, got %+v / %+v",
+			rb.selectors.EventSelectors, rb.selectors.AdvancedEventSelectors)
+	}
+	return rb.selectors.EventSelectors[0], nil
+}
+
+func wantDefaults(rb *readBack) error {
+	tr := rb.trail
+	sel, err := basicSelector(rb)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !aws.ToBool(tr.IsMultiRegionTrail), !aws.ToBool(tr.IncludeGlobalServiceEvents), !aws.ToBool(tr.LogFileValidationEnabled):
+		return fmt.Errorf("want multi-region, global events and validation on, got %+v", tr)
+	case aws.ToBool(tr.IsOrganizationTrail) || aws.ToString(tr.KmsKeyId) != "" || aws.ToString(tr.S3KeyPrefix) != "":
+		return fmt.Errorf("want no organization trail, no KMS key and no prefix, got %+v", tr)
+	case !aws.ToBool(rb.status.IsLogging):
+		return errors.New("want the trail logging")
+	case sel.ReadWriteType != cttypes.ReadWriteTypeAll || !aws.ToBool(sel.IncludeManagementEvents) || len(sel.ExcludeManagementEventSources) > 0:
+		return fmt.Errorf("want the default selector, got %+v", sel)
+	case len(rb.insights) > 0:
+		return fmt.Errorf("want no insights, got %v", rb.insights)
+	}
+	return nil
+}
+
+// createTrailErrors counts the failed CreateTrail calls with code that the
+// sandbox recorded.
+func (e *accEnv) createTrailErrors(t *testing.T, code string) int {
+	t.Helper()
+	out, err := e.CloudTrail("").LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("CreateTrail")}},
+	})
+	if err != nil {
+		t.Fatalf("LookupEvents: %v", err)
+	}
+	n := 0
+	for _, ev := range out.Events {
+		var rec struct{ ErrorCode string }
+		if json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec) == nil && rec.ErrorCode == code {
+			n++
+		}
+	}
+	return n
+}
+
+func TestAccTrailResource(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{NoHistory: true, PolicyPropagationDelay: testPropagation})
+	env.needSandbox(t, "policy propagation delay")
+	const bucket, name, renamed = "opsaudit-trail-test-logs", "opsaudit-audit", "opsaudit-audit-2"
+	ctx := context.Background()
+	ct := env.CloudTrail("")
+	config := func(body string) string {
+		return env.ProviderConfig("") + fmt.Sprintf("resource \"opsaudit_trail\" \"test\" {\n  s3_bucket_name = %q\n%s\n}\n", bucket, body)
+	}
+	minimal := config(fmt.Sprintf("  name = %q\n  tags = { team = \"audit\" }", name))
+	kmsKey := fmt.Sprintf("arn:aws:kms:%s:%s:key/1234abcd-12ab-34cd-56ef-1234567890ab", env.Region, env.Account)
+	logGroup := fmt.Sprintf("arn:aws:logs:%s:%s:log-group:audit:*", env.Region, env.Account)
+	role := fmt.Sprintf("arn:aws:iam::%s:role/cloudtrail-to-logs", env.Account)
+	var policyWritten time.Time
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			for _, n := range []string{name, renamed} {
+				if _, err := env.readBack(n); err == nil {
+					return fmt.Errorf("trail %s still exists after destroy", n)
+				}
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				// The policy is written just before apply: CreateTrail is
+				// refused until it propagates, and the create retries.
+				PreConfig: func() {
+					env.createLogBucket(t, bucket, name, renamed)
+					policyWritten = time.Now()
+				},
+				Config: minimal,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					env.expectTrail(name, wantDefaults),
+					env.expectTrail(name, func(rb *readBack) error {
+						if !cmp.Equal(rb.tags, map[string]string{"team": "audit"}) {
+							return fmt.Errorf("tags: %v", rb.tags)
+						}
+						return nil
+					}),
+					func(*terraform.State) error {
+						if n := env.createTrailErrors(t, "InsufficientS3BucketPolicyException"); n == 0 {
+							return errors.New("CreateTrail was never refused: the propagation retry was not exercised")
+						}
+						if since := time.Since(policyWritten); since < testPropagation {
+							return fmt.Errorf("apply finished %s after the policy was written, before it propagated", since)
+						}
+						return nil
+					},
+				),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("id"), knownvalue.StringExact(env.trailARN(name))),
+					statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("arn"), knownvalue.StringExact(env.trailARN(name))),
+					statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("home_region"), knownvalue.StringExact(env.Region)),
+					statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("management_events"), knownvalue.StringExact("All")),
+					statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("status").AtMapKey("is_logging"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				// The default selector spelled out is the same trail (the
+				// hashicorp/aws #3697 trap).
+				Config: config(fmt.Sprintf(`  name = %q
+  tags = { team = "audit" }
+  is_multi_region_trail            = true
+  include_global_service_events    = true
+  enable_log_file_validation       = true
+  enable_logging                   = true
+  is_organization_trail            = false
+  management_events                = "All"
+  exclude_management_event_sources = []
+  event_sources                    = []
+  insight_types                    = []`, name)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				// Every setting updated in place.
+				Config: config(fmt.Sprintf(`  name = %q
+  tags = { team = "security", cost = "audit" }
+  s3_key_prefix                    = "trail"
+  is_multi_region_trail            = false
+  include_global_service_events    = false
+  enable_log_file_validation       = false
+  enable_logging                   = false
+  kms_key_id                       = %q
+  cloud_watch_logs_group_arn       = %q
+  cloud_watch_logs_role_arn        = %q
+  sns_topic_name                   = "trail-deliveries"
+  management_events                = "WriteOnly"
+  exclude_management_event_sources = ["kms.amazonaws.com"]
+  insight_types                    = ["ApiCallRateInsight", "ApiErrorRateInsight"]`, name, kmsKey, logGroup, role)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(trailAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: env.expectTrail(name, func(rb *readBack) error {
+					tr := rb.trail
+					sel, err := basicSelector(rb)
+					if err != nil {
+						return err
+					}
+					switch {
+					case aws.ToString(tr.S3KeyPrefix) != "trail", aws.ToBool(tr.IsMultiRegionTrail),
+						aws.ToBool(tr.IncludeGlobalServiceEvents), aws.ToBool(tr.LogFileValidationEnabled),
+						aws.ToString(tr.KmsKeyId) != kmsKey, aws.ToString(tr.CloudWatchLogsLogGroupArn) != logGroup,
+						aws.ToString(tr.CloudWatchLogsRoleArn) != role, aws.ToString(tr.SnsTopicName) != "trail-deliveries":
+						return fmt.Errorf("settings not updated: %+v", tr)
+					case aws.ToBool(rb.status.IsLogging):
+						return errors.New("logging not stopped")
+					case sel.ReadWriteType != cttypes.ReadWriteTypeWriteOnly || !slices.Equal(sel.ExcludeManagementEventSources, []string{"kms.amazonaws.com"}):
+						return fmt.Errorf("selector not updated: %+v", sel)
+					case !slices.Equal(rb.insights, []string{"ApiCallRateInsight", "ApiErrorRateInsight"}):
+						return fmt.Errorf("insights: %v", rb.insights)
+					case !cmp.Equal(rb.tags, map[string]string{"team": "security", "cost": "audit"}):
+						return fmt.Errorf("tags: %v", rb.tags)
+					}
+					return nil
+				}),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("sns_topic_arn"),
+						knownvalue.StringExact(fmt.Sprintf("arn:aws:sns:%s:%s:trail-deliveries", env.Region, env.Account))),
+				},
+			},
+			{
+				// And back to the defaults, in place.
+				Config: minimal,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(trailAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: env.expectTrail(name, wantDefaults),
+			},
+			{
+				// Drift: logging stopped, validation off, selectors changed.
+				PreConfig: func() {
+					id := aws.String(env.trailARN(name))
+					if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: id}); err != nil {
+						t.Fatalf("StopLogging: %v", err)
+					}
+					if _, err := ct.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: id, EnableLogFileValidation: aws.Bool(false)}); err != nil {
+						t.Fatalf("UpdateTrail: %v", err)
+					}
+					if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: id,
+						EventSelectors: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeReadOnly, IncludeManagementEvents: aws.Bool(true)}}}); err != nil {
+						t.Fatalf("PutEventSelectors: %v", err)
+					}
+				},
+				Config: minimal,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(trailAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(trailAddr, tfjsonpath.New("enable_logging"), knownvalue.Bool(true)),
+				}},
+				Check: env.expectTrail(name, wantDefaults),
+			},
+			{
+				// Drift: data events added elsewhere are put back too.
+				PreConfig: func() {
+					if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(name),
+						EventSelectors: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(true),
+							DataResources: []cttypes.DataResource{{Type: aws.String("AWS::S3::Object"), Values: []string{"arn:aws:s3:::" + bucket + "/"}}}}}}); err != nil {
+						t.Fatalf("PutEventSelectors: %v", err)
+					}
+				},
+				Config: minimal,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(trailAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: env.expectTrail(name, func(rb *readBack) error {
+					sel, err := basicSelector(rb)
+					if err == nil && len(sel.DataResources) > 0 {
+						err = fmt.Errorf("data events still recorded: %+v", sel.DataResources)
+					}
+					return err
+				}),
+			},
+			{
+				ResourceName:            trailAddr,
+				ImportState:             true,
+				ImportStateId:           env.trailARN(name),
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "status"},
+			},
+			{
+				ResourceName:            trailAddr,
+				ImportState:             true,
+				ImportStateId:           name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "status"},
+			},
+			{
+				// Drift: the trail deleted is created again.
+				PreConfig: func() {
+					if _, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(name)}); err != nil {
+						t.Fatalf("DeleteTrail: %v", err)
+					}
+				},
+				Config: minimal,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(trailAddr, plancheck.ResourceActionCreate),
+				}},
+				Check: env.expectTrail(name, wantDefaults),
+			},
+			{
+				// A new name replaces the trail.
+				Config: config(fmt.Sprintf("  name = %q", renamed)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(trailAddr, plancheck.ResourceActionReplace),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					env.expectTrail(renamed, wantDefaults),
+					func(*terraform.State) error {
+						if _, err := env.readBack(name); err == nil {
+							return fmt.Errorf("trail %s survived its replacement", name)
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}
+
+func TestAccTrailResource_planTimeErrors(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{NoHistory: true})
+	config := func(body string) string {
+		return env.ProviderConfig("") + "resource \"opsaudit_trail\" \"test\" {\n  s3_bucket_name = \"logs-bucket\"\n" + body + "\n}\n"
+	}
+	step := func(body, want string) resource.TestStep {
+		return resource.TestStep{Config: config(body), PlanOnly: true, ExpectError: regexp.MustCompile(want)}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			step(`name = "audit"
+  include_global_service_events = false`, `multi-region trail must include global service events`),
+			step(`name = "audit"
+  cloud_watch_logs_group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:a:*"`, `cloud_watch_logs_role_arn`),
+			step(`name = "audit"
+  exclude_management_event_sources = ["opsworks-cm.amazonaws.com"]`, `would stop the trail recording`),
+			step(`name = "audit"
+  kms_key_id = "alias/cloudtrail"`, `is not a KMS key ARN`),
+			step(`name = "audit"
+  event_sources = ["opsworks-cm.amazonaws.com"]
+  exclude_management_event_sources = ["kms.amazonaws.com"]`, `cannot be combined with event_sources`),
+			step(`name = "-audit"`, `must start and end with a letter or digit`),
+			step(`name = "a..b"`, `adjacent periods`),
+			step(`name = "audit"
+  management_events = "None"`, `management_events`),
+		},
+	})
+}
+
+// TestAccTrailResource_eventSources checks a trail restricted to one
+// source writes the advanced selectors that say so, and that the log files
+// the sandbox delivers hold only that source's records.
+func TestAccTrailResource_eventSources(t *testing.T) {
+	t.Skip("AWS documents eventSource on trail management-event selectors as NotEquals kms.amazonaws.com or " +
+		"rdsdata.amazonaws.com only, and the sandbox refuses Equals likewise (InvalidEventSelectorsException): " +
+		"event_sources cannot be applied until its design is settled")
+	env := newAccEnv(t, sandbox.Options{NoHistory: true})
+	env.needSandbox(t, "adds records for delivery")
+	const bucket, name = "opsaudit-trail-sources", "opsworks-cm-only"
+	source := "opsworks-cm.amazonaws.com"
+	env.createLogBucket(t, bucket, name)
+	ctx := context.Background()
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: env.ProviderConfig("") + fmt.Sprintf(`resource "opsaudit_trail" "test" {
+  name              = %q
+  s3_bucket_name    = %q
+  management_events = "WriteOnly"
+  event_sources     = [%q]
+}
+`, name, bucket, source),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("event_sources"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact(source)})),
+				statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("management_events"), knownvalue.StringExact("WriteOnly")),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				env.expectTrail(name, func(rb *readBack) error {
+					want := []cttypes.AdvancedEventSelector{{FieldSelectors: []cttypes.AdvancedFieldSelector{
+						{Field: aws.String("eventCategory"), Equals: []string{"Management"}},
+						{Field: aws.String("eventSource"), Equals: []string{source}},
+						{Field: aws.String("readOnly"), Equals: []string{"false"}},
+					}}}
+					got := rb.selectors.AdvancedEventSelectors
+					for i := range got {
+						got[i].Name = nil
+					}
+					if len(rb.selectors.EventSelectors) > 0 || !cmp.Equal(got, want, cmp.AllowUnexported(cttypes.AdvancedEventSelector{}, cttypes.AdvancedFieldSelector{})) {
+						return fmt.Errorf("selectors: basic %+v, advanced %+v", rb.selectors.EventSelectors, got)
+					}
+					return nil
+				}),
+				func(*terraform.State) error {
+					return env.checkDeliveredSources(ctx, t, bucket, name, source)
+				},
+			),
+		}},
+	})
+}
+
+// checkDeliveredSources adds write and read records of source and of
+// another service in two regions, has the sandbox deliver them (it
+// delivers on GetTrailStatus), and checks the log files hold only source's
+// write records.
+func (e *accEnv) checkDeliveredSources(ctx context.Context, t *testing.T, bucket, trail, source string) error {
+	// Records are dated to the next whole second: after logging started,
+	// as delivery requires, and exact in RFC 3339.
+	now := time.Now().UTC().Truncate(time.Second).Add(time.Second).Format(time.RFC3339)
+	var recs []map[string]any
+	for i, r := range []struct {
+		source, name, region string
+		readOnly             bool
+	}{
+		{source, "CreateServer", "us-east-1", false},
+		{source, "DescribeServers", "us-east-1", true},
+		{source, "DeleteServer", "eu-west-1", false},
+		{"ec2.amazonaws.com", "RunInstances", "us-east-1", false},
+		{"ec2.amazonaws.com", "TerminateInstances", "eu-west-1", false},
+	} {
+		recs = append(recs, map[string]any{
+			"eventVersion": "1.08", "eventID": fmt.Sprintf("00000000-0000-0000-0000-%012d", i+1), "eventTime": now,
+			"eventSource": r.source, "eventName": r.name, "awsRegion": r.region, "readOnly": r.readOnly,
+			"managementEvent": true, "eventCategory": "Management", "recipientAccountId": e.Account,
+			"userIdentity": map[string]any{"type": "IAMUser", "accountId": e.Account, "userName": "auditor"},
+		})
+	}
+	body, err := json.Marshal(map[string]any{"Records": recs})
+	if err != nil {
+		return err
+	}
+	if err := e.Sandbox.AddRecords(bytes.NewReader(body)); err != nil {
+		return fmt.Errorf("adding records: %w", err)
+	}
+	if _, err := e.CloudTrail("").GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(trail)}); err != nil {
+		return fmt.Errorf("GetTrailStatus: %w", err)
+	}
+
+	var got []string
+	p := s3.NewListObjectsV2Paginator(e.S3(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("listing log files: %w", err)
+		}
+		for _, obj := range page.Contents {
+			key := aws.ToString(obj.Key)
+			if !strings.Contains(key, "/CloudTrail/") {
+				continue
+			}
+			names, err := e.logFileEvents(ctx, bucket, key)
+			if err != nil {
+				return err
+			}
+			got = append(got, names...)
+		}
+	}
+	slices.Sort(got)
+	want := []string{source + " CreateServer", source + " DeleteServer"}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("delivered records %v, want only %v", got, want)
+	}
+	return nil
+}
+
+// logFileEvents lists "<source> <name>" of each record in a log file.
+func (e *accEnv) logFileEvents(ctx context.Context, bucket, key string) ([]string, error) {
+	obj, err := e.S3().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, fmt.Errorf("reading log file %s: %w", key, err)
+	}
+	defer obj.Body.Close()
+	zr, err := gzip.NewReader(obj.Body)
+	if err != nil {
+		return nil, fmt.Errorf("log file %s: %w", key, err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("log file %s: %w", key, err)
+	}
+	var file struct {
+		Records []struct{ EventSource, EventName string }
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		return nil, fmt.Errorf("log file %s: %w", key, err)
+	}
+	var out []string
+	for _, r := range file.Records {
+		out = append(out, r.EventSource+" "+r.EventName)
+	}
+	return out, nil
+}
