@@ -140,32 +140,7 @@ var trailDocs = map[string]string{
 	"status.latest_digest_delivery_time": "When CloudTrail last delivered a digest file (RFC 3339), null before the first one.",
 }
 
-var (
-	trailNameChars   = regexp.MustCompile(`^[A-Za-z0-9._-]{3,128}$`)
-	trailNamePunct   = regexp.MustCompile(`[._-]{2}`)
-	trailNameIPv4    = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
-	kmsKeyARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$`)
-)
-
-func trailNameValidator() validator.String {
-	return stringCheck{description: "value must be a valid trail name", check: func(s string) string {
-		switch {
-		case !trailNameChars.MatchString(s):
-			return fmt.Sprintf("%q is not a trail name: use 3 to 128 letters, digits, periods, underscores and dashes.", s)
-		case !isAlphanumeric(s[0]) || !isAlphanumeric(s[len(s)-1]):
-			return fmt.Sprintf("%q is not a trail name: it must start and end with a letter or digit.", s)
-		case trailNamePunct.MatchString(s):
-			return fmt.Sprintf("%q is not a trail name: it must not have adjacent periods, underscores or dashes.", s)
-		case trailNameIPv4.MatchString(s):
-			return fmt.Sprintf("%q is not a trail name: it must not look like an IP address.", s)
-		}
-		return ""
-	}}
-}
-
-func isAlphanumeric(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
+var kmsKeyARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$`)
 
 func kmsKeyARNValidator() validator.String {
 	return stringCheck{description: "value must be a KMS key ARN", check: func(s string) string {
@@ -224,7 +199,7 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"arn":         computedString("arn", true),
 			"home_region": computedString("home_region", true),
 			"name": schema.StringAttribute{Required: true, MarkdownDescription: trailDocs["name"],
-				Validators:    []validator.String{trailNameValidator()},
+				Validators:    []validator.String{stringCheck{description: "value must be a valid trail name", check: trailNameProblem}},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"s3_bucket_name": schema.StringAttribute{Required: true, MarkdownDescription: trailDocs["s3_bucket_name"],
 				Validators: []validator.String{stringvalidator.LengthBetween(3, 63)}},

@@ -430,7 +430,7 @@ func TestAccTrailResource_planTimeErrors(t *testing.T) {
 			step(`name = "audit"
   event_sources = ["opsworks-cm.amazonaws.com"]
   exclude_management_event_sources = ["kms.amazonaws.com"]`, `cannot be combined with event_sources`),
-			step(`name = "-audit"`, `must start and end with a letter or digit`),
+			step(`name = "-audit"`, `must start and end with a letter or a digit`),
 			step(`name = "a..b"`, `adjacent periods`),
 			step(`name = "audit"
   management_events = "None"`, `management_events`),
@@ -580,4 +580,52 @@ func (e *accEnv) logFileEvents(ctx context.Context, bucket, key string) ([]strin
 		out = append(out, r.EventSource+" "+r.EventName)
 	}
 	return out, nil
+}
+
+// TestAccTrailResource_withLogBucket applies a bucket and its trail in one
+// configuration without depends_on while the sandbox delays policy
+// propagation: the trail's create must wait for the policy by retrying.
+func TestAccTrailResource_withLogBucket(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{NoHistory: true, PolicyPropagationDelay: testPropagation})
+	env.needSandbox(t, "policy propagation delay")
+	const bucket, name = "opsaudit-trail-one-run", "opsaudit-one-run"
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if _, err := env.readBack(name); err == nil {
+				return fmt.Errorf("trail %s still exists after destroy", name)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{{
+			Config: env.ProviderConfig("") + fmt.Sprintf(`
+resource "opsaudit_log_bucket" "logs" {
+  bucket        = %q
+  trail_names   = [%q]
+  force_destroy = true
+}
+
+resource "opsaudit_trail" "test" {
+  name           = %q
+  s3_bucket_name = opsaudit_log_bucket.logs.bucket
+}
+`, bucket, name, name),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				env.expectTrail(name, wantDefaults),
+				env.expectTrail(name, func(rb *readBack) error {
+					if got := aws.ToString(rb.trail.S3BucketName); got != bucket {
+						return fmt.Errorf("trail writes to %q, want %q", got, bucket)
+					}
+					return nil
+				}),
+				func(*terraform.State) error {
+					if n := env.createTrailErrors(t, "InsufficientS3BucketPolicyException"); n == 0 {
+						return errors.New("CreateTrail was never refused: the propagation retry was not exercised")
+					}
+					return nil
+				},
+			),
+		}},
+	})
 }
