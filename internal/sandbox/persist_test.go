@@ -1,0 +1,147 @@
+package sandbox
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+func TestRestartKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	e := newCTEnv(t, Options{NoHistory: true, DataDir: dir})
+	c := e.s3("us-east-1")
+	trailARN := trailARNFor("us-east-1", "123456789012", "kept-trail")
+	e.makeBucket(t, "us-east-1", "kept-bucket", trailPolicy("kept-bucket", "", "123456789012", trailARN))
+	b := aws.String("kept-bucket")
+	mustDo := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b, VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})
+	mustDo("PutBucketVersioning", err)
+	_, err = c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: b, Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}})
+	mustDo("PutBucketTagging", err)
+	_, err = c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b, LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: []s3types.LifecycleRule{{
+		ID: aws.String("expire"), Status: s3types.ExpirationStatusEnabled, Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String("")}, Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(400)},
+	}}}})
+	mustDo("PutBucketLifecycleConfiguration", err)
+	_, err = c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: b})
+	mustDo("DeletePublicAccessBlock", err)
+	v1, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("obj"), Body: strings.NewReader("first"), ContentType: aws.String("text/plain")})
+	mustDo("PutObject", err)
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("obj"), Body: strings.NewReader("second")})
+	mustDo("PutObject", err)
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("gone"), Body: strings.NewReader("first")})
+	mustDo("PutObject", err)
+	_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("gone")})
+	mustDo("DeleteObject", err)
+	_, err = e.ct("us-east-1").CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("kept-trail"), S3BucketName: b})
+	mustDo("CreateTrail", err)
+	role, err := stsWith(e.url, "us-east-1", staticCreds("test", "test", "")).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), RoleSessionName: aws.String("kept")})
+	mustDo("AssumeRole", err)
+
+	// A second server on the same directory sees everything.
+	srv2, err := New(Options{NoHistory: true, DataDir: dir, Now: e.clock.Now})
+	if err != nil {
+		t.Fatalf("restarting: %v", err)
+	}
+	hs := httptest.NewServer(srv2)
+	t.Cleanup(hs.Close)
+	e2 := &ctEnv{srv: srv2, url: hs.URL, clock: e.clock}
+	c2 := e2.s3("us-east-1")
+
+	if got := readObject(t, c2, "kept-bucket", "obj", nil); got != "second" {
+		t.Errorf("current object = %q", got)
+	}
+	if got := readObject(t, c2, "kept-bucket", "obj", v1.VersionId); got != "first" {
+		t.Errorf("older version = %q", got)
+	}
+	head, err := c2.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: aws.String("obj"), VersionId: v1.VersionId})
+	if err != nil || aws.ToString(head.ContentType) != "text/plain" {
+		t.Errorf("HeadObject after restart = %+v, %v", head, err)
+	}
+	_, err = c2.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("gone")})
+	wantCode(t, err, "NoSuchKey")
+	vs, err := c2.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: b})
+	if err != nil || len(vs.Versions) != 3 || len(vs.DeleteMarkers) != 1 {
+		t.Errorf("versions after restart = %d + %d markers, %v", len(vs.Versions), len(vs.DeleteMarkers), err)
+	}
+	pol, err := c2.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	if err != nil || !strings.Contains(aws.ToString(pol.Policy), "AWSCloudTrailWrite") {
+		t.Errorf("policy after restart = %v, %v", pol, err)
+	}
+	ver, err := c2.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: b})
+	if err != nil || ver.Status != s3types.BucketVersioningStatusEnabled {
+		t.Errorf("versioning after restart = %+v, %v", ver, err)
+	}
+	tags, err := c2.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: b})
+	if err != nil || len(tags.TagSet) != 1 {
+		t.Errorf("tags after restart = %+v, %v", tags, err)
+	}
+	lc, err := c2.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: b})
+	if err != nil || aws.ToInt32(lc.Rules[0].Expiration.Days) != 400 {
+		t.Errorf("lifecycle after restart = %+v, %v", lc, err)
+	}
+	_, err = c2.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
+	wantCode(t, err, "NoSuchPublicAccessBlockConfiguration")
+	trails, err := e2.ct("us-east-1").GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("kept-trail")})
+	if err != nil || aws.ToString(trails.Trail.TrailARN) != trailARN {
+		t.Errorf("trail after restart = %+v, %v", trails, err)
+	}
+	cr := role.Credentials
+	id, err := stsWith(hs.URL, "us-east-1", staticCreds(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken))).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || !strings.HasSuffix(aws.ToString(id.Arn), "assumed-role/r/kept") {
+		t.Errorf("temporary credentials after restart: %v, %v", id, err)
+	}
+
+	// Nothing but the state file and referenced bodies is left behind.
+	if _, err := c2.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("obj"), VersionId: v1.VersionId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{NoHistory: true, DataDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	bodies, err := os.ReadDir(filepath.Join(dir, objectsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "second" and "first" (still the body of the deleted key's version
+	// under its delete marker).
+	if len(bodies) != 2 {
+		t.Errorf("%d body files after clean-up, want 2", len(bodies))
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, en := range entries {
+		if strings.HasPrefix(en.Name(), tempPrefix) {
+			t.Errorf("temporary file %s left behind", en.Name())
+		}
+	}
+}
+
+func TestRestoreRejectsCorruptBody(t *testing.T) {
+	dir := t.TempDir()
+	e := newCTEnv(t, Options{NoHistory: true, DataDir: dir})
+	e.makeBucket(t, "us-east-1", "corrupt", "")
+	if _, err := e.s3("us-east-1").PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("corrupt"), Key: aws.String("k"), Body: strings.NewReader("data")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, objectsDir, hashHex([]byte("data"))), []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{NoHistory: true, DataDir: dir}); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Errorf("New with a corrupt body file: %v, want an error", err)
+	}
+}
