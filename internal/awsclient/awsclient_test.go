@@ -107,7 +107,7 @@ func TestBadInputsNameTheArgument(t *testing.T) {
 	}{
 		{"unknown region", func(c *awsclient.Config) { c.Region = "us-nowhere-9" }, "region", "not an AWS region"},
 		{"unknown fan-out region", func(c *awsclient.Config) { c.Regions = []string{"eu-west-1", "mars-1"} }, "regions", `"mars-1"`},
-		{"bad endpoint", func(c *awsclient.Config) { c.Endpoints.S3 = "127.0.0.1:4599" }, "endpoints.s3", "scheme"},
+		{"bad endpoint", func(c *awsclient.Config) { c.Endpoints.S3 = "localhost:4599" }, "endpoints.s3", "scheme"},
 		{"wrong secret", func(c *awsclient.Config) { c.SecretKey = "wrong" }, "access_key", "SignatureDoesNotMatch"},
 		{"unknown key", func(c *awsclient.Config) { c.AccessKey = "AKIAUNKNOWN" }, "access_key", "InvalidClientTokenId"},
 		{"half a key pair", func(c *awsclient.Config) { c.SecretKey = "" }, "access_key", "together"},

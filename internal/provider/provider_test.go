@@ -64,7 +64,7 @@ func TestAccProvider_assumeRole(t *testing.T) {
 func TestAccProvider_badInput(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{NoHistory: true})
 	env.needSandbox(t, "uses the sandbox's known key pair")
-	ds := `data "opsaudit_caller_identity" "this" {}`
+	ds := "\ndata \"opsaudit_caller_identity\" \"this\" {}\n"
 	cases := []struct {
 		name, config string
 		want         string
@@ -73,13 +73,13 @@ func TestAccProvider_badInput(t *testing.T) {
 		{"unknown fan-out region", `provider "opsaudit" { regions = ["eu-west-1", "eu-nowhere-2"] }`, `(?s)regions.*"eu-nowhere-2" is not an AWS region`},
 		{"malformed endpoint", `provider "opsaudit" {
   endpoints { cloudtrail = "localhost:4599" }
-}`, `(?s)endpoints.cloudtrail.*not a usable endpoint URL`},
+}`, `(?s)endpoints \{ cloudtrail = "localhost:4599" \}.*not a usable endpoint URL: scheme must be http or https`},
 		{"short assume role duration", `provider "opsaudit" {
   assume_role {
     role_arn = "arn:aws:iam::123456789012:role/x"
     duration = "5m"
   }
-}`, `(?s)assume_role.duration.*outside the allowed range`},
+}`, `(?s)duration = "5m".*outside the allowed range 15m0s to 12h0m0s`},
 		{"wrong secret key", fmt.Sprintf(`provider "opsaudit" {
   region     = "us-east-1"
   access_key = "test"
