@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -61,22 +63,38 @@ func newCTEnv(t testing.TB, opts Options) *ctEnv {
 	return &ctEnv{srv: srv, url: hs.URL, clock: clock}
 }
 
+// connectionRetryer retries only connection errors, at once, so tests see
+// every service error (throttling included) as the sandbox answered it.
+// Connection errors must be retried: against a loopback server the SDK
+// can close a connection while its request body is still being checked
+// for trailing bytes, and then fails reading the response with "use of
+// closed network connection" (aws/aws-sdk-go-v2#2737), which its default
+// retryer also retries.
+func connectionRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 5
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.RateLimiter = ratelimit.None
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+	})
+}
+
 func (e *ctEnv) ct(region string) *cloudtrail.Client {
 	return cloudtrail.New(cloudtrail.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(e.url),
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		RetryMaxAttempts: 1,
+		Region:       region,
+		BaseEndpoint: aws.String(e.url),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Retryer:      connectionRetryer(),
 	})
 }
 
 func (e *ctEnv) s3(region string) *s3.Client {
 	return s3.New(s3.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(e.url),
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		UsePathStyle:     true,
-		RetryMaxAttempts: 1,
+		Region:       region,
+		BaseEndpoint: aws.String(e.url),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		UsePathStyle: true,
+		Retryer:      connectionRetryer(),
 	})
 }
 

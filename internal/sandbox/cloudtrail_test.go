@@ -150,10 +150,10 @@ func TestCloudTrailCreateValidation(t *testing.T) {
 	e := newCTEnv(t, Options{NoHistory: true})
 	ctx := context.Background()
 	c := e.ct("us-east-1")
-	e.setupTrailBucket(t, "us-east-1", "good-bucket", "", "us-east-1", "t1")
+	e.setupTrailBucket(t, "us-east-1", "good-bucket", "", "us-east-1", "trail-one")
 	e.makeBucket(t, "us-east-1", "no-policy", "")
 	e.makeBucket(t, "us-east-1", "wrong-source", trailPolicy("wrong-source", "", ctAcct, trailARNFor("us-east-1", ctAcct, "other")))
-	e.makeBucket(t, "us-east-1", "wrong-prefix", trailPolicy("wrong-prefix", "elsewhere", ctAcct, trailARNFor("us-east-1", ctAcct, "t1")))
+	e.makeBucket(t, "us-east-1", "wrong-prefix", trailPolicy("wrong-prefix", "elsewhere", ctAcct, trailARNFor("us-east-1", ctAcct, "trail-one")))
 	e.makeBucket(t, "us-east-1", "wildcard", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 	  "Principal":{"Service":["cloudtrail.amazonaws.com"]},"Action":["s3:GetBucketAcl","s3:Put*"],
 	  "Resource":["arn:aws:s3:::wildcard","arn:aws:s3:::wildcard/*"],
@@ -174,20 +174,20 @@ func TestCloudTrailCreateValidation(t *testing.T) {
 		{"adjacent -_", cloudtrail.CreateTrailInput{Name: aws.String("my-_trail")}, "InvalidTrailNameException"},
 		{"adjacent -.", cloudtrail.CreateTrailInput{Name: aws.String("my-.trail")}, "InvalidTrailNameException"},
 		{"IP address", cloudtrail.CreateTrailInput{Name: aws.String("192.168.5.4")}, "InvalidTrailNameException"},
-		{"no bucket", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("missing-bucket")}, "S3BucketDoesNotExistException"},
-		{"no policy", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("no-policy")}, "InsufficientS3BucketPolicyException"},
-		{"policy for another trail", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("wrong-source")}, "InsufficientS3BucketPolicyException"},
-		{"policy for another prefix", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("wrong-prefix")}, "InsufficientS3BucketPolicyException"},
-		{"multi-region without global events", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("good-bucket"),
+		{"no bucket", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("missing-bucket")}, "S3BucketDoesNotExistException"},
+		{"no policy", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("no-policy")}, "InsufficientS3BucketPolicyException"},
+		{"policy for another trail", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("wrong-source")}, "InsufficientS3BucketPolicyException"},
+		{"policy for another prefix", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("wrong-prefix")}, "InsufficientS3BucketPolicyException"},
+		{"multi-region without global events", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("good-bucket"),
 			IsMultiRegionTrail: aws.Bool(true), IncludeGlobalServiceEvents: aws.Bool(false)}, "InvalidParameterCombinationException"},
-		{"log group without role", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("good-bucket"),
+		{"log group without role", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("good-bucket"),
 			CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + ctAcct + ":log-group:ct:*")}, "InvalidCloudWatchLogsRoleArnException"},
-		{"role without log group", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("good-bucket"),
+		{"role without log group", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("good-bucket"),
 			CloudWatchLogsRoleArn: aws.String("arn:aws:iam::" + ctAcct + ":role/ct")}, "InvalidCloudWatchLogsLogGroupArnException"},
-		{"bad log group", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("good-bucket"),
+		{"bad log group", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("good-bucket"),
 			CloudWatchLogsLogGroupArn: aws.String("ct-group"), CloudWatchLogsRoleArn: aws.String("arn:aws:iam::" + ctAcct + ":role/ct")}, "InvalidCloudWatchLogsLogGroupArnException"},
-		{"bad KMS key", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("good-bucket"), KmsKeyId: aws.String("my key")}, "InvalidKmsKeyIdException"},
-		{"KMS key in another region", cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("good-bucket"),
+		{"bad KMS key", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("good-bucket"), KmsKeyId: aws.String("my key")}, "InvalidKmsKeyIdException"},
+		{"KMS key in another region", cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("good-bucket"),
 			KmsKeyId: aws.String("arn:aws:kms:eu-west-1:" + ctAcct + ":key/1234abcd-12ab-34cd-56ef-1234567890ab")}, "KmsKeyNotFoundException"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,7 +201,7 @@ func TestCloudTrailCreateValidation(t *testing.T) {
 
 	// Valid settings are kept and reported as AWS reports them.
 	out, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{
-		Name: aws.String("t1"), S3BucketName: aws.String("good-bucket"),
+		Name: aws.String("trail-one"), S3BucketName: aws.String("good-bucket"),
 		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + ctAcct + ":log-group:ct:*"),
 		CloudWatchLogsRoleArn:     aws.String("arn:aws:iam::" + ctAcct + ":role/ct"),
 		KmsKeyId:                  aws.String("1234abcd-12ab-34cd-56ef-1234567890ab"),
@@ -214,16 +214,16 @@ func TestCloudTrailCreateValidation(t *testing.T) {
 		aws.ToString(out.SnsTopicARN) != "arn:aws:sns:us-east-1:"+ctAcct+":ct-topic" || aws.ToBool(out.IsMultiRegionTrail) {
 		t.Fatalf("CreateTrail output = %+v", out)
 	}
-	_, err = c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("t1"), S3BucketName: aws.String("good-bucket")})
+	_, err = c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("good-bucket")})
 	wantCode(t, err, "TrailAlreadyExistsException")
 	// Wildcards in actions, resources and ArnLike conditions are honoured.
-	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("t2"), S3BucketName: aws.String("wildcard")}); err != nil {
+	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("trail-two"), S3BucketName: aws.String("wildcard")}); err != nil {
 		t.Fatalf("CreateTrail with a wildcard policy: %v", err)
 	}
 	// UpdateTrail checks a new bucket too.
-	_, err = c.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("t2"), S3BucketName: aws.String("no-policy")})
+	_, err = c.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("trail-two"), S3BucketName: aws.String("no-policy")})
 	wantCode(t, err, "InsufficientS3BucketPolicyException")
-	_, err = c.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("t2"), S3BucketName: aws.String("missing-bucket")})
+	_, err = c.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("trail-two"), S3BucketName: aws.String("missing-bucket")})
 	wantCode(t, err, "S3BucketDoesNotExistException")
 	_, err = c.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("absent")})
 	wantCode(t, err, "TrailNotFoundException")
@@ -466,7 +466,7 @@ func TestCloudTrailLogDelivery(t *testing.T) {
 // TestCloudTrailRecordsItsOwnCalls checks management calls become events,
 // and LookupEvents itself does not.
 func TestCloudTrailRecordsItsOwnCalls(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1000})
+	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6})
 	ctx := context.Background()
 	c := e.ct("us-east-1")
 	_, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("nobucket"), S3BucketName: aws.String("absent-bucket")})

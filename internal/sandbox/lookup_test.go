@@ -35,7 +35,7 @@ func lookupAll(t *testing.T, c *cloudtrail.Client, in cloudtrail.LookupEventsInp
 }
 
 func TestLookupEventsValidation(t *testing.T) {
-	e := newCTEnv(t, Options{LookupRPS: 1000})
+	e := newCTEnv(t, Options{LookupRPS: 1e6})
 	ctx := context.Background()
 	c := e.ct("us-east-1")
 	attr := func(k cttypes.LookupAttributeKey, v string) cttypes.LookupAttribute {
@@ -97,7 +97,7 @@ func TestLookupEventsValidation(t *testing.T) {
 // window exactly once, newest first, and matches an independent count
 // over History.
 func TestLookupEventsPagination(t *testing.T) {
-	e := newCTEnv(t, Options{LookupRPS: 1000})
+	e := newCTEnv(t, Options{LookupRPS: 1e6})
 	hist := History(DefaultAccount, ctTestNow)
 	for _, region := range HistoryRegions {
 		want := map[string]bool{}
@@ -128,7 +128,7 @@ func TestLookupEventsPagination(t *testing.T) {
 }
 
 func TestLookupEventsFilters(t *testing.T) {
-	e := newCTEnv(t, Options{LookupRPS: 1000})
+	e := newCTEnv(t, Options{LookupRPS: 1e6})
 	hist := History(DefaultAccount, ctTestNow)
 	c := e.ct("us-east-1")
 	window := ctTestNow.Add(-90 * 24 * time.Hour)
@@ -184,7 +184,7 @@ func TestLookupEventsFilters(t *testing.T) {
 
 // TestLookupEventsWindow checks events older than 90 days are not found.
 func TestLookupEventsWindow(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1000})
+	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6})
 	recs := []string{
 		testRecord("recent", "CreateBackup", "us-east-1", ctTestNow.Add(-89*24*time.Hour), false),
 		testRecord("old", "DeleteBackup", "us-east-1", ctTestNow.Add(-91*24*time.Hour), false),

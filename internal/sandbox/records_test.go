@@ -13,7 +13,7 @@ import (
 // TestEventFilesRouting loads testdata/events (plain, gzipped, nested) and
 // checks each record lands in its region and account.
 func TestEventFilesRouting(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1000, EventFiles: []string{"testdata/events"}})
+	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6, EventFiles: []string{"testdata/events"}})
 	want := map[string][]string{
 		"us-east-1":      {"f1000000-0000-4000-8000-000000000001"},
 		"eu-west-1":      {"f1000000-0000-4000-8000-000000000002"},
@@ -41,7 +41,7 @@ func TestEventFilesRouting(t *testing.T) {
 }
 
 func TestAddRecordsGzipAndDuplicates(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1000})
+	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6})
 	body := []byte(`{"Records":[` + testRecord("dup-1", "CreateBackup", "us-east-1", ctTestNow.Add(-time.Hour), false) + `]}`)
 	for _, b := range [][]byte{body, gzipBytes(t, body)} {
 		if err := e.srv.AddRecords(bytes.NewReader(b)); err != nil {
