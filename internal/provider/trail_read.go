@@ -83,13 +83,6 @@ type trailRecording struct {
 	DataEvents bool
 }
 
-// isDefault reports whether r is what a new trail records: every
-// management event, no exclusions, no data events.
-func (r trailRecording) isDefault() bool {
-	return r.ManagementEvents == managementAll && len(r.ExcludeManagementEventSources) == 0 &&
-		len(r.EventSources) == 0 && !r.DataEvents
-}
-
 // trailHomeRegion is the region in a trail ARN, or "" when s is not one.
 func trailHomeRegion(s string) string {
 	a, err := arn.Parse(s)
