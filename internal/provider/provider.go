@@ -259,12 +259,13 @@ func (m providerModel) toConfig(ctx context.Context, resp *provider.ConfigureRes
 }
 
 func (p *opsauditProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{NewTrailResource}
 }
 
 func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewCallerIdentityDataSource,
+		NewTrailDataSource,
 		NewEventsDataSource,
 	}
 }
