@@ -1,0 +1,46 @@
+# A reusable OpsWorks CM audit: log bucket, trail and compliance gate for the
+# account of the opsaudit provider it is given.
+
+terraform {
+  required_version = ">= 1.8"
+  required_providers {
+    opsaudit = {
+      source = "opsaudit/opsaudit"
+    }
+  }
+}
+
+data "opsaudit_caller_identity" "current" {}
+
+resource "opsaudit_log_bucket" "this" {
+  bucket         = "${var.name}-logs-${data.opsaudit_caller_identity.current.account_id}"
+  trail_names    = [var.name]
+  kms_key_arn    = var.kms_key_arn
+  retention_days = var.retention_days
+  force_destroy  = var.force_destroy
+  tags           = var.tags
+}
+
+resource "opsaudit_trail" "this" {
+  name           = var.name
+  s3_bucket_name = opsaudit_log_bucket.this.bucket
+  kms_key_id     = var.kms_key_arn
+  tags           = var.tags
+}
+
+data "opsaudit_compliance" "this" {
+  trail                = opsaudit_trail.this.arn
+  regions              = var.regions
+  lookback             = var.lookback
+  allowed_principals   = var.allowed_principals
+  allowed_source_cidrs = var.allowed_source_cidrs
+  min_retention_days   = var.retention_days
+  fail_on              = var.fail_on
+
+  lifecycle {
+    postcondition {
+      condition     = !var.enforce || self.compliant
+      error_message = "OpsWorks CM audit of account ${data.opsaudit_caller_identity.current.account_id} is not compliant (${self.status}):\n${join("\n", [for f in self.findings : "  ${f.severity} ${f.rule_id}: ${f.message}"])}"
+    }
+  }
+}

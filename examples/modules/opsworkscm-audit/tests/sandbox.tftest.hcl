@@ -1,0 +1,70 @@
+# Runs against an opsaudit-sandbox: terraform test -var sandbox_endpoint=URL
+# (make test does this with a sandbox of its own).
+
+variable "sandbox_endpoint" {
+  type = string
+}
+
+provider "opsaudit" {
+  region                     = "us-east-1"
+  access_key                 = "test"
+  secret_key                 = "test"
+  s3_use_path_style          = true
+  lookup_requests_per_second = 20
+  endpoints {
+    cloudtrail = var.sandbox_endpoint
+    s3         = var.sandbox_endpoint
+    sts        = var.sandbox_endpoint
+  }
+}
+
+variables {
+  name          = "module-test"
+  lookback      = "90d"
+  enforce       = false
+  force_destroy = true
+}
+
+run "plan_creates_the_audit_setup" {
+  command = plan
+
+  assert {
+    condition     = opsaudit_log_bucket.this.bucket == "module-test-logs-123456789012"
+    error_message = "the bucket is named after the trail and the account"
+  }
+  assert {
+    condition     = opsaudit_trail.this.name == "module-test" && opsaudit_trail.this.is_multi_region_trail
+    error_message = "the trail is multi-region"
+  }
+  assert {
+    condition     = opsaudit_trail.this.enable_log_file_validation && opsaudit_trail.this.enable_logging
+    error_message = "the trail validates log files and logs"
+  }
+  assert {
+    condition     = opsaudit_log_bucket.this.retention_days == 365 && opsaudit_log_bucket.this.versioning
+    error_message = "the bucket keeps versions and a year of logs"
+  }
+}
+
+run "seeded_history_fails_the_gate" {
+  assert {
+    condition     = data.opsaudit_compliance.this.status == "fail" && !data.opsaudit_compliance.this.compliant
+    error_message = "the seeded history must fail the gate"
+  }
+  assert {
+    condition     = contains([for f in data.opsaudit_compliance.this.findings : f.rule_id], "event_root_user_call")
+    error_message = "the root user's OpsWorks CM call must be a finding"
+  }
+  assert {
+    condition     = output.trail_arn == "arn:aws:cloudtrail:us-east-1:123456789012:trail/module-test"
+    error_message = "the trail ARN is predictable"
+  }
+}
+
+run "enforced_gate_fails_the_plan" {
+  command = plan
+  variables {
+    enforce = true
+  }
+  expect_failures = [data.opsaudit_compliance.this]
+}

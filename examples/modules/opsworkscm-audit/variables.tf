@@ -1,0 +1,65 @@
+variable "name" {
+  description = "Name of the trail; the log bucket is \"<name>-logs-<account id>\"."
+  type        = string
+  default     = "opsworkscm-audit"
+}
+
+variable "regions" {
+  description = "Regions whose events are judged; null means the provider's regions."
+  type        = list(string)
+  default     = null
+}
+
+variable "retention_days" {
+  description = "Days log files are kept, and the retention the gate requires."
+  type        = number
+  default     = 365
+}
+
+variable "kms_key_arn" {
+  description = "KMS key ARN for the bucket and the trail's log files; null uses SSE-S3 for the bucket and no trail key."
+  type        = string
+  default     = null
+}
+
+variable "lookback" {
+  description = "How far back events are judged, such as \"7d\" (at most 90 days)."
+  type        = string
+  default     = "7d"
+}
+
+variable "allowed_principals" {
+  description = "ARN patterns (with *) of the principals allowed to delete servers and backups and export engine attributes."
+  type        = list(string)
+  default     = []
+}
+
+variable "allowed_source_cidrs" {
+  description = "CIDR blocks OpsWorks CM calls may come from; empty disables the check."
+  type        = list(string)
+  default     = []
+}
+
+variable "fail_on" {
+  description = "Lowest severity that makes the gate fail: critical, high, medium, low or info."
+  type        = string
+  default     = "high"
+}
+
+variable "enforce" {
+  description = "Fail the plan when the gate does not pass."
+  type        = bool
+  default     = true
+}
+
+variable "force_destroy" {
+  description = "Let terraform destroy remove the bucket with its log files."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for the bucket and the trail."
+  type        = map(string)
+  default     = {}
+}
