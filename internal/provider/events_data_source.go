@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -449,33 +447,6 @@ func nullIfEmpty(s string) types.String {
 	return types.StringValue(s)
 }
 
-// parseLookback reads a lookback: a Go duration, optionally led by a
-// number of days ("30d", "1d12h"), which time.ParseDuration lacks.
-func parseLookback(s string) (time.Duration, error) {
-	var days time.Duration
-	rest := s
-	if i := strings.IndexByte(s, 'd'); i >= 0 {
-		n, err := strconv.ParseUint(s[:i], 10, 16)
-		if err != nil {
-			return 0, fmt.Errorf("%q: the number of days must be a whole number before \"d\"", s)
-		}
-		days = time.Duration(n) * 24 * time.Hour
-		rest = s[i+1:]
-	}
-	d := days
-	if rest != "" {
-		r, err := time.ParseDuration(rest)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a duration such as \"72h\", \"30d\" or \"1d12h\"", s)
-		}
-		d += r
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("%q: the lookback must be longer than zero", s)
-	}
-	return d, nil
-}
-
 // eventSourcePattern is a service's endpoint name as CloudTrail records it.
 var eventSourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$`)
 
@@ -483,20 +454,6 @@ func rfc3339Time() validator.String {
 	return stringCheck{description: "value must be an RFC 3339 time", check: func(s string) string {
 		if _, err := time.Parse(time.RFC3339, s); err != nil {
 			return fmt.Sprintf("%q is not an RFC 3339 time such as \"2024-03-01T00:00:00Z\": %s.", s, err)
-		}
-		return ""
-	}}
-}
-
-func lookbackDuration() validator.String {
-	return stringCheck{description: "value must be a duration of at most 90 days", check: func(s string) string {
-		d, err := parseLookback(s)
-		if err != nil {
-			return err.Error() + "."
-		}
-		if d > lookup.Window {
-			return fmt.Sprintf("%q is longer than 90 days: LookupEvents only reaches 90 days back. For older events, "+
-				"read the trail's archive in S3.", s)
 		}
 		return ""
 	}}
