@@ -881,6 +881,9 @@ func (r *logBucketResource) readPolicy(ctx context.Context, client *s3.Client, m
 	}
 	expected, err := bucketpolicy.Build(opts)
 	if err != nil {
+		// Inputs that cannot build a policy were recovered from a
+		// foreign one: keep the bucket's, and the plan shows the change.
+		tflog.Debug(ctx, "no expected bucket policy to compare with", map[string]any{"error": err.Error()})
 		return nil
 	}
 	if same, err := bucketpolicy.Equivalent(actual, expected); err == nil && same {
