@@ -1,0 +1,293 @@
+package lookup
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+)
+
+// benchRate is the LookupEvents rate of the pacing benchmark: 5 times
+// AWS's, so the run stays short, with the same shape.
+const benchRate = 10
+
+// BenchmarkLookup measures the engine against the sandbox command (a
+// separate process, as a user would run it): the wall time of a fetch of
+// 9 regions x 2,000 events against the bound the per-region rate sets, the
+// same fetch region after region as most tools do it, and the peak heap
+// while fetching 100,000 events.
+func BenchmarkLookup(b *testing.B) {
+	bin := buildSandbox(b)
+	regions := awsclient.OpsWorksCMRegions
+
+	b.Run("pacing", func(b *testing.B) {
+		const perRegion = 2000
+		now := time.Now().UTC()
+		file := writeEvents(b, regions, perRegion, now)
+		endpoint := startSandbox(b, bin, file, benchRate)
+		clients := benchClients(b, endpoint, benchRate)
+		q := Query{Regions: regions, Start: now.Add(-8 * 24 * time.Hour), End: now.Add(time.Minute)}
+
+		pages := (perRegion + PageSize - 1) / PageSize
+		bound := time.Duration(float64(pages) / benchRate * float64(time.Second))
+		var wall time.Duration
+		var res *Result
+		b.ResetTimer()
+		for range b.N {
+			start := time.Now()
+			var err error
+			if res, err = Run(context.Background(), clients, q); err != nil {
+				b.Fatalf("concurrent fetch: %v", err)
+			}
+			wall = time.Since(start)
+		}
+		b.StopTimer()
+		if len(res.Events) != len(regions)*perRegion {
+			b.Fatalf("concurrent fetch returned %d events, want %d", len(res.Events), len(regions)*perRegion)
+		}
+		throttleErrors, throttledRetries := throttling(res)
+
+		// Region after region, each at the same pace: what the AWS CLI or
+		// Steampipe does.
+		start := time.Now()
+		total := 0
+		for _, r := range regions {
+			rq := q
+			rq.Regions = []string{r}
+			rr, err := Run(context.Background(), clients, rq)
+			if err != nil {
+				b.Fatalf("sequential fetch: %v", err)
+			}
+			total += len(rr.Events)
+			e, t := throttling(rr)
+			throttleErrors += e
+			throttledRetries += t
+		}
+		sequential := time.Since(start)
+		if total != len(regions)*perRegion {
+			b.Fatalf("sequential fetch returned %d events", total)
+		}
+
+		ratio := wall.Seconds() / bound.Seconds()
+		seqRatio := sequential.Seconds() / bound.Seconds()
+		b.ReportMetric(ratio, "wall/bound")
+		b.ReportMetric(seqRatio, "sequential/bound")
+		b.ReportMetric(float64(throttleErrors), "throttle-errors")
+		b.ReportMetric(float64(throttledRetries), "throttled-retries")
+		fmt.Printf("lookup pacing: %d regions x %d events at %d req/s/region: bound %s (%d pages per region), "+
+			"concurrent %s = %.2f x bound (target <= 1.15), region after region %s = %.2f x bound; "+
+			"throttling errors surfaced %d, throttled attempts retried %d\n",
+			len(regions), perRegion, benchRate, bound.Round(time.Millisecond), pages, wall.Round(time.Millisecond), ratio,
+			sequential.Round(time.Millisecond), seqRatio, throttleErrors, throttledRetries)
+	})
+
+	b.Run("memory", func(b *testing.B) {
+		const totalEvents = 100000
+		// The sandbox's and the provider's rate are raised together: this
+		// part measures memory, not pacing.
+		const rate = 400
+		perRegion := (totalEvents + len(regions) - 1) / len(regions)
+		now := time.Now().UTC()
+		file := writeEvents(b, regions, perRegion, now)
+		endpoint := startSandbox(b, bin, file, rate)
+		clients := benchClients(b, endpoint, rate)
+		q := Query{Regions: regions, Start: now.Add(-8 * 24 * time.Hour), End: now.Add(time.Minute), MaxEvents: totalEvents}
+
+		var peak uint64
+		var res *Result
+		b.ResetTimer()
+		for range b.N {
+			res = nil
+			runtime.GC()
+			var base runtime.MemStats
+			runtime.ReadMemStats(&base)
+			stop := sampleHeap(&peak)
+			start := time.Now()
+			var err error
+			res, err = Run(context.Background(), clients, q)
+			wall := time.Since(start)
+			stop()
+			if err != nil {
+				b.Fatalf("fetch: %v", err)
+			}
+			if len(res.Events) != totalEvents || !res.Truncated {
+				b.Fatalf("fetched %d events, truncated %v; want %d, truncated", len(res.Events), res.Truncated, totalEvents)
+			}
+			surfaced, retried := throttling(res)
+			peakMB := float64(peak) / (1 << 20)
+			b.ReportMetric(peakMB, "peak-heap-MB")
+			b.ReportMetric(float64(peak-min(peak, base.HeapInuse))/float64(totalEvents), "heap-B/event")
+			fmt.Printf("lookup memory: %d events (max_events %d) from %d regions in %s: peak heap in use %.0f MiB "+
+				"(%.0f MiB before the fetch); throttling errors surfaced %d, throttled attempts retried %d\n",
+				len(res.Events), totalEvents, len(regions), wall.Round(time.Millisecond),
+				peakMB, float64(base.HeapInuse)/(1<<20), surfaced, retried)
+		}
+	})
+}
+
+// throttling counts the throttling errors a fetch surfaced (a region that
+// failed with one) and the throttled attempts the SDK retried.
+func throttling(res *Result) (surfaced, retried int) {
+	for _, f := range res.Failed {
+		if strings.Contains(f.Code, "Throttl") {
+			surfaced++
+		}
+	}
+	for _, s := range res.Stats {
+		retried += s.Throttled
+	}
+	return surfaced, retried
+}
+
+// sampleHeap records the largest HeapInuse seen every 10ms until the
+// returned stop is called.
+func sampleHeap(peak *uint64) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			*peak = max(*peak, ms.HeapInuse)
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func buildSandbox(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "opsaudit-sandbox")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/opsaudit/terraform-provider-opsaudit/cmd/opsaudit-sandbox").CombinedOutput()
+	if err != nil {
+		b.Fatalf("building the sandbox command: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startSandbox runs the command on a free port with only the given events
+// and waits until it is listening.
+func startSandbox(b *testing.B, bin, eventFile string, rps float64) string {
+	b.Helper()
+	ready := filepath.Join(b.TempDir(), "ready")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-no-history", "-events", eventFile,
+		"-lookup-rps", fmt.Sprint(rps), "-ready-file", ready)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("starting the sandbox: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	deadline := time.After(2 * time.Minute)
+	for {
+		if raw, err := os.ReadFile(ready); err == nil && len(raw) > 0 {
+			return strings.TrimSpace(string(raw))
+		}
+		select {
+		case err := <-exited:
+			b.Fatalf("the sandbox exited: %v\n%s", err, stderr.String())
+		case <-deadline:
+			b.Fatalf("the sandbox did not get ready within 2 minutes\n%s", stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func benchClients(b *testing.B, endpoint string, rps float64) *awsclient.Clients {
+	b.Helper()
+	c, err := awsclient.New(context.Background(), awsclient.Config{
+		Region: "us-east-1", AccessKey: "test", SecretKey: "test",
+		Endpoints:               awsclient.Endpoints{CloudTrail: endpoint, STS: endpoint, S3: endpoint},
+		LookupRequestsPerSecond: rps,
+	})
+	if err != nil {
+		b.Fatalf("building clients: %v", err)
+	}
+	return c
+}
+
+var benchActions = []string{"DescribeServers", "DescribeBackups", "UpdateServer", "CreateBackup", "DescribeEvents", "AssociateNode"}
+
+// writeEvents writes a CloudTrail log file of perRegion OpsWorks CM
+// records in each region, spread over the week before now.
+func writeEvents(b *testing.B, regions []string, perRegion int, now time.Time) string {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "events.json")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	step := 7 * 24 * time.Hour / time.Duration(perRegion)
+	_, _ = w.WriteString(`{"Records":[`)
+	for ri, region := range regions {
+		for i := range perRegion {
+			if ri+i > 0 {
+				_ = w.WriteByte(',')
+			}
+			name := benchActions[i%len(benchActions)]
+			user := fmt.Sprintf("user-%d", i%7)
+			rec := map[string]any{
+				"eventVersion": "1.09",
+				"userIdentity": map[string]any{
+					"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": "arn:aws:iam::123456789012:user/" + user,
+					"accountId": "123456789012", "accessKeyId": "AKIAEXAMPLE", "userName": user,
+				},
+				"eventTime":          now.Add(-time.Duration(i) * step).Format(time.RFC3339),
+				"eventSource":        events.DefaultEventSource,
+				"eventName":          name,
+				"awsRegion":          region,
+				"sourceIPAddress":    fmt.Sprintf("203.0.113.%d", i%250),
+				"userAgent":          "aws-cli/2.15.30",
+				"requestParameters":  map[string]any{"serverName": fmt.Sprintf("server-%d", i%13)},
+				"responseElements":   nil,
+				"requestID":          fmt.Sprintf("%08x-0000-4000-8000-%012x", ri, i),
+				"eventID":            fmt.Sprintf("%08x-1111-4000-8000-%012x", ri, i),
+				"readOnly":           strings.HasPrefix(name, "Describe"),
+				"eventType":          "AwsApiCall",
+				"managementEvent":    true,
+				"recipientAccountId": "123456789012",
+			}
+			if err := enc.Encode(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	_, _ = w.WriteString("]}")
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
