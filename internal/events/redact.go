@@ -30,8 +30,10 @@ var engineAttributeKeys = map[string]bool{"engineattributes": true, "engineattri
 // it (secretArn, secretId, privateKeyName).
 var nonSecretSuffixes = []string{"arn", "arns", "id", "ids", "name", "names"}
 
+var separators = strings.NewReplacer("_", "", "-", "", ".", "")
+
 func normalise(s string) string {
-	return strings.NewReplacer("_", "", "-", "", ".", "").Replace(strings.ToLower(s))
+	return separators.Replace(strings.ToLower(s))
 }
 
 func sensitiveName(name string) bool {
