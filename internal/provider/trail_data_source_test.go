@@ -69,7 +69,6 @@ func TestAccTrailDataSource(t *testing.T) {
 			value("kms_key_id", knownvalue.Null()),
 			value("management_events", knownvalue.StringExact("ReadOnly")),
 			value("exclude_management_event_sources", knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("kms.amazonaws.com")})),
-			value("event_sources", knownvalue.SetExact(nil)),
 			value("insight_types", knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("ApiErrorRateInsight")})),
 			value("tags", knownvalue.MapExact(map[string]knownvalue.Check{"owner": knownvalue.StringExact("security")})),
 			statecheck.ExpectKnownValue(addr, tfjsonpath.New("status").AtMapKey("is_logging"), knownvalue.Bool(true)),

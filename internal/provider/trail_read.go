@@ -20,8 +20,8 @@ import (
 // Management event modes a trail can be in. All, ReadOnly and WriteOnly are
 // what a configuration can ask for; None and Custom only describe trails
 // set up elsewhere (no management events, or selectors beyond what
-// management_events, exclude_management_event_sources and event_sources
-// express, such as data events).
+// management_events and exclude_management_event_sources express, such as
+// data events).
 const (
 	managementAll       = "All"
 	managementReadOnly  = "ReadOnly"
@@ -29,6 +29,13 @@ const (
 	managementNone      = "None"
 	managementCustom    = "Custom"
 )
+
+// excludableManagementSources are the only event sources AWS lets a trail
+// leave out of its management events (ExcludeManagementEventSources, or
+// eventSource NotEquals in an advanced selector). A trail cannot do the
+// reverse and record only named sources: that takes a CloudTrail Lake event
+// data store.
+var excludableManagementSources = []string{"kms.amazonaws.com", "rdsdata.amazonaws.com"}
 
 // errTrailNotFound is returned (wrapped) by readTrail when no trail has the
 // name or ARN asked for.
@@ -75,9 +82,6 @@ type trailRecording struct {
 	// ExcludeManagementEventSources are the sources left out of management
 	// events, sorted.
 	ExcludeManagementEventSources []string
-	// EventSources, when not empty, are the only sources whose management
-	// events the trail records (advanced selectors), sorted.
-	EventSources []string
 	// DataEvents is true when some selector records data or network
 	// activity events.
 	DataEvents bool
@@ -225,10 +229,13 @@ func recordingFromBasic(sels []cttypes.EventSelector) trailRecording {
 	return r
 }
 
-// recordingFromAdvanced describes advanced event selectors. One management
-// selector with eventCategory, optionally readOnly, and eventSource Equals
-// (event_sources) or NotEquals (exclusions) is what the provider writes;
-// anything else is Custom.
+// recordingFromAdvanced describes advanced event selectors written by
+// others (the provider writes basic ones). One management selector with
+// eventCategory, optionally readOnly, and optionally one eventSource
+// NotEquals of excludable sources means the same as the basic selector
+// management_events and exclude_management_event_sources write; anything
+// else is Custom, so the plan shows drift and the apply writes the
+// configured selectors back.
 func recordingFromAdvanced(sels []cttypes.AdvancedEventSelector) trailRecording {
 	var r trailRecording
 	var mgmt []cttypes.AdvancedEventSelector
@@ -251,14 +258,13 @@ func recordingFromAdvanced(sels []cttypes.AdvancedEventSelector) trailRecording 
 	}
 	r.ManagementEvents = managementAll
 	for _, f := range mgmt[0].FieldSelectors {
-		positive := len(f.Equals) > 0 && len(f.StartsWith)+len(f.EndsWith)+len(f.NotEquals)+len(f.NotStartsWith)+len(f.NotEndsWith) == 0
+		others := len(f.StartsWith) + len(f.EndsWith) + len(f.NotStartsWith) + len(f.NotEndsWith)
 		switch field := aws.ToString(f.Field); {
 		case field == "eventCategory":
-		case field == "readOnly" && positive && len(f.Equals) == 1:
+		case field == "readOnly" && len(f.Equals) == 1 && len(f.NotEquals)+others == 0:
 			r.ManagementEvents = map[string]string{"true": managementReadOnly, "false": managementWriteOnly}[f.Equals[0]]
-		case field == "eventSource" && positive:
-			r.EventSources = sortedCopy(f.Equals)
-		case field == "eventSource" && len(f.NotEquals) > 0 && len(f.Equals)+len(f.StartsWith)+len(f.EndsWith)+len(f.NotStartsWith)+len(f.NotEndsWith) == 0:
+		case field == "eventSource" && r.ExcludeManagementEventSources == nil && len(f.NotEquals) > 0 &&
+			len(f.Equals)+others == 0 && allExcludable(f.NotEquals):
 			r.ExcludeManagementEventSources = sortedCopy(f.NotEquals)
 		default:
 			return trailRecording{ManagementEvents: managementCustom, DataEvents: r.DataEvents}
@@ -268,6 +274,15 @@ func recordingFromAdvanced(sels []cttypes.AdvancedEventSelector) trailRecording 
 		return trailRecording{ManagementEvents: managementCustom, DataEvents: r.DataEvents}
 	}
 	return r
+}
+
+func allExcludable(sources []string) bool {
+	for _, s := range sources {
+		if !slices.Contains(excludableManagementSources, s) {
+			return false
+		}
+	}
+	return true
 }
 
 func category(s cttypes.AdvancedEventSelector) string {

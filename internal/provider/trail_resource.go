@@ -75,7 +75,6 @@ type trailModel struct {
 	Tags                          types.Map    `tfsdk:"tags"`
 	ManagementEvents              types.String `tfsdk:"management_events"`
 	ExcludeManagementEventSources types.Set    `tfsdk:"exclude_management_event_sources"`
-	EventSources                  types.Set    `tfsdk:"event_sources"`
 	InsightTypes                  types.Set    `tfsdk:"insight_types"`
 	Status                        types.Object `tfsdk:"status"`
 }
@@ -125,13 +124,9 @@ var trailDocs = map[string]string{
 		"Writing the default or omitting it is the same and never shows a diff. Read from AWS, `None` means no " +
 		"management events are recorded and `Custom` means selectors this provider does not express (such as data " +
 		"events); either shows as a change that puts the configured selectors back.",
-	"exclude_management_event_sources": "Management event sources the trail leaves out; AWS accepts " +
-		"`kms.amazonaws.com` and `rdsdata.amazonaws.com`. Excluding the audited source (`" + events.DefaultEventSource +
-		"`) is an error. Conflicts with `event_sources`.",
-	"event_sources": "When set, the trail records the management events of only these sources (for example `[\"" +
-		events.DefaultEventSource + "\"]`): the provider writes advanced event selectors with " +
-		"`eventCategory = Management` and `eventSource` equal to one of them (and `readOnly` for `WriteOnly` or " +
-		"`ReadOnly`). A cheap trail dedicated to the audit.",
+	"exclude_management_event_sources": "Management event sources the trail leaves out, to cut high-volume noise: " +
+		"AWS accepts only `kms.amazonaws.com` (KMS) and `rdsdata.amazonaws.com` (RDS Data API). The audited source (`" +
+		events.DefaultEventSource + "`) can never be excluded.",
 	"insight_types":                      "CloudTrail Insights types to enable: `ApiCallRateInsight`, `ApiErrorRateInsight`.",
 	"status":                             "Logging status, from GetTrailStatus.",
 	"status.is_logging":                  "Whether the trail is logging.",
@@ -189,10 +184,13 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A CloudTrail trail that records the audited service's API calls: multi-region, " +
-			"global service events, log file validation and logging on by default. Attribute names follow hashicorp/aws " +
-			"`aws_cloudtrail`; unlike it, creating the trail in the same run as its bucket needs no `depends_on` " +
-			"(a bucket policy still propagating is retried), the default event selector never shows a diff, and " +
-			"`event_sources` makes a trail that records only the audited service. The id is the trail ARN. " +
+			"global service events, log file validation and logging on by default. A trail records all management " +
+			"events, optionally only read-only or only write calls (`management_events`), optionally leaving out KMS " +
+			"and RDS Data API events (`exclude_management_event_sources`). AWS does not let a trail record only named " +
+			"event sources (a CloudTrail Lake event data store can); the `opsaudit_events` data source and the " +
+			"compliance rules filter by event source instead. Attribute names follow hashicorp/aws `aws_cloudtrail`; " +
+			"unlike it, creating the trail in the same run as its bucket needs no `depends_on` (a bucket policy still " +
+			"propagating is retried) and the default event selector never shows a diff. The id is the trail ARN. " +
 			"Import with the trail ARN or name.",
 		Attributes: map[string]schema.Attribute{
 			"id":          computedString("id", true),
@@ -224,10 +222,7 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				Default: stringdefault.StaticString(managementAll), MarkdownDescription: trailDocs["management_events"],
 				Validators: []validator.String{stringvalidator.OneOf(managementAll, managementWriteOnly, managementReadOnly)}},
 			"exclude_management_event_sources": optSet("exclude_management_event_sources",
-				setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))),
-			"event_sources": optSet("event_sources",
-				setvalidator.ValueStringsAre(stringvalidator.RegexMatches(regexp.MustCompile(`^[a-z0-9.-]+\.amazonaws\.com$`),
-					"must be an event source such as "+events.DefaultEventSource))),
+				setvalidator.ValueStringsAre(stringvalidator.OneOf(excludableManagementSources...))),
 			"insight_types": optSet("insight_types", setvalidator.ValueStringsAre(
 				stringvalidator.OneOf(string(cttypes.InsightTypeApiCallRateInsight), string(cttypes.InsightTypeApiErrorRateInsight)))),
 			"status": schema.SingleNestedAttribute{Computed: true, MarkdownDescription: trailDocs["status"],
@@ -263,22 +258,13 @@ func (r *trailResource) ValidateConfig(ctx context.Context, req resource.Validat
 	}
 	excluded, diags := setStrings(ctx, m.ExcludeManagementEventSources)
 	resp.Diagnostics.Append(diags...)
-	sources, diags := setStrings(ctx, m.EventSources)
-	resp.Diagnostics.Append(diags...)
-	// Empty sets are the defaults, so only non-empty ones conflict.
-	if len(excluded) > 0 && len(sources) > 0 {
-		resp.Diagnostics.AddAttributeError(path.Root("exclude_management_event_sources"), "Conflicting attributes",
-			"exclude_management_event_sources cannot be combined with event_sources, which already names the only "+
-				"sources recorded. Remove one of them.")
-	}
-	for _, s := range excluded {
-		// event_sources conflicts with the exclusions, so the audited
-		// source is the default one.
-		if s == events.DefaultEventSource {
-			resp.Diagnostics.AddAttributeError(path.Root("exclude_management_event_sources"), "Audited source excluded",
-				fmt.Sprintf("Excluding %s would stop the trail recording the calls it exists to audit. Remove it from "+
-					"exclude_management_event_sources.", events.DefaultEventSource))
-		}
+	// The OneOf validator refuses the audited source too, as AWS would;
+	// this says why excluding it would matter even if AWS allowed it.
+	if slices.Contains(excluded, events.DefaultEventSource) {
+		resp.Diagnostics.AddAttributeError(path.Root("exclude_management_event_sources"), "Audited source excluded",
+			fmt.Sprintf("Excluding %s would stop the trail recording the calls it exists to audit (and AWS lets a "+
+				"trail exclude only %s). Remove it from exclude_management_event_sources.",
+				events.DefaultEventSource, strings.Join(excludableManagementSources, " and ")))
 	}
 }
 
@@ -466,7 +452,7 @@ func (r *trailResource) apply(ctx context.Context, ct *cloudtrail.Client, trailA
 			return fmt.Errorf("writing the event selectors of trail %q: %w", trailARN, err)
 		}
 		tflog.Debug(ctx, "wrote event selectors", map[string]any{"arn": trailARN, "management_events": want.ManagementEvents,
-			"event_sources": want.EventSources, "excluded": want.ExcludeManagementEventSources})
+			"excluded": want.ExcludeManagementEventSources})
 	}
 
 	wantInsights, diags := setStrings(ctx, plan.InsightTypes)
@@ -601,9 +587,8 @@ var trailWriteAdvice = map[string]string{
 	"OrganizationsNotInUseException":       "is_organization_trail needs AWS Organizations; set it to false.",
 	"NotOrganizationMasterAccountException": "Only the management account or a delegated administrator can create an " +
 		"organization trail.",
-	"InvalidEventSelectorsException": "AWS refused the event selectors. For trails, AWS documents eventSource on " +
-		"management events as NotEquals kms.amazonaws.com or rdsdata.amazonaws.com only; if event_sources was set, " +
-		"remove it.",
+	"InvalidEventSelectorsException": "AWS refused the event selectors: a trail can exclude only kms.amazonaws.com " +
+		"and rdsdata.amazonaws.com from its management events.",
 	"AccessDeniedException": "The caller lacks a CloudTrail permission (cloudtrail:CreateTrail, UpdateTrail, " +
 		"StartLogging, StopLogging, PutEventSelectors, PutInsightSelectors, AddTags, RemoveTags).",
 }
@@ -619,51 +604,28 @@ func trailWriteError(err error, timeout time.Duration) string {
 	return msg
 }
 
-// eventSelectorsInput writes r: advanced selectors when it names event
-// sources, the basic selector otherwise.
+// eventSelectorsInput writes r as the one basic selector; writing it also
+// replaces any advanced selectors set elsewhere.
 func eventSelectorsInput(trailARN string, r trailRecording) *cloudtrail.PutEventSelectorsInput {
-	in := &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(trailARN)}
-	if len(r.EventSources) == 0 {
-		in.EventSelectors = []cttypes.EventSelector{{
-			ReadWriteType:                 cttypes.ReadWriteType(r.ManagementEvents),
-			IncludeManagementEvents:       aws.Bool(true),
-			ExcludeManagementEventSources: append([]string{}, r.ExcludeManagementEventSources...),
-		}}
-		return in
-	}
-	fields := []cttypes.AdvancedFieldSelector{
-		{Field: aws.String("eventCategory"), Equals: []string{"Management"}},
-		{Field: aws.String("eventSource"), Equals: r.EventSources},
-	}
-	switch r.ManagementEvents {
-	case managementReadOnly:
-		fields = append(fields, cttypes.AdvancedFieldSelector{Field: aws.String("readOnly"), Equals: []string{"true"}})
-	case managementWriteOnly:
-		fields = append(fields, cttypes.AdvancedFieldSelector{Field: aws.String("readOnly"), Equals: []string{"false"}})
-	}
-	in.AdvancedEventSelectors = []cttypes.AdvancedEventSelector{{
-		Name:           aws.String(r.ManagementEvents + " management events of " + strings.Join(r.EventSources, ", ")),
-		FieldSelectors: fields,
-	}}
-	return in
+	return &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(trailARN), EventSelectors: []cttypes.EventSelector{{
+		ReadWriteType:                 cttypes.ReadWriteType(r.ManagementEvents),
+		IncludeManagementEvents:       aws.Bool(true),
+		ExcludeManagementEventSources: append([]string{}, r.ExcludeManagementEventSources...),
+	}}}
 }
 
 func recordingEqual(a, b trailRecording) bool {
 	return a.ManagementEvents == b.ManagementEvents &&
-		slices.Equal(a.ExcludeManagementEventSources, b.ExcludeManagementEventSources) &&
-		slices.Equal(a.EventSources, b.EventSources)
+		slices.Equal(a.ExcludeManagementEventSources, b.ExcludeManagementEventSources)
 }
 
 // recording is what the model asks the trail to record.
 func (m *trailModel) recording(ctx context.Context) (trailRecording, error) {
 	excluded, diags := setStrings(ctx, m.ExcludeManagementEventSources)
-	sources, more := setStrings(ctx, m.EventSources)
-	diags.Append(more...)
 	if diags.HasError() {
-		return trailRecording{}, fmt.Errorf("reading event selector attributes: %v", diags)
+		return trailRecording{}, fmt.Errorf("reading exclude_management_event_sources: %v", diags)
 	}
-	return trailRecording{ManagementEvents: m.ManagementEvents.ValueString(),
-		ExcludeManagementEventSources: excluded, EventSources: sources}, nil
+	return trailRecording{ManagementEvents: m.ManagementEvents.ValueString(), ExcludeManagementEventSources: excluded}, nil
 }
 
 // settingsDiffer reports whether UpdateTrail is needed to go from prior to m.
@@ -750,7 +712,6 @@ func (m *trailModel) fill(ctx context.Context, info *trailInfo) diag.Diagnostics
 		m.ManagementEvents = types.StringValue(managementCustom)
 	}
 	m.ExcludeManagementEventSources = stringSet(rec.ExcludeManagementEventSources)
-	m.EventSources = stringSet(rec.EventSources)
 	m.InsightTypes = stringSet(info.InsightTypes)
 
 	status, d := types.ObjectValue(trailStatusAttrTypes, map[string]attr.Value{

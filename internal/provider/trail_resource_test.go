@@ -1,16 +1,12 @@
 package provider
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -197,6 +193,26 @@ func TestAccTrailResource(t *testing.T) {
 		return env.ProviderConfig("") + fmt.Sprintf("resource \"opsaudit_trail\" \"test\" {\n  s3_bucket_name = %q\n%s\n}\n", bucket, body)
 	}
 	minimal := config(fmt.Sprintf("  name = %q\n  tags = { team = \"audit\" }", name))
+	writesNoKMS := config(fmt.Sprintf("  name = %q\n  tags = { team = \"audit\" }\n  management_events = \"WriteOnly\"\n"+
+		"  exclude_management_event_sources = [\"kms.amazonaws.com\"]", name))
+	putAdvanced := func(sels ...cttypes.AdvancedEventSelector) {
+		if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(name),
+			AdvancedEventSelectors: sels}); err != nil {
+			t.Fatalf("PutEventSelectors: %v", err)
+		}
+	}
+	field := func(name string, equals, notEquals []string) cttypes.AdvancedFieldSelector {
+		return cttypes.AdvancedFieldSelector{Field: aws.String(name), Equals: equals, NotEquals: notEquals}
+	}
+	management := field("eventCategory", []string{"Management"}, nil)
+	writesNoKMSSelector := func(rb *readBack) error {
+		sel, err := basicSelector(rb)
+		if err == nil && (sel.ReadWriteType != cttypes.ReadWriteTypeWriteOnly || !aws.ToBool(sel.IncludeManagementEvents) ||
+			!slices.Equal(sel.ExcludeManagementEventSources, []string{"kms.amazonaws.com"})) {
+			err = fmt.Errorf("want write-only management events without KMS, got %+v", sel)
+		}
+		return err
+	}
 	kmsKey := fmt.Sprintf("arn:aws:kms:%s:%s:key/1234abcd-12ab-34cd-56ef-1234567890ab", env.Region, env.Account)
 	logGroup := fmt.Sprintf("arn:aws:logs:%s:%s:log-group:audit:*", env.Region, env.Account)
 	role := fmt.Sprintf("arn:aws:iam::%s:role/cloudtrail-to-logs", env.Account)
@@ -259,7 +275,6 @@ func TestAccTrailResource(t *testing.T) {
   is_organization_trail            = false
   management_events                = "All"
   exclude_management_event_sources = []
-  event_sources                    = []
   insight_types                    = []`, name)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
@@ -362,6 +377,41 @@ func TestAccTrailResource(t *testing.T) {
 				}),
 			},
 			{
+				Config: writesNoKMS,
+				Check:  env.expectTrail(name, writesNoKMSSelector),
+			},
+			{
+				// Advanced selectors written elsewhere that mean the same
+				// as the configuration are no change.
+				PreConfig: func() {
+					putAdvanced(cttypes.AdvancedEventSelector{Name: aws.String("writes without KMS"), FieldSelectors: []cttypes.AdvancedFieldSelector{
+						management, field("readOnly", []string{"false"}, nil), field("eventSource", nil, []string{"kms.amazonaws.com"})}})
+				},
+				Config:           writesNoKMS,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("management_events"), knownvalue.StringExact("WriteOnly")),
+					statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("exclude_management_event_sources"),
+						knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("kms.amazonaws.com")})),
+				},
+			},
+			{
+				// Drift: another exclusion and data events, in advanced
+				// selectors, are replaced by the configured basic selector.
+				PreConfig: func() {
+					putAdvanced(
+						cttypes.AdvancedEventSelector{FieldSelectors: []cttypes.AdvancedFieldSelector{
+							management, field("eventSource", nil, []string{"rdsdata.amazonaws.com"})}},
+						cttypes.AdvancedEventSelector{FieldSelectors: []cttypes.AdvancedFieldSelector{
+							field("eventCategory", []string{"Data"}, nil), field("resources.type", []string{"AWS::S3::Object"}, nil)}})
+				},
+				Config: writesNoKMS,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(trailAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: env.expectTrail(name, writesNoKMSSelector),
+			},
+			{
 				ResourceName:            trailAddr,
 				ImportState:             true,
 				ImportStateId:           env.trailARN(name),
@@ -428,158 +478,15 @@ func TestAccTrailResource_planTimeErrors(t *testing.T) {
 			step(`name = "audit"
   kms_key_id = "alias/cloudtrail"`, `is not a KMS key ARN`),
 			step(`name = "audit"
-  event_sources = ["opsworks-cm.amazonaws.com"]
-  exclude_management_event_sources = ["kms.amazonaws.com"]`, `cannot be combined with event_sources`),
+  exclude_management_event_sources = ["kms.amazonaws.com", "s3.amazonaws.com"]`, `must be one of`),
+			step(`name = "audit"
+  event_sources = ["opsworks-cm.amazonaws.com"]`, `Unsupported argument`),
 			step(`name = "-audit"`, `must start and end with a letter or a digit`),
 			step(`name = "a..b"`, `adjacent periods`),
 			step(`name = "audit"
   management_events = "None"`, `management_events`),
 		},
 	})
-}
-
-// TestAccTrailResource_eventSources checks a trail restricted to one
-// source writes the advanced selectors that say so, and that the log files
-// the sandbox delivers hold only that source's records.
-func TestAccTrailResource_eventSources(t *testing.T) {
-	t.Skip("AWS documents eventSource on trail management-event selectors as NotEquals kms.amazonaws.com or " +
-		"rdsdata.amazonaws.com only, and the sandbox refuses Equals likewise (InvalidEventSelectorsException): " +
-		"event_sources cannot be applied until its design is settled")
-	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	env.needSandbox(t, "adds records for delivery")
-	const bucket, name = "opsaudit-trail-sources", "opsworks-cm-only"
-	source := "opsworks-cm.amazonaws.com"
-	env.createLogBucket(t, bucket, name)
-	ctx := context.Background()
-
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: env.ProviderConfig("") + fmt.Sprintf(`resource "opsaudit_trail" "test" {
-  name              = %q
-  s3_bucket_name    = %q
-  management_events = "WriteOnly"
-  event_sources     = [%q]
-}
-`, name, bucket, source),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("event_sources"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact(source)})),
-				statecheck.ExpectKnownValue(trailAddr, tfjsonpath.New("management_events"), knownvalue.StringExact("WriteOnly")),
-			},
-			Check: resource.ComposeAggregateTestCheckFunc(
-				env.expectTrail(name, func(rb *readBack) error {
-					want := []cttypes.AdvancedEventSelector{{FieldSelectors: []cttypes.AdvancedFieldSelector{
-						{Field: aws.String("eventCategory"), Equals: []string{"Management"}},
-						{Field: aws.String("eventSource"), Equals: []string{source}},
-						{Field: aws.String("readOnly"), Equals: []string{"false"}},
-					}}}
-					got := rb.selectors.AdvancedEventSelectors
-					for i := range got {
-						got[i].Name = nil
-					}
-					if len(rb.selectors.EventSelectors) > 0 || !cmp.Equal(got, want, cmp.AllowUnexported(cttypes.AdvancedEventSelector{}, cttypes.AdvancedFieldSelector{})) {
-						return fmt.Errorf("selectors: basic %+v, advanced %+v", rb.selectors.EventSelectors, got)
-					}
-					return nil
-				}),
-				func(*terraform.State) error {
-					return env.checkDeliveredSources(ctx, t, bucket, name, source)
-				},
-			),
-		}},
-	})
-}
-
-// checkDeliveredSources adds write and read records of source and of
-// another service in two regions, has the sandbox deliver them (it
-// delivers on GetTrailStatus), and checks the log files hold only source's
-// write records.
-func (e *accEnv) checkDeliveredSources(ctx context.Context, t *testing.T, bucket, trail, source string) error {
-	// Records are dated to the next whole second: after logging started,
-	// as delivery requires, and exact in RFC 3339.
-	now := time.Now().UTC().Truncate(time.Second).Add(time.Second).Format(time.RFC3339)
-	var recs []map[string]any
-	for i, r := range []struct {
-		source, name, region string
-		readOnly             bool
-	}{
-		{source, "CreateServer", "us-east-1", false},
-		{source, "DescribeServers", "us-east-1", true},
-		{source, "DeleteServer", "eu-west-1", false},
-		{"ec2.amazonaws.com", "RunInstances", "us-east-1", false},
-		{"ec2.amazonaws.com", "TerminateInstances", "eu-west-1", false},
-	} {
-		recs = append(recs, map[string]any{
-			"eventVersion": "1.08", "eventID": fmt.Sprintf("00000000-0000-0000-0000-%012d", i+1), "eventTime": now,
-			"eventSource": r.source, "eventName": r.name, "awsRegion": r.region, "readOnly": r.readOnly,
-			"managementEvent": true, "eventCategory": "Management", "recipientAccountId": e.Account,
-			"userIdentity": map[string]any{"type": "IAMUser", "accountId": e.Account, "userName": "auditor"},
-		})
-	}
-	body, err := json.Marshal(map[string]any{"Records": recs})
-	if err != nil {
-		return err
-	}
-	if err := e.Sandbox.AddRecords(bytes.NewReader(body)); err != nil {
-		return fmt.Errorf("adding records: %w", err)
-	}
-	if _, err := e.CloudTrail("").GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(trail)}); err != nil {
-		return fmt.Errorf("GetTrailStatus: %w", err)
-	}
-
-	var got []string
-	p := s3.NewListObjectsV2Paginator(e.S3(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("listing log files: %w", err)
-		}
-		for _, obj := range page.Contents {
-			key := aws.ToString(obj.Key)
-			if !strings.Contains(key, "/CloudTrail/") {
-				continue
-			}
-			names, err := e.logFileEvents(ctx, bucket, key)
-			if err != nil {
-				return err
-			}
-			got = append(got, names...)
-		}
-	}
-	slices.Sort(got)
-	want := []string{source + " CreateServer", source + " DeleteServer"}
-	if !slices.Equal(got, want) {
-		return fmt.Errorf("delivered records %v, want only %v", got, want)
-	}
-	return nil
-}
-
-// logFileEvents lists "<source> <name>" of each record in a log file.
-func (e *accEnv) logFileEvents(ctx context.Context, bucket, key string) ([]string, error) {
-	obj, err := e.S3().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return nil, fmt.Errorf("reading log file %s: %w", key, err)
-	}
-	defer obj.Body.Close()
-	zr, err := gzip.NewReader(obj.Body)
-	if err != nil {
-		return nil, fmt.Errorf("log file %s: %w", key, err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("log file %s: %w", key, err)
-	}
-	var file struct {
-		Records []struct{ EventSource, EventName string }
-	}
-	if err := json.Unmarshal(raw, &file); err != nil {
-		return nil, fmt.Errorf("log file %s: %w", key, err)
-	}
-	var out []string
-	for _, r := range file.Records {
-		out = append(out, r.EventSource+" "+r.EventName)
-	}
-	return out, nil
 }
 
 // TestAccTrailResource_withLogBucket applies a bucket and its trail in one
@@ -628,4 +535,52 @@ resource "opsaudit_trail" "test" {
 			),
 		}},
 	})
+}
+
+// TestTrailRecordingFromAdvanced checks which advanced selectors written
+// outside the provider map to the attributes and which are Custom, so that
+// they show as drift.
+func TestTrailRecordingFromAdvanced(t *testing.T) {
+	field := func(name string, equals, notEquals []string) cttypes.AdvancedFieldSelector {
+		return cttypes.AdvancedFieldSelector{Field: aws.String(name), Equals: equals, NotEquals: notEquals}
+	}
+	sel := func(fields ...cttypes.AdvancedFieldSelector) cttypes.AdvancedEventSelector {
+		return cttypes.AdvancedEventSelector{FieldSelectors: fields}
+	}
+	management := field("eventCategory", []string{"Management"}, nil)
+	data := sel(field("eventCategory", []string{"Data"}, nil), field("resources.type", []string{"AWS::S3::Object"}, nil))
+	for _, tc := range []struct {
+		name string
+		sels []cttypes.AdvancedEventSelector
+		want trailRecording
+	}{
+		{"all management events", []cttypes.AdvancedEventSelector{sel(management)}, trailRecording{ManagementEvents: managementAll}},
+		{"read-only", []cttypes.AdvancedEventSelector{sel(management, field("readOnly", []string{"true"}, nil))},
+			trailRecording{ManagementEvents: managementReadOnly}},
+		{"write-only without KMS and RDS Data API", []cttypes.AdvancedEventSelector{sel(management, field("readOnly", []string{"false"}, nil),
+			field("eventSource", nil, []string{"rdsdata.amazonaws.com", "kms.amazonaws.com"}))},
+			trailRecording{ManagementEvents: managementWriteOnly, ExcludeManagementEventSources: []string{"kms.amazonaws.com", "rdsdata.amazonaws.com"}}},
+		{"audited source excluded", []cttypes.AdvancedEventSelector{sel(management, field("eventSource", nil, []string{"opsworks-cm.amazonaws.com"}))},
+			trailRecording{ManagementEvents: managementCustom}},
+		{"named sources only", []cttypes.AdvancedEventSelector{sel(management, field("eventSource", []string{"opsworks-cm.amazonaws.com"}, nil))},
+			trailRecording{ManagementEvents: managementCustom}},
+		{"two eventSource conditions", []cttypes.AdvancedEventSelector{sel(management,
+			field("eventSource", nil, []string{"kms.amazonaws.com"}), field("eventSource", nil, []string{"rdsdata.amazonaws.com"}))},
+			trailRecording{ManagementEvents: managementCustom}},
+		{"eventName condition", []cttypes.AdvancedEventSelector{sel(management, field("eventName", []string{"DeleteServer"}, nil))},
+			trailRecording{ManagementEvents: managementCustom}},
+		{"readOnly not a boolean", []cttypes.AdvancedEventSelector{sel(management, field("readOnly", []string{"maybe"}, nil))},
+			trailRecording{ManagementEvents: managementCustom}},
+		{"two management selectors", []cttypes.AdvancedEventSelector{sel(management, field("readOnly", []string{"true"}, nil)),
+			sel(management, field("readOnly", []string{"false"}, nil))}, trailRecording{ManagementEvents: managementCustom}},
+		{"data events only", []cttypes.AdvancedEventSelector{data}, trailRecording{ManagementEvents: managementNone, DataEvents: true}},
+		{"management and data events", []cttypes.AdvancedEventSelector{sel(management), data},
+			trailRecording{ManagementEvents: managementAll, DataEvents: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := recordingFromAdvanced(tc.sels); !cmp.Equal(got, tc.want) {
+				t.Errorf("recordingFromAdvanced: %s", cmp.Diff(tc.want, got))
+			}
+		})
+	}
 }
