@@ -259,7 +259,7 @@ func (m providerModel) toConfig(ctx context.Context, resp *provider.ConfigureRes
 }
 
 func (p *opsauditProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewTrailResource}
+	return []func() resource.Resource{NewTrailResource, NewLogBucketResource}
 }
 
 func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.DataSource {
@@ -271,5 +271,5 @@ func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.Da
 }
 
 func (p *opsauditProvider) Functions(_ context.Context) []func() function.Function {
-	return []func() function.Function{}
+	return []func() function.Function{NewCloudTrailBucketPolicyFunction}
 }
