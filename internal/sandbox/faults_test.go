@@ -44,7 +44,7 @@ func mustFault(t *testing.T, spec string) Fault {
 }
 
 func TestFaults(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1000})
+	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6})
 	ctx := context.Background()
 	east, west := e.ct("us-east-1"), e.ct("eu-west-1")
 	lookup := func(c *cloudtrail.Client) error {
