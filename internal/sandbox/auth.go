@@ -562,6 +562,9 @@ func (s *Server) writeAuthError(w http.ResponseWriter, r *http.Request, service 
 	if e.detail != "" {
 		se.message = e.detail
 	}
+	if service == serviceS3 && e.kind == errMalformed && r.URL.Query().Has("X-Amz-Algorithm") {
+		se.code = "AuthorizationQueryParametersError"
+	}
 	switch service {
 	case serviceCloudTrail:
 		writeJSONError(w, se.status, se.code, se.message)

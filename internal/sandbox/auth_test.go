@@ -204,6 +204,17 @@ func TestPresignedURLs(t *testing.T) {
 	if code := s3ErrorCode(t, resp); resp.StatusCode != 403 || code != "SignatureDoesNotMatch" {
 		t.Errorf("tampered signature: status %d code %q", resp.StatusCode, code)
 	}
+	q = u.Query()
+	q.Set("X-Amz-Signature", sig)
+	q.Set("X-Amz-Expires", "0")
+	u.RawQuery = q.Encode()
+	resp, err = http.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := s3ErrorCode(t, resp); resp.StatusCode != 400 || code != "AuthorizationQueryParametersError" {
+		t.Errorf("X-Amz-Expires=0: status %d code %q", resp.StatusCode, code)
+	}
 	other := strings.Replace(ps.URL, "file%20one", "file%20two", 1)
 	resp, err = http.Get(other)
 	if err != nil {

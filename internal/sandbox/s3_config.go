@@ -327,8 +327,15 @@ type loggingStatus struct {
 type loggingEnabled struct {
 	TargetBucket          string
 	TargetPrefix          string
-	TargetGrants          []loggingGrant   `xml:"TargetGrants>Grant,omitempty" json:",omitempty"`
+	TargetGrants          *loggingGrants   `xml:",omitempty" json:",omitempty"`
 	TargetObjectKeyFormat *targetKeyFormat `xml:",omitempty" json:",omitempty"`
+}
+
+// loggingGrants wraps the grant list so that an absent list writes no
+// empty TargetGrants element (encoding/xml writes the parent of an
+// "a>b,omitempty" path even when the list is empty).
+type loggingGrants struct {
+	Grants []loggingGrant `xml:"Grant"`
 }
 
 type loggingGrant struct {
@@ -375,7 +382,7 @@ func putBucketLogging(s *Server, r *http.Request, ri *requestInfo, b *bucket) (m
 	case target.Region != b.Region:
 		return params, &s3Error{status: http.StatusForbidden, code: "CrossLocationLoggingProhibitted",
 			message: "Cross S3 location logging not allowed. Buckets in one geographic location cannot log information to a bucket in another location."}
-	case len(le.TargetGrants) > 0 && target.Ownership != nil && target.Ownership.Rules[0].ObjectOwnership == "BucketOwnerEnforced":
+	case le.TargetGrants != nil && len(le.TargetGrants.Grants) > 0 && target.Ownership != nil && target.Ownership.Rules[0].ObjectOwnership == "BucketOwnerEnforced":
 		return params, invalidTarget("Target grants are not allowed when the target bucket uses the bucket owner enforced setting for Object Ownership.")
 	}
 	if f := le.TargetObjectKeyFormat; f != nil {

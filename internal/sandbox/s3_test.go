@@ -351,6 +351,10 @@ func TestBucketConfigurations(t *testing.T) {
 			t.Errorf("GetBucketLogging = %+v, %v", out.LoggingEnabled, err)
 		}
 		wantCode(t, put("missing-target"), "InvalidTargetBucketForLogging")
+		_, err = c.PutBucketLogging(ctx, &s3.PutBucketLoggingInput{Bucket: b, BucketLoggingStatus: &s3types.BucketLoggingStatus{
+			LoggingEnabled: &s3types.LoggingEnabled{TargetBucket: aws.String("cfg-logs"), TargetPrefix: aws.String("g/"), TargetGrants: []s3types.TargetGrant{{
+				Grantee: &s3types.Grantee{Type: s3types.TypeCanonicalUser, ID: aws.String(strings.Repeat("a", 64))}, Permission: s3types.BucketLogsPermissionRead}}}}})
+		wantCode(t, err, "InvalidTargetBucketForLogging")
 		wantCode(t, put("east-logs"), "CrossLocationLoggingProhibitted")
 		if _, err := c.PutBucketLogging(ctx, &s3.PutBucketLoggingInput{Bucket: b, BucketLoggingStatus: &s3types.BucketLoggingStatus{}}); err != nil {
 			t.Fatal(err)
