@@ -184,6 +184,11 @@ func validateAdvancedSelectors(sels []advancedEventSelector) *ctError {
 					if len(fs.NotEquals) == 0 || len(fs.Equals)+len(fs.StartsWith)+len(fs.EndsWith)+len(fs.NotStartsWith)+len(fs.NotEndsWith) > 0 {
 						return bad("For management events, eventSource supports only NotEquals.")
 					}
+					for _, src := range fs.NotEquals {
+						if !slices.Contains(excludableSources, src) {
+							return bad("For management events, eventSource can only exclude %s.", strings.Join(excludableSources, " and "))
+						}
+					}
 				default:
 					return bad("Field %s is not supported for management events.", fs.Field)
 				}

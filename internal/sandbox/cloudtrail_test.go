@@ -323,6 +323,10 @@ func TestCloudTrailEventSelectors(t *testing.T) {
 			{Field: aws.String("readOnly"), Equals: []string{"true"}}}}}}, "InvalidEventSelectorsException"},
 		{"bad readOnly", cloudtrail.PutEventSelectorsInput{AdvancedEventSelectors: []cttypes.AdvancedEventSelector{{FieldSelectors: []cttypes.AdvancedFieldSelector{
 			{Field: aws.String("eventCategory"), Equals: []string{"Management"}}, {Field: aws.String("readOnly"), Equals: []string{"yes"}}}}}}, "InvalidEventSelectorsException"},
+		{"management source included", cloudtrail.PutEventSelectorsInput{AdvancedEventSelectors: []cttypes.AdvancedEventSelector{{FieldSelectors: []cttypes.AdvancedFieldSelector{
+			{Field: aws.String("eventCategory"), Equals: []string{"Management"}}, {Field: aws.String("eventSource"), Equals: []string{"opsworks-cm.amazonaws.com"}}}}}}, "InvalidEventSelectorsException"},
+		{"management source other than kms or rdsdata excluded", cloudtrail.PutEventSelectorsInput{AdvancedEventSelectors: []cttypes.AdvancedEventSelector{{FieldSelectors: []cttypes.AdvancedFieldSelector{
+			{Field: aws.String("eventCategory"), Equals: []string{"Management"}}, {Field: aws.String("eventSource"), NotEquals: []string{"s3.amazonaws.com"}}}}}}, "InvalidEventSelectorsException"},
 		{"data without resources.type", cloudtrail.PutEventSelectorsInput{AdvancedEventSelectors: []cttypes.AdvancedEventSelector{{FieldSelectors: []cttypes.AdvancedFieldSelector{
 			{Field: aws.String("eventCategory"), Equals: []string{"Data"}}}}}}, "InvalidEventSelectorsException"},
 	} {
