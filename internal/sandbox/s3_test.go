@@ -510,6 +510,10 @@ func TestObjects(t *testing.T) {
 	if fmt.Sprint(all) != "[a.txt dir/ meta other/ z y]" {
 		t.Errorf("paged delimited listing = %v", all)
 	}
+	v1, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: b, Delimiter: aws.String("/"), MaxKeys: aws.Int32(2)})
+	if err != nil || len(v1.Contents) != 1 || len(v1.CommonPrefixes) != 1 || !aws.ToBool(v1.IsTruncated) || aws.ToString(v1.NextMarker) != "dir/" {
+		t.Errorf("ListObjects (v1) = %+v, %v", v1, err)
+	}
 	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b, ContinuationToken: aws.String("!!!")})
 	wantCode(t, err, "InvalidArgument")
 
