@@ -737,53 +737,24 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 	}
 	m.Region = types.StringValue(bucketRegion(loc.LocationConstraint))
 
-	if err := r.readPolicy(ctx, client, m, diags); err != nil {
+	cfg, err := readBucketConfig(ctx, client, name)
+	if err != nil {
 		return true, err
 	}
+	r.readPolicy(ctx, cfg.Policy, m, diags)
 
-	pab, err := client.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: in()})
-	cfg := &s3types.PublicAccessBlockConfiguration{}
-	switch {
-	case err == nil && pab.PublicAccessBlockConfiguration != nil:
-		cfg = pab.PublicAccessBlockConfiguration
-	case err != nil && awsErrorCode(err) != "NoSuchPublicAccessBlockConfiguration":
-		return true, s3Error("reading the public access block of bucket", name, err)
+	pab := cfg.PublicAccessBlock
+	if pab == nil {
+		pab = &s3types.PublicAccessBlockConfiguration{}
 	}
-	m.BlockPublicACLs = types.BoolValue(aws.ToBool(cfg.BlockPublicAcls))
-	m.BlockPublicPolicy = types.BoolValue(aws.ToBool(cfg.BlockPublicPolicy))
-	m.IgnorePublicACLs = types.BoolValue(aws.ToBool(cfg.IgnorePublicAcls))
-	m.RestrictPublicBuckets = types.BoolValue(aws.ToBool(cfg.RestrictPublicBuckets))
-
-	m.ObjectOwnership = types.StringNull()
-	own, err := client.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: in()})
-	switch {
-	case err == nil && own.OwnershipControls != nil && len(own.OwnershipControls.Rules) > 0:
-		m.ObjectOwnership = types.StringValue(string(own.OwnershipControls.Rules[0].ObjectOwnership))
-	case err != nil && awsErrorCode(err) != "OwnershipControlsNotFoundError":
-		return true, s3Error("reading the ownership controls of bucket", name, err)
-	}
-
-	m.SSEAlgorithm, m.KMSKeyARN, m.BucketKeyEnabled = types.StringNull(), types.StringNull(), types.BoolValue(false)
-	enc, err := client.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: in()})
-	switch {
-	case err == nil && enc.ServerSideEncryptionConfiguration != nil && len(enc.ServerSideEncryptionConfiguration.Rules) > 0:
-		rule := enc.ServerSideEncryptionConfiguration.Rules[0]
-		if d := rule.ApplyServerSideEncryptionByDefault; d != nil {
-			m.SSEAlgorithm = types.StringValue(string(d.SSEAlgorithm))
-			if d.SSEAlgorithm == s3types.ServerSideEncryptionAwsKms && d.KMSMasterKeyID != nil {
-				m.KMSKeyARN = types.StringValue(*d.KMSMasterKeyID)
-			}
-		}
-		m.BucketKeyEnabled = types.BoolValue(aws.ToBool(rule.BucketKeyEnabled))
-	case err != nil && awsErrorCode(err) != "ServerSideEncryptionConfigurationNotFoundError":
-		return true, s3Error("reading the default encryption of bucket", name, err)
-	}
-
-	ver, err := client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: in()})
-	if err != nil {
-		return true, s3Error("reading the versioning of bucket", name, err)
-	}
-	m.Versioning = types.BoolValue(ver.Status == s3types.BucketVersioningStatusEnabled)
+	m.BlockPublicACLs = types.BoolValue(aws.ToBool(pab.BlockPublicAcls))
+	m.BlockPublicPolicy = types.BoolValue(aws.ToBool(pab.BlockPublicPolicy))
+	m.IgnorePublicACLs = types.BoolValue(aws.ToBool(pab.IgnorePublicAcls))
+	m.RestrictPublicBuckets = types.BoolValue(aws.ToBool(pab.RestrictPublicBuckets))
+	m.ObjectOwnership = nullIfEmpty(cfg.ObjectOwnership)
+	m.SSEAlgorithm, m.KMSKeyARN = nullIfEmpty(cfg.SSEAlgorithm), nullIfEmpty(cfg.KMSKeyID)
+	m.BucketKeyEnabled = types.BoolValue(cfg.BucketKeyEnabled)
+	m.Versioning = types.BoolValue(cfg.Versioning == string(s3types.BucketVersioningStatusEnabled))
 
 	m.ObjectLock = nil
 	lock, err := client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: in()})
@@ -805,35 +776,18 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 	}
 
 	m.RetentionDays, m.NoncurrentVersionRetentionDays = types.Int64Value(0), types.Int64Value(0)
-	lc, err := client.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: in()})
-	switch {
-	case err == nil:
-		for _, rule := range lc.Rules {
-			if aws.ToString(rule.ID) != lifecycleRuleID || rule.Status != s3types.ExpirationStatusEnabled {
-				continue
-			}
-			if rule.Expiration != nil && rule.Expiration.Days != nil {
-				m.RetentionDays = types.Int64Value(int64(*rule.Expiration.Days))
-			}
-			if rule.NoncurrentVersionExpiration != nil && rule.NoncurrentVersionExpiration.NoncurrentDays != nil {
-				m.NoncurrentVersionRetentionDays = types.Int64Value(int64(*rule.NoncurrentVersionExpiration.NoncurrentDays))
-			}
+	for _, rule := range cfg.LifecycleRules {
+		if aws.ToString(rule.ID) != lifecycleRuleID || rule.Status != s3types.ExpirationStatusEnabled {
+			continue
 		}
-	case awsErrorCode(err) != "NoSuchLifecycleConfiguration":
-		return true, s3Error("reading the lifecycle of bucket", name, err)
-	}
-
-	m.AccessLogBucket, m.AccessLogPrefix = types.StringNull(), types.StringNull()
-	logging, err := client.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: in()})
-	if err != nil {
-		return true, s3Error("reading the server access logging of bucket", name, err)
-	}
-	if le := logging.LoggingEnabled; le != nil {
-		m.AccessLogBucket = types.StringValue(aws.ToString(le.TargetBucket))
-		if p := aws.ToString(le.TargetPrefix); p != "" {
-			m.AccessLogPrefix = types.StringValue(p)
+		if rule.Expiration != nil && rule.Expiration.Days != nil {
+			m.RetentionDays = types.Int64Value(int64(*rule.Expiration.Days))
+		}
+		if rule.NoncurrentVersionExpiration != nil && rule.NoncurrentVersionExpiration.NoncurrentDays != nil {
+			m.NoncurrentVersionRetentionDays = types.Int64Value(int64(*rule.NoncurrentVersionExpiration.NoncurrentDays))
 		}
 	}
+	m.AccessLogBucket, m.AccessLogPrefix = nullIfEmpty(cfg.AccessLogBucket), nullIfEmpty(cfg.AccessLogPrefix)
 
 	tags := map[string]string{}
 	tg, err := client.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: in()})
@@ -856,18 +810,10 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 }
 
 // readPolicy sets m.Policy to the policy the resource would write when the
-// bucket's is equivalent (so formatting by S3 shows no change), else to the
-// bucket's own. After import, it first recovers the policy inputs.
-func (r *logBucketResource) readPolicy(ctx context.Context, client *s3.Client, m *logBucketModel, diags *diag.Diagnostics) error {
-	name := m.Bucket.ValueString()
-	actual := ""
-	out, err := client.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
-	switch {
-	case err == nil:
-		actual = aws.ToString(out.Policy)
-	case awsErrorCode(err) != "NoSuchBucketPolicy":
-		return s3Error("reading the policy of bucket", name, err)
-	}
+// bucket's (actual, empty for none) is equivalent (so formatting by S3
+// shows no change), else to the bucket's own. After import, it first
+// recovers the policy inputs.
+func (r *logBucketResource) readPolicy(ctx context.Context, actual string, m *logBucketModel, diags *diag.Diagnostics) {
 	if m.TrailNames.IsNull() && m.SourceTrailARNs.IsNull() && actual != "" {
 		r.recoverPolicyInputs(ctx, actual, m, diags)
 	}
@@ -877,19 +823,18 @@ func (r *logBucketResource) readPolicy(ctx context.Context, client *s3.Client, m
 	}
 	opts, known := r.policyOptions(ctx, m, diags)
 	if !known || len(opts.TrailARNs) == 0 {
-		return nil
+		return
 	}
 	expected, err := bucketpolicy.Build(opts)
 	if err != nil {
 		// Inputs that cannot build a policy were recovered from a
 		// foreign one: keep the bucket's, and the plan shows the change.
 		tflog.Debug(ctx, "no expected bucket policy to compare with", map[string]any{"error": err.Error()})
-		return nil
+		return
 	}
 	if same, err := bucketpolicy.Equivalent(actual, expected); err == nil && same {
 		m.Policy = types.StringValue(expected)
 	}
-	return nil
 }
 
 // recoverPolicyInputs fills trail_names, source_trail_arns, s3_key_prefix
