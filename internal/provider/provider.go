@@ -267,6 +267,7 @@ func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.Da
 		NewCallerIdentityDataSource,
 		NewTrailDataSource,
 		NewEventsDataSource,
+		NewComplianceDataSource,
 	}
 }
 

@@ -1,0 +1,719 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/policy"
+)
+
+var (
+	_ datasource.DataSourceWithConfigure      = (*complianceDataSource)(nil)
+	_ datasource.DataSourceWithValidateConfig = (*complianceDataSource)(nil)
+)
+
+const (
+	defaultComplianceLookback  = "7d"
+	defaultComplianceMaxEvents = 10000
+	defaultSARIFArtifactURI    = "main.tf"
+	// messageFindings bounds the findings listed in `message`, which is
+	// meant for an error_message: the reports carry all of them.
+	messageFindings = 20
+)
+
+// NewComplianceDataSource evaluates the policy rules over a trail, its log
+// bucket and the events it recorded: the gate a plan can fail on.
+func NewComplianceDataSource() datasource.DataSource { return &complianceDataSource{} }
+
+type complianceDataSource struct {
+	clients *awsclient.Clients
+}
+
+type complianceModel struct {
+	Trail                 types.String `tfsdk:"trail"`
+	Regions               types.List   `tfsdk:"regions"`
+	Lookback              types.String `tfsdk:"lookback"`
+	EventSource           types.String `tfsdk:"event_source"`
+	AllowedPrincipals     types.List   `tfsdk:"allowed_principals"`
+	AllowedSourceCIDRs    types.List   `tfsdk:"allowed_source_cidrs"`
+	MinRetentionDays      types.Int64  `tfsdk:"min_retention_days"`
+	AccessDeniedThreshold types.Int64  `tfsdk:"access_denied_threshold"`
+	Rules                 types.List   `tfsdk:"rules"`
+	DisabledRules         types.List   `tfsdk:"disabled_rules"`
+	UserRules             []userRule   `tfsdk:"rule"`
+	FailOn                types.String `tfsdk:"fail_on"`
+	MaxEvents             types.Int64  `tfsdk:"max_events"`
+	OnRegionError         types.String `tfsdk:"on_region_error"`
+	SARIFArtifactURI      types.String `tfsdk:"sarif_artifact_uri"`
+
+	Status          types.String `tfsdk:"status"`
+	Compliant       types.Bool   `tfsdk:"compliant"`
+	Findings        types.List   `tfsdk:"findings"`
+	Summary         types.Object `tfsdk:"summary"`
+	Reasons         types.List   `tfsdk:"reasons"`
+	Message         types.String `tfsdk:"message"`
+	Bucket          types.String `tfsdk:"bucket"`
+	EventsEvaluated types.Int64  `tfsdk:"events_evaluated"`
+	ReportJSON      types.String `tfsdk:"report_json"`
+	ReportSARIF     types.String `tfsdk:"report_sarif"`
+	ReportJUnit     types.String `tfsdk:"report_junit"`
+}
+
+type userRule struct {
+	ID          types.String `tfsdk:"id"`
+	Title       types.String `tfsdk:"title"`
+	Severity    types.String `tfsdk:"severity"`
+	Condition   types.String `tfsdk:"condition"`
+	Remediation types.String `tfsdk:"remediation"`
+}
+
+type findingModel struct {
+	RuleID      types.String `tfsdk:"rule_id"`
+	Severity    types.String `tfsdk:"severity"`
+	Title       types.String `tfsdk:"title"`
+	Resource    types.String `tfsdk:"resource"`
+	EventID     types.String `tfsdk:"event_id"`
+	Region      types.String `tfsdk:"region"`
+	Principal   types.String `tfsdk:"principal"`
+	EventTime   types.String `tfsdk:"event_time"`
+	Message     types.String `tfsdk:"message"`
+	Remediation types.String `tfsdk:"remediation"`
+}
+
+var findingAttrTypes = map[string]attr.Type{
+	"rule_id": types.StringType, "severity": types.StringType, "title": types.StringType,
+	"resource": types.StringType, "event_id": types.StringType, "region": types.StringType,
+	"principal": types.StringType, "event_time": types.StringType, "message": types.StringType,
+	"remediation": types.StringType,
+}
+
+var summaryAttrTypes = map[string]attr.Type{
+	"total":       types.Int64Type,
+	"by_severity": types.MapType{ElemType: types.Int64Type},
+	"by_rule":     types.MapType{ElemType: types.Int64Type},
+}
+
+func (d *complianceDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_compliance"
+}
+
+func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	var ruleIDs []string
+	var ruleList strings.Builder
+	for _, r := range policy.Catalog() {
+		ruleIDs = append(ruleIDs, r.ID)
+		fmt.Fprintf(&ruleList, "\n  - `%s` (%s): %s.", r.ID, r.Severity, r.Title)
+	}
+	var severities []string
+	for _, s := range policy.Severities {
+		severities = append(severities, string(s))
+	}
+	idList := func(desc string) schema.ListAttribute {
+		return schema.ListAttribute{
+			ElementType:         types.StringType,
+			Optional:            true,
+			MarkdownDescription: desc,
+			Validators: []validator.List{
+				listvalidator.UniqueValues(),
+				listvalidator.ValueStringsAre(stringvalidator.OneOf(ruleIDs...)),
+			},
+		}
+	}
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Evaluates compliance rules over a CloudTrail trail, its S3 log bucket and the events " +
+			"the trail recorded for the audited service (OpsWorks CM by default), and returns one verdict a plan can " +
+			"stop on. Posture rules follow Security Hub CloudTrail.1-7, CIS AWS Foundations 3.x, Checkov and Prowler; " +
+			"event rules flag OpsWorks CM's risky calls; `rule` blocks add CEL conditions of your own.\n\n" +
+			"`status` is `fail` when a finding is at least `fail_on`, `unknown` when anything could not be read (the " +
+			"trail, the bucket, a region, or more events than `max_events`) and nothing failed, `pass` otherwise: " +
+			"incomplete input is never a pass. The data source reads during `terraform plan`, so a `lifecycle` " +
+			"`postcondition` on `compliant` fails the plan, with `message` as a ready-made error message.\n\n" +
+			"Built-in rules:" + ruleList.String(),
+		Attributes: map[string]schema.Attribute{
+			"trail": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "Name or ARN of the trail to audit. Its log bucket is read from the trail's " +
+					"`S3BucketName`. A name is looked up in the provider's region, where multi-region trails of other " +
+					"home regions are visible too.",
+				Validators: []validator.String{trailNameOrARN()},
+			},
+			"regions": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Regions whose events are evaluated, all queried at once. Default: the provider's `regions`.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(knownRegion()),
+				},
+			},
+			"lookback": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Window of events evaluated, ending now, as in `opsaudit_events`: `72h`, `30d`, " +
+					"`1d12h`; at most `90d`. Default: `" + defaultComplianceLookback + "`.",
+				Validators: []validator.String{lookbackDuration()},
+			},
+			"event_source": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Audited service, as CloudTrail names it; built-in event rules look at its events " +
+					"only, and the trail must record them. Default: `" + events.DefaultEventSource + "`.",
+				Validators: []validator.String{stringvalidator.RegexMatches(eventSourcePattern,
+					"must be a service endpoint name such as opsworks-cm.amazonaws.com")},
+			},
+			"allowed_principals": schema.ListAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "ARN patterns (`*` matches any run of characters) of the principals allowed to " +
+					"delete servers and backups and to export engine attributes. An assumed-role session matches by " +
+					"its session ARN or its role's ARN. Empty or unset allows no one.",
+				Validators: []validator.List{
+					listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(stringvalidator.LengthBetween(1, 2048)),
+				},
+			},
+			"allowed_source_cidrs": schema.ListAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "Networks calls may come from (`203.0.113.0/24`, `2001:db8::/32` or a single " +
+					"address). Unset turns `event_source_ip_not_allowed` off.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(cidrBlock()),
+				},
+			},
+			"min_retention_days": schema.Int64Attribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: fmt.Sprintf("Shortest lifecycle expiration of the log files that "+
+					"`bucket_retention` accepts. Default: `%d`.", policy.DefaultMinRetentionDays),
+				Validators: []validator.Int64{int64validator.Between(1, 36500)},
+			},
+			"access_denied_threshold": schema.Int64Attribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: fmt.Sprintf("AccessDenied/Unauthorized errors one principal may collect before "+
+					"`event_access_denied_burst` reports it. Default: `%d`.", policy.DefaultAccessDeniedThreshold),
+				Validators: []validator.Int64{int64validator.Between(1, 1000000)},
+			},
+			"rules": idList("Built-in rule ids to run. Default: all of them."),
+			"disabled_rules": idList("Built-in rule ids not to run, for example the posture rules a sandbox or an " +
+				"account without KMS or CloudWatch Logs cannot pass."),
+			"fail_on": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Least severity that makes `status` `fail`: " + "`" + joinQuoted(severities) +
+					"`. Findings below it are reported but do not fail. Default: `" + string(policy.DefaultFailOn) + "`.",
+				Validators: []validator.String{stringvalidator.OneOf(severities...)},
+			},
+			"max_events": schema.Int64Attribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: fmt.Sprintf("Most events evaluated. When more match, the newest are kept and "+
+					"`status` cannot be `pass` (it is `unknown` unless a finding fails it). Default: `%d`.",
+					defaultComplianceMaxEvents),
+				Validators: []validator.Int64{int64validator.Between(1, 1000000)},
+			},
+			"on_region_error": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "What a region whose lookup still fails after retries does: `warn` evaluates the " +
+					"other regions' events and makes `status` at best `unknown`, with the region in `reasons`; `fail` " +
+					"fails the read. Default: `warn`.",
+				Validators: []validator.String{stringvalidator.OneOf(onRegionErrFail, onRegionErrWarn)},
+			},
+			"sarif_artifact_uri": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "File, relative to the repository root, that SARIF results are attached to: GitHub " +
+					"code scanning needs a file location. Default: `" + defaultSARIFArtifactURI + "`.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+
+			"status": str("`pass`, `fail` or `unknown`."),
+			"compliant": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "Whether `status` is `pass`: the value to put in a `postcondition`."},
+			"findings": schema.ListNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Every finding, most severe first, then in rule order and by event time.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"rule_id":     str("Id of the rule."),
+					"severity":    str("`critical`, `high`, `medium`, `low` or `info`."),
+					"title":       str("Title of the rule."),
+					"resource":    str("Trail ARN, bucket name, or for event rules the resource the call named (else `cloudtrail/<region>/<event id>`)."),
+					"event_id":    str("CloudTrail event id; null for posture rules."),
+					"region":      str("Region of the call, or the trail's home region."),
+					"principal":   str("Caller of the event; null for posture rules."),
+					"event_time":  str("Time of the call, RFC 3339 in UTC; null for posture rules."),
+					"message":     str("What was found."),
+					"remediation": str("What to do about it."),
+				}},
+			},
+			"summary": schema.SingleNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Finding counts. Every severity and every enabled rule has a key, zero included.",
+				Attributes: map[string]schema.Attribute{
+					"total": schema.Int64Attribute{Computed: true, MarkdownDescription: "Number of findings."},
+					"by_severity": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
+						MarkdownDescription: "Findings per severity."},
+					"by_rule": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
+						MarkdownDescription: "Findings per rule id."},
+				},
+			},
+			"reasons": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Why the input is incomplete (a trail, bucket or region that could not be read, " +
+					"truncated events, a rule that could not be evaluated); empty when it is complete."},
+			"message": str("The verdict in a few lines: status, counts, the first findings and any reasons, for a " +
+				"`postcondition`'s `error_message` or a `check` block's warning."),
+			"bucket": str("Name of the trail's log bucket; null when the trail could not be read."),
+			"events_evaluated": schema.Int64Attribute{Computed: true,
+				MarkdownDescription: "Number of events evaluated."},
+			"report_json": str("The full result as JSON (version 1): status, summary, findings, errors and every " +
+				"rule with its references."),
+			"report_sarif": str("The result as SARIF 2.1.0 for GitHub code scanning (`terraform output -raw` it to a " +
+				"file and upload it with `github/codeql-action/upload-sarif`)."),
+			"report_junit": str("The result as JUnit XML, one test case per rule, for CI test reports."),
+		},
+		Blocks: map[string]schema.Block{
+			"rule": schema.ListNestedBlock{
+				MarkdownDescription: "A rule of your own: a CEL condition over each event, always run. `event` has " +
+					"the fields of `opsaudit_events` (`event.event_name`, `event.principal_arn`, " +
+					"`event.source_ip_address`, `event.error_code`...), with `request_parameters`, " +
+					"`response_elements` and `record` (the whole CloudTrail record) as maps. Conditions are compiled " +
+					"at plan time. User rules see every event evaluated, whatever its source.",
+				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+					"id": schema.StringAttribute{Required: true,
+						MarkdownDescription: "Rule id, unique, not a built-in id; it names the findings.",
+						Validators:          []validator.String{stringvalidator.LengthBetween(1, 128)}},
+					"title": schema.StringAttribute{Optional: true,
+						MarkdownDescription: "Title of the findings. Default: the id."},
+					"severity": schema.StringAttribute{Required: true,
+						MarkdownDescription: "`" + joinQuoted(severities) + "`.",
+						Validators:          []validator.String{stringvalidator.OneOf(severities...)}},
+					"condition": schema.StringAttribute{Required: true,
+						MarkdownDescription: "CEL expression that is `true` for an event that is a finding, such as " +
+							"`event.event_name == \"DeleteServer\" && !event.mfa_authenticated`.",
+						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
+					"remediation": schema.StringAttribute{Optional: true,
+						MarkdownDescription: "What to do about a finding."},
+				}},
+			},
+		},
+	}
+}
+
+// trailNameOrARN accepts a trail ARN or a trail name.
+func trailNameOrARN() validator.String {
+	return stringCheck{description: "value must be a trail name or ARN", check: func(s string) string {
+		if strings.HasPrefix(s, "arn:") {
+			if trailHomeRegion(s) == "" {
+				return fmt.Sprintf("%q is not a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>).", s)
+			}
+			return ""
+		}
+		return trailNameProblem(s)
+	}}
+}
+
+// ValidateConfig compiles the rule blocks' CEL conditions, so that a
+// mistake shows at plan time on the condition, with its line and column.
+func (d *complianceDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	var rules []userRule
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("rule"), &rules)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	var known []policy.UserRule
+	index := map[string]int{}
+	for i, r := range rules {
+		if r.ID.IsUnknown() || r.Severity.IsUnknown() || r.Condition.IsUnknown() || r.Title.IsUnknown() || r.Remediation.IsUnknown() {
+			continue
+		}
+		if _, dup := index[r.ID.ValueString()]; !dup {
+			index[r.ID.ValueString()] = i
+		}
+		known = append(known, r.policyRule())
+	}
+	for _, err := range flattenErrors(policy.CompileRules(known)) {
+		var ce *policy.CompileError
+		if errors.As(err, &ce) {
+			resp.Diagnostics.AddAttributeError(path.Root("rule").AtListIndex(index[ce.RuleID]).AtName("condition"),
+				"Invalid rule condition",
+				fmt.Sprintf("Rule %q, condition line %d, column %d: %s", ce.RuleID, ce.Line, ce.Column, ce.Message))
+			continue
+		}
+		resp.Diagnostics.AddAttributeError(path.Root("rule"), "Invalid rule", err.Error())
+	}
+}
+
+// flattenErrors undoes errors.Join, so each problem gets its diagnostic.
+func flattenErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flattenErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func (r userRule) policyRule() policy.UserRule {
+	return policy.UserRule{
+		ID:          r.ID.ValueString(),
+		Title:       r.Title.ValueString(),
+		Severity:    policy.Severity(r.Severity.ValueString()),
+		Condition:   r.Condition.ValueString(),
+		Remediation: r.Remediation.ValueString(),
+	}
+}
+
+func (d *complianceDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m complianceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m.applyDefaults()
+	cfg, diags := m.policyConfig(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	evaluator, err := policy.New(cfg)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid compliance configuration", err.Error())
+		return
+	}
+
+	in, diags := d.gather(ctx, &m, time.Now().UTC())
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	res := evaluator.Evaluate(in)
+	tflog.Debug(ctx, "Evaluated compliance", map[string]any{
+		"status": string(res.Status), "findings": len(res.Findings), "events": res.EventsEvaluated, "reasons": len(res.Reasons),
+	})
+	resp.Diagnostics.Append(m.setResult(ctx, res)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// applyDefaults puts the defaults into the model, so that they show in state.
+func (m *complianceModel) applyDefaults() {
+	if m.Lookback.IsNull() {
+		m.Lookback = types.StringValue(defaultComplianceLookback)
+	}
+	if m.EventSource.IsNull() {
+		m.EventSource = types.StringValue(events.DefaultEventSource)
+	}
+	if m.MinRetentionDays.IsNull() {
+		m.MinRetentionDays = types.Int64Value(policy.DefaultMinRetentionDays)
+	}
+	if m.AccessDeniedThreshold.IsNull() {
+		m.AccessDeniedThreshold = types.Int64Value(policy.DefaultAccessDeniedThreshold)
+	}
+	if m.FailOn.IsNull() {
+		m.FailOn = types.StringValue(string(policy.DefaultFailOn))
+	}
+	if m.MaxEvents.IsNull() {
+		m.MaxEvents = types.Int64Value(defaultComplianceMaxEvents)
+	}
+	if m.OnRegionError.IsNull() {
+		m.OnRegionError = types.StringValue(onRegionErrWarn)
+	}
+	if m.SARIFArtifactURI.IsNull() {
+		m.SARIFArtifactURI = types.StringValue(defaultSARIFArtifactURI)
+	}
+}
+
+func (m *complianceModel) policyConfig(ctx context.Context) (policy.Config, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	cfg := policy.Config{
+		EventSource:           m.EventSource.ValueString(),
+		MinRetentionDays:      int(m.MinRetentionDays.ValueInt64()),
+		AccessDeniedThreshold: int(m.AccessDeniedThreshold.ValueInt64()),
+		FailOn:                policy.Severity(m.FailOn.ValueString()),
+	}
+	for _, l := range []struct {
+		list types.List
+		dst  *[]string
+	}{
+		{m.AllowedPrincipals, &cfg.AllowedPrincipals},
+		{m.AllowedSourceCIDRs, &cfg.AllowedSourceCIDRs},
+		{m.Rules, &cfg.Rules},
+		{m.DisabledRules, &cfg.DisabledRules},
+	} {
+		if !l.list.IsNull() {
+			diags.Append(l.list.ElementsAs(ctx, l.dst, false)...)
+		}
+	}
+	for _, r := range m.UserRules {
+		cfg.UserRules = append(cfg.UserRules, r.policyRule())
+	}
+	return cfg, diags
+}
+
+// gather reads the trail, its bucket and the events. What cannot be read
+// becomes an Incomplete reason (and a warning), so the verdict is at best
+// unknown rather than the read failing: the gate must not pass, and a
+// plan that only warns should still show the other findings.
+func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, now time.Time) (policy.Input, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	var in policy.Input
+	incomplete := func(summary string, err error) {
+		diags.AddWarning(summary, err.Error()+". The compliance status cannot be pass.")
+		in.Incomplete = append(in.Incomplete, err.Error())
+	}
+
+	m.Bucket = types.StringNull()
+	nameOrARN := m.Trail.ValueString()
+	tflog.Debug(ctx, "Reading trail posture", map[string]any{"trail": nameOrARN})
+	info, trail, err := readTrailPosture(ctx, d.clients, nameOrARN)
+	switch {
+	case errors.Is(err, errTrailNotFound):
+		incomplete("Trail not found", fmt.Errorf("%w; check the name or ARN, and that the provider's region sees the trail", err))
+	case err != nil:
+		incomplete("Trail not readable", err)
+	default:
+		in.Trail = trail
+		m.Bucket = types.StringValue(info.S3BucketName)
+		tflog.Debug(ctx, "Reading log bucket posture", map[string]any{"bucket": info.S3BucketName})
+		b, err := readBucketPosture(ctx, d.clients, info.S3BucketName, info.S3KeyPrefix, now)
+		if err != nil {
+			incomplete("Log bucket not readable", err)
+		} else {
+			in.Bucket = b
+		}
+	}
+
+	q := lookup.Query{
+		Regions:           d.clients.Regions,
+		End:               now,
+		Filter:            events.Filter{EventSource: m.EventSource.ValueString()},
+		MaxEvents:         int(m.MaxEvents.ValueInt64()),
+		WarnOnRegionError: m.OnRegionError.ValueString() == onRegionErrWarn,
+	}
+	if !m.Regions.IsNull() {
+		diags.Append(m.Regions.ElementsAs(ctx, &q.Regions, false)...)
+	}
+	// The validator has accepted the lookback already.
+	lb, _ := parseLookback(m.Lookback.ValueString())
+	q.Start = now.Add(-lb)
+	tflog.Debug(ctx, "Looking up events", map[string]any{
+		"regions": q.Regions, "start": q.Start.Format(time.RFC3339), "event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
+	})
+	res, err := lookup.Run(ctx, d.clients, q)
+	if err != nil {
+		diags.AddError("Looking up CloudTrail events", err.Error()+
+			". Throttling and 5xx answers were already retried; raise the provider's max_retries, remove the region "+
+			"from regions, or set on_region_error = \"warn\" to evaluate the other regions and report status unknown.")
+		return in, diags
+	}
+	for _, f := range res.Failed {
+		incomplete("CloudTrail events incomplete: region "+f.Region+" failed", fmt.Errorf("events of region %s not read: %w", f.Region, f))
+	}
+	if res.Truncated {
+		incomplete("CloudTrail events truncated", fmt.Errorf("more than max_events (%d) events matched: only the newest were evaluated; raise max_events or shorten lookback", q.MaxEvents))
+	}
+	in.Events = res.Events
+	return in, diags
+}
+
+// readTrailPosture reads a trail with readTrail and maps it onto the
+// policy's Trail. readTrail keeps a summary of the event selectors and not
+// the CloudWatch Logs delivery error; the rules judge the selectors as AWS
+// reports them and that error too, so both are read again here.
+func readTrailPosture(ctx context.Context, clients *awsclient.Clients, nameOrARN string) (*trailInfo, *policy.Trail, error) {
+	info, err := readTrail(ctx, clients, nameOrARN)
+	if err != nil {
+		return nil, nil, err
+	}
+	ct := clients.CloudTrail(info.HomeRegion)
+	sel, err := ct.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(info.ARN)})
+	if err != nil {
+		return nil, nil, trailError("reading the event selectors of trail", info.ARN, err)
+	}
+	status, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(info.ARN)})
+	if err != nil {
+		return nil, nil, trailError("reading the status of trail", info.ARN, err)
+	}
+	t := &policy.Trail{
+		Name:                              info.Name,
+		ARN:                               info.ARN,
+		HomeRegion:                        info.HomeRegion,
+		IsMultiRegion:                     info.IsMultiRegionTrail,
+		IsLogging:                         info.Status.IsLogging,
+		IncludeGlobalServiceEvents:        info.IncludeGlobalServiceEvents,
+		LogFileValidationEnabled:          info.LogFileValidationEnabled,
+		KMSKeyID:                          info.KMSKeyID,
+		CloudWatchLogsLogGroupARN:         info.CloudWatchLogsGroupARN,
+		CloudWatchLogsRoleARN:             info.CloudWatchLogsRoleARN,
+		S3BucketName:                      info.S3BucketName,
+		LatestDeliveryError:               info.Status.LatestDeliveryError,
+		LatestDeliveryTime:                info.Status.LatestDeliveryTime,
+		LatestCloudWatchLogsDeliveryError: aws.ToString(status.LatestCloudWatchLogsDeliveryError),
+	}
+	for _, s := range sel.EventSelectors {
+		t.EventSelectors = append(t.EventSelectors, policy.EventSelector{
+			ReadWriteType:                 string(s.ReadWriteType),
+			IncludeManagementEvents:       aws.ToBool(s.IncludeManagementEvents),
+			ExcludeManagementEventSources: s.ExcludeManagementEventSources,
+		})
+	}
+	for _, s := range sel.AdvancedEventSelectors {
+		t.AdvancedEventSelectors = append(t.AdvancedEventSelectors, policyAdvancedSelector(s))
+	}
+	return info, t, nil
+}
+
+func policyAdvancedSelector(s cttypes.AdvancedEventSelector) policy.AdvancedEventSelector {
+	out := policy.AdvancedEventSelector{Name: aws.ToString(s.Name)}
+	for _, f := range s.FieldSelectors {
+		out.FieldSelectors = append(out.FieldSelectors, policy.FieldSelector{
+			Field:         aws.ToString(f.Field),
+			Equals:        f.Equals,
+			NotEquals:     f.NotEquals,
+			StartsWith:    f.StartsWith,
+			NotStartsWith: f.NotStartsWith,
+			EndsWith:      f.EndsWith,
+			NotEndsWith:   f.NotEndsWith,
+		})
+	}
+	return out
+}
+
+func (m *complianceModel) setResult(ctx context.Context, res policy.Result) diag.Diagnostics {
+	var diags diag.Diagnostics
+	m.Status = types.StringValue(string(res.Status))
+	m.Compliant = types.BoolValue(res.Status == policy.StatusPass)
+	m.EventsEvaluated = types.Int64Value(int64(res.EventsEvaluated))
+
+	list := make([]findingModel, len(res.Findings))
+	for i, f := range res.Findings {
+		list[i] = findingModel{
+			RuleID:      types.StringValue(f.RuleID),
+			Severity:    types.StringValue(string(f.Severity)),
+			Title:       types.StringValue(f.Title),
+			Resource:    types.StringValue(f.Resource),
+			EventID:     nullIfEmpty(f.EventID),
+			Region:      nullIfEmpty(f.Region),
+			Principal:   nullIfEmpty(f.Principal),
+			EventTime:   nullIfEmpty(policy.FormatTime(f.EventTime)),
+			Message:     types.StringValue(f.Message),
+			Remediation: types.StringValue(f.Remediation),
+		}
+	}
+	var d diag.Diagnostics
+	m.Findings, d = types.ListValueFrom(ctx, types.ObjectType{AttrTypes: findingAttrTypes}, list)
+	diags.Append(d...)
+
+	bySeverity := map[string]int64{}
+	for sev, n := range res.Summary.BySeverity {
+		bySeverity[string(sev)] = int64(n)
+	}
+	byRule := map[string]int64{}
+	for id, n := range res.Summary.ByRule {
+		byRule[id] = int64(n)
+	}
+	sevMap, d := types.MapValueFrom(ctx, types.Int64Type, bySeverity)
+	diags.Append(d...)
+	ruleMap, d := types.MapValueFrom(ctx, types.Int64Type, byRule)
+	diags.Append(d...)
+	m.Summary, d = types.ObjectValue(summaryAttrTypes, map[string]attr.Value{
+		"total": types.Int64Value(int64(res.Summary.Total)), "by_severity": sevMap, "by_rule": ruleMap,
+	})
+	diags.Append(d...)
+	m.Reasons, d = types.ListValueFrom(ctx, types.StringType, append([]string{}, res.Reasons...))
+	diags.Append(d...)
+	m.Message = types.StringValue(verdictMessage(res))
+
+	js, err := res.JSON()
+	if err != nil {
+		diags.AddError("Rendering the JSON report", err.Error())
+	}
+	sarif, err := res.SARIF(policy.SARIFOptions{ArtifactURI: m.SARIFArtifactURI.ValueString()})
+	if err != nil {
+		diags.AddError("Rendering the SARIF report", err.Error())
+	}
+	junit, err := res.JUnit()
+	if err != nil {
+		diags.AddError("Rendering the JUnit report", err.Error())
+	}
+	m.ReportJSON, m.ReportSARIF, m.ReportJUnit = types.StringValue(string(js)), types.StringValue(string(sarif)), types.StringValue(string(junit))
+	return diags
+}
+
+// verdictMessage is the result in a few lines, for an error_message:
+// status and counts, then the findings that fail (or all, up to a bound),
+// then why the input is incomplete.
+func verdictMessage(res policy.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "opsaudit compliance: %s (fail_on = %s), %d finding(s)", res.Status, res.FailOn, res.Summary.Total)
+	var counts []string
+	for _, sev := range policy.Severities {
+		if n := res.Summary.BySeverity[sev]; n > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", n, sev))
+		}
+	}
+	if len(counts) > 0 {
+		fmt.Fprintf(&b, ": %s", strings.Join(counts, ", "))
+	}
+	b.WriteString(".")
+
+	shown := slices.DeleteFunc(slices.Clone(res.Findings), func(f policy.Finding) bool { return !f.Severity.AtLeast(res.FailOn) })
+	if len(shown) == 0 {
+		shown = res.Findings
+	}
+	for i, f := range shown {
+		if i == messageFindings {
+			fmt.Fprintf(&b, "\n  ... and %d more (see findings or report_json)", len(shown)-i)
+			break
+		}
+		fmt.Fprintf(&b, "\n  [%s] %s: %s", f.Severity, f.RuleID, f.Message)
+	}
+	if len(res.Reasons) > 0 {
+		b.WriteString("\nIncomplete input:")
+		for _, r := range res.Reasons {
+			fmt.Fprintf(&b, "\n  - %s", r)
+		}
+	}
+	return b.String()
+}
