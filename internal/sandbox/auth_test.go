@@ -46,7 +46,7 @@ func TestWrongCredentialsPerService(t *testing.T) {
 	unknown := staticCreds("AKIAUNKNOWN", "test", "")
 	badSecret := staticCreds("test", "wrong", "")
 	ctWith := func(creds aws.CredentialsProvider) *cloudtrail.Client {
-		return cloudtrail.New(cloudtrail.Options{Region: "us-east-1", BaseEndpoint: aws.String(e.url), Credentials: creds, RetryMaxAttempts: 1})
+		return cloudtrail.New(cloudtrail.Options{Region: "us-east-1", BaseEndpoint: aws.String(e.url), Credentials: creds, Retryer: connectionRetryer()})
 	}
 	tests := []struct {
 		name string

@@ -20,20 +20,20 @@ func staticCreds(key, secret, token string) aws.CredentialsProvider {
 
 func s3With(url, region string, creds aws.CredentialsProvider, optFns ...func(*s3.Options)) *s3.Client {
 	return s3.New(s3.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(url),
-		Credentials:      creds,
-		UsePathStyle:     true,
-		RetryMaxAttempts: 1,
+		Region:       region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  creds,
+		UsePathStyle: true,
+		Retryer:      connectionRetryer(),
 	}, optFns...)
 }
 
 func stsWith(url, region string, creds aws.CredentialsProvider) *sts.Client {
 	return sts.New(sts.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(url),
-		Credentials:      creds,
-		RetryMaxAttempts: 1,
+		Region:       region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  creds,
+		Retryer:      connectionRetryer(),
 	})
 }
 
