@@ -210,6 +210,5 @@ func lifecycleRulePrefix(r s3types.LifecycleRule) string {
 		}
 		return ""
 	}
-	//nolint:staticcheck // Rules written before filters existed carry the deprecated Prefix.
-	return aws.ToString(r.Prefix)
+	return aws.ToString(r.Prefix) //nolint:staticcheck // Rules written before filters existed carry it.
 }
