@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -302,9 +304,7 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	})
 	res, err := lookup.Run(ctx, d.clients, q)
 	if err != nil {
-		resp.Diagnostics.AddError("Looking up CloudTrail events", err.Error()+
-			". Throttling and 5xx answers were already retried; raise the provider's max_retries, remove the region "+
-			"from regions, or set on_region_error = \"warn\" to keep the other regions' events.")
+		resp.Diagnostics.AddError("Looking up CloudTrail events", err.Error()+". "+regionErrorHint(err))
 		return
 	}
 	for _, f := range res.Failed {
@@ -318,6 +318,19 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// regionErrorHint says what to do about a lookup that failed.
+func regionErrorHint(err error) string {
+	var re *lookup.RegionError
+	switch {
+	case !errors.As(err, &re):
+		return ""
+	case strings.Contains(re.Code, "AccessDenied") || re.Code == "UnrecognizedClientException":
+		return "The caller needs cloudtrail:LookupEvents in " + re.Region + "; grant it, or remove the region from regions."
+	}
+	return "Throttling and 5xx answers were already retried: raise the provider's max_retries, remove the region " +
+		"from regions, or set on_region_error = \"warn\" to keep the other regions' events."
 }
 
 // query turns the configuration into a lookup, with defaults applied to

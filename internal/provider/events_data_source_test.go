@@ -174,7 +174,7 @@ func countsByName(h eventsHistory, ids []string) map[string]knownvalue.Check {
 // with and without filters, through Terraform.
 func TestAccEventsDataSource_history(t *testing.T) {
 	h := pinnedHistory(t)
-	env := newAccEnv(t, h.options(50))
+	env := newAccEnv(t, h.options(200))
 	env.needSandbox(t, "compares with the seeded history")
 
 	full := h.now.Add(-90 * 24 * time.Hour)
@@ -213,7 +213,7 @@ func TestAccEventsDataSource_history(t *testing.T) {
 		}
 	}
 
-	config := env.ProviderConfig("  lookup_requests_per_second = 50") + fmt.Sprintf(`
+	config := env.ProviderConfig("  lookup_requests_per_second = 200") + fmt.Sprintf(`
 data "opsaudit_events" "all" {
   start_time = %[1]q
   end_time   = %[2]q
