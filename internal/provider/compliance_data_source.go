@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -505,15 +504,15 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 
 	m.Bucket = types.StringNull()
 	nameOrARN := m.Trail.ValueString()
-	tflog.Debug(ctx, "Reading trail posture", map[string]any{"trail": nameOrARN})
-	info, trail, err := readTrailPosture(ctx, d.clients, nameOrARN)
+	tflog.Debug(ctx, "Reading trail", map[string]any{"trail": nameOrARN})
+	info, err := readTrail(ctx, d.clients, nameOrARN)
 	switch {
 	case errors.Is(err, errTrailNotFound):
 		incomplete("Trail not found", fmt.Errorf("%w; check the name or ARN, and that the provider's region sees the trail", err))
 	case err != nil:
 		incomplete("Trail not readable", err)
 	default:
-		in.Trail = trail
+		in.Trail = policyTrail(info)
 		m.Bucket = types.StringValue(info.S3BucketName)
 		tflog.Debug(ctx, "Reading log bucket posture", map[string]any{"bucket": info.S3BucketName})
 		b, err := readBucketPosture(ctx, d.clients, info.S3BucketName, info.S3KeyPrefix, now)
@@ -557,24 +556,8 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	return in, diags
 }
 
-// readTrailPosture reads a trail with readTrail and maps it onto the
-// policy's Trail. readTrail keeps a summary of the event selectors and not
-// the CloudWatch Logs delivery error; the rules judge the selectors as AWS
-// reports them and that error too, so both are read again here.
-func readTrailPosture(ctx context.Context, clients *awsclient.Clients, nameOrARN string) (*trailInfo, *policy.Trail, error) {
-	info, err := readTrail(ctx, clients, nameOrARN)
-	if err != nil {
-		return nil, nil, err
-	}
-	ct := clients.CloudTrail(info.HomeRegion)
-	sel, err := ct.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(info.ARN)})
-	if err != nil {
-		return nil, nil, trailError("reading the event selectors of trail", info.ARN, err)
-	}
-	status, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(info.ARN)})
-	if err != nil {
-		return nil, nil, trailError("reading the status of trail", info.ARN, err)
-	}
+// policyTrail maps what readTrail read onto the policy's Trail.
+func policyTrail(info *trailInfo) *policy.Trail {
 	t := &policy.Trail{
 		Name:                              info.Name,
 		ARN:                               info.ARN,
@@ -589,19 +572,19 @@ func readTrailPosture(ctx context.Context, clients *awsclient.Clients, nameOrARN
 		S3BucketName:                      info.S3BucketName,
 		LatestDeliveryError:               info.Status.LatestDeliveryError,
 		LatestDeliveryTime:                info.Status.LatestDeliveryTime,
-		LatestCloudWatchLogsDeliveryError: aws.ToString(status.LatestCloudWatchLogsDeliveryError),
+		LatestCloudWatchLogsDeliveryError: info.Status.LatestCloudWatchLogsDeliveryError,
 	}
-	for _, s := range sel.EventSelectors {
+	for _, s := range info.EventSelectors {
 		t.EventSelectors = append(t.EventSelectors, policy.EventSelector{
 			ReadWriteType:                 string(s.ReadWriteType),
 			IncludeManagementEvents:       aws.ToBool(s.IncludeManagementEvents),
 			ExcludeManagementEventSources: s.ExcludeManagementEventSources,
 		})
 	}
-	for _, s := range sel.AdvancedEventSelectors {
+	for _, s := range info.AdvancedEventSelectors {
 		t.AdvancedEventSelectors = append(t.AdvancedEventSelectors, policyAdvancedSelector(s))
 	}
-	return info, t, nil
+	return t
 }
 
 func policyAdvancedSelector(s cttypes.AdvancedEventSelector) policy.AdvancedEventSelector {

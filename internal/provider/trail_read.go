@@ -60,19 +60,33 @@ type trailInfo struct {
 	CloudWatchLogsRoleARN      string
 	KMSKeyID                   string
 
-	Status    trailStatus
-	Recording trailRecording
+	Status trailStatus
+	// EventSelectors and AdvancedEventSelectors are as GetEventSelectors
+	// returns them (a trail has one kind or the other): the compliance
+	// rules judge them as AWS reports them, Recording summarises them for
+	// the trail's attributes.
+	EventSelectors         []cttypes.EventSelector
+	AdvancedEventSelectors []cttypes.AdvancedEventSelector
+	Recording              trailRecording
 	// InsightTypes are the enabled Insights types, sorted.
 	InsightTypes []string
 	Tags         map[string]string
 }
 
-// trailStatus is GetTrailStatus's answer. Zero times mean "never".
+// trailStatus is GetTrailStatus's answer, without the fields AWS documents
+// as no longer in use. Zero times mean "never", empty errors "none".
 type trailStatus struct {
-	IsLogging                bool
-	LatestDeliveryTime       time.Time
-	LatestDeliveryError      string
-	LatestDigestDeliveryTime time.Time
+	IsLogging                         bool
+	StartLoggingTime                  time.Time
+	StopLoggingTime                   time.Time
+	LatestDeliveryTime                time.Time
+	LatestDeliveryError               string
+	LatestDigestDeliveryTime          time.Time
+	LatestDigestDeliveryError         string
+	LatestNotificationTime            time.Time
+	LatestNotificationError           string
+	LatestCloudWatchLogsDeliveryTime  time.Time
+	LatestCloudWatchLogsDeliveryError string
 }
 
 // trailRecording is what the trail's event selectors record.
@@ -157,16 +171,24 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 		return nil, trailError("reading the status of trail", trailARN, err)
 	}
 	info.Status = trailStatus{
-		IsLogging:                aws.ToBool(status.IsLogging),
-		LatestDeliveryTime:       aws.ToTime(status.LatestDeliveryTime),
-		LatestDeliveryError:      aws.ToString(status.LatestDeliveryError),
-		LatestDigestDeliveryTime: aws.ToTime(status.LatestDigestDeliveryTime),
+		IsLogging:                         aws.ToBool(status.IsLogging),
+		StartLoggingTime:                  aws.ToTime(status.StartLoggingTime),
+		StopLoggingTime:                   aws.ToTime(status.StopLoggingTime),
+		LatestDeliveryTime:                aws.ToTime(status.LatestDeliveryTime),
+		LatestDeliveryError:               aws.ToString(status.LatestDeliveryError),
+		LatestDigestDeliveryTime:          aws.ToTime(status.LatestDigestDeliveryTime),
+		LatestDigestDeliveryError:         aws.ToString(status.LatestDigestDeliveryError),
+		LatestNotificationTime:            aws.ToTime(status.LatestNotificationTime),
+		LatestNotificationError:           aws.ToString(status.LatestNotificationError),
+		LatestCloudWatchLogsDeliveryTime:  aws.ToTime(status.LatestCloudWatchLogsDeliveryTime),
+		LatestCloudWatchLogsDeliveryError: aws.ToString(status.LatestCloudWatchLogsDeliveryError),
 	}
 
 	sel, err := ct.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: in})
 	if err != nil {
 		return nil, trailError("reading the event selectors of trail", trailARN, err)
 	}
+	info.EventSelectors, info.AdvancedEventSelectors = sel.EventSelectors, sel.AdvancedEventSelectors
 	if len(sel.AdvancedEventSelectors) > 0 {
 		info.Recording = recordingFromAdvanced(sel.AdvancedEventSelectors)
 	} else {
