@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -141,7 +139,7 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace(), stringplanmodifier.UseStateForUnknown()},
 				Validators: []validator.String{
 					stringvalidator.ExactlyOneOf(path.MatchRoot("bucket_prefix")),
-					stringCheck{description: "value must be a valid S3 bucket name", check: bucketNameProblem},
+					bucketName(),
 				},
 			},
 			"bucket_prefix": schema.StringAttribute{
@@ -161,8 +159,7 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 					"ARNs (`arn:<partition>:cloudtrail:<region>:<account>:trail/<name>`) go into the policy's " +
 					"`aws:SourceArn` condition, so the trails may be created after the bucket. At least one of " +
 					"`trail_names` and `source_trail_arns` is required.",
-				Validators: []validator.Set{setvalidator.ValueStringsAre(
-					stringCheck{description: "value must be a valid CloudTrail trail name", check: trailNameProblem})},
+				Validators: []validator.Set{setvalidator.ValueStringsAre(trailName())},
 			},
 			"source_trail_arns": schema.SetAttribute{
 				ElementType: types.StringType,
@@ -204,7 +201,7 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 					"default encryption with an S3 bucket key. Aliases and bare key ids are refused at plan time: S3 " +
 					"reports the key ARN, so an alias would show a change on every plan (hashicorp/aws #33928). " +
 					"Default: SSE-S3 (`AES256`).",
-				Validators: []validator.String{stringCheck{description: "value must be a KMS key ARN", check: kmsKeyARNProblem}},
+				Validators: []validator.String{kmsKeyARN()},
 			},
 			"retention_days": schema.Int64Attribute{
 				Optional: true,
@@ -233,7 +230,7 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Optional: true,
 				MarkdownDescription: "Bucket that receives this bucket's S3 server access logs (Security Hub " +
 					"CloudTrail.7, CIS 3.4). It must let `logging.s3.amazonaws.com` write. Default: no access logging.",
-				Validators: []validator.String{stringCheck{description: "value must be a valid S3 bucket name", check: bucketNameProblem}},
+				Validators: []validator.String{bucketName()},
 			},
 			"access_log_prefix": schema.StringAttribute{
 				Optional:            true,
@@ -985,95 +982,3 @@ func uniqueSuffix() (string, error) {
 	ts := strings.ReplaceAll(time.Now().UTC().Format("20060102150405.0000"), ".", "")
 	return ts + hex.EncodeToString(b), nil
 }
-
-var (
-	bucketNameChars        = regexp.MustCompile(`^[a-z0-9.-]+$`)
-	trailNameCharset       = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-	trailNameAdjacentPunct = regexp.MustCompile(`[._-]{2}`)
-	kmsKeyID               = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
-)
-
-// bucketPrefixProblem checks the characters a bucket name may start with;
-// the generated suffix makes the rest valid.
-func bucketPrefixProblem(s string) string {
-	switch {
-	case !bucketNameChars.MatchString(s):
-		return fmt.Sprintf("%q may contain only lower-case letters, digits, dots and hyphens.", s)
-	case !isLowerAlnum(s[0]):
-		return fmt.Sprintf("%q must start with a lower-case letter or a digit.", s)
-	case strings.Contains(s, ".."):
-		return fmt.Sprintf("%q must not contain two adjacent dots.", s)
-	}
-	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
-		if strings.HasPrefix(s, p) {
-			return fmt.Sprintf("%q must not start with %q, which S3 reserves.", s, p)
-		}
-	}
-	return ""
-}
-
-// bucketNameProblem applies the S3 general purpose bucket naming rules.
-func bucketNameProblem(s string) string {
-	if len(s) < 3 || len(s) > 63 {
-		return fmt.Sprintf("%q is %d characters long; a bucket name has 3 to 63.", s, len(s))
-	}
-	if p := bucketPrefixProblem(s); p != "" {
-		return p
-	}
-	switch {
-	case !isLowerAlnum(s[len(s)-1]):
-		return fmt.Sprintf("%q must end with a lower-case letter or a digit.", s)
-	case net.ParseIP(s) != nil:
-		return fmt.Sprintf("%q must not be formatted as an IP address.", s)
-	}
-	for _, suffix := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
-		if strings.HasSuffix(s, suffix) {
-			return fmt.Sprintf("%q must not end with %q, which S3 reserves.", s, suffix)
-		}
-	}
-	return ""
-}
-
-// trailNameProblem applies CloudTrail's trail naming rules.
-func trailNameProblem(s string) string {
-	switch {
-	case len(s) < 3 || len(s) > 128:
-		return fmt.Sprintf("%q is %d characters long; a trail name has 3 to 128.", s, len(s))
-	case !trailNameCharset.MatchString(s):
-		return fmt.Sprintf("%q may contain only letters, digits, periods, underscores and dashes.", s)
-	case !isASCIIAlnum(s[0]) || !isASCIIAlnum(s[len(s)-1]):
-		return fmt.Sprintf("%q must start and end with a letter or a digit.", s)
-	case trailNameAdjacentPunct.MatchString(s):
-		return fmt.Sprintf("%q must not have adjacent periods, underscores or dashes.", s)
-	case net.ParseIP(s) != nil:
-		return fmt.Sprintf("%q must not be formatted as an IP address.", s)
-	}
-	return ""
-}
-
-// kmsKeyARNProblem accepts only key ARNs: S3 reports the key ARN, so an
-// alias or key id would differ from it on every read (hashicorp/aws #33928).
-func kmsKeyARNProblem(s string) string {
-	const want = " Give the key ARN, arn:<partition>:kms:<region>:<account>:key/<key id>: S3 reports the key ARN, " +
-		"so anything else would show a change on every plan (hashicorp/aws #33928)."
-	a, err := arn.Parse(s)
-	switch {
-	case strings.HasPrefix(s, "alias/"):
-		return fmt.Sprintf("%q is a KMS alias, not a key ARN.", s) + want
-	case kmsKeyID.MatchString(s):
-		return fmt.Sprintf("%q is a bare KMS key id, not a key ARN.", s) + want
-	case err != nil:
-		return fmt.Sprintf("%q is not an ARN.", s) + want
-	case a.Service != "kms":
-		return fmt.Sprintf("%q is a %s ARN, not a KMS key ARN.", s, a.Service) + want
-	case strings.HasPrefix(a.Resource, "alias/"):
-		return fmt.Sprintf("%q is a KMS alias ARN, not a key ARN.", s) + want
-	case !strings.HasPrefix(a.Resource, "key/") || !kmsKeyID.MatchString(strings.TrimPrefix(a.Resource, "key/")):
-		return fmt.Sprintf("%q does not name a key (key/<key id>).", s) + want
-	}
-	return ""
-}
-
-func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
-
-func isASCIIAlnum(c byte) bool { return isLowerAlnum(c) || c >= 'A' && c <= 'Z' }

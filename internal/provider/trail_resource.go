@@ -135,19 +135,6 @@ var trailDocs = map[string]string{
 	"status.latest_digest_delivery_time": "When CloudTrail last delivered a digest file (RFC 3339), null before the first one.",
 }
 
-var kmsKeyARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$`)
-
-func kmsKeyARNValidator() validator.String {
-	return stringCheck{description: "value must be a KMS key ARN", check: func(s string) string {
-		if kmsKeyARNPattern.MatchString(s) {
-			return ""
-		}
-		return fmt.Sprintf("%q is not a KMS key ARN. Give the key ARN (arn:aws:kms:<region>:<account>:key/<key-id>), "+
-			"not a key id or an alias: CloudTrail reports the key ARN, so anything else would show a diff on every plan. "+
-			"With an alias, use the target_key_arn of an aws_kms_alias data source.", s)
-	}}
-}
-
 func (r *trailResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_trail"
 }
@@ -197,7 +184,7 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"arn":         computedString("arn", true),
 			"home_region": computedString("home_region", true),
 			"name": schema.StringAttribute{Required: true, MarkdownDescription: trailDocs["name"],
-				Validators:    []validator.String{stringCheck{description: "value must be a valid trail name", check: trailNameProblem}},
+				Validators:    []validator.String{trailName()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"s3_bucket_name": schema.StringAttribute{Required: true, MarkdownDescription: trailDocs["s3_bucket_name"],
 				Validators: []validator.String{stringvalidator.LengthBetween(3, 63)}},
@@ -208,7 +195,7 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"enable_log_file_validation":    optBool("enable_log_file_validation", true),
 			"enable_logging":                optBool("enable_logging", true),
 			"is_organization_trail":         optBool("is_organization_trail", false),
-			"kms_key_id":                    optString("kms_key_id", kmsKeyARNValidator()),
+			"kms_key_id":                    optString("kms_key_id", kmsKeyARN()),
 			"cloud_watch_logs_group_arn": optString("cloud_watch_logs_group_arn",
 				stringvalidator.AlsoRequires(path.MatchRoot("cloud_watch_logs_role_arn"))),
 			"cloud_watch_logs_role_arn": optString("cloud_watch_logs_role_arn",

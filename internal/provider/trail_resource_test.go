@@ -476,7 +476,9 @@ func TestAccTrailResource_planTimeErrors(t *testing.T) {
 			step(`name = "audit"
   exclude_management_event_sources = ["opsworks-cm.amazonaws.com"]`, `would stop the trail recording`),
 			step(`name = "audit"
-  kms_key_id = "alias/cloudtrail"`, `is not a KMS key ARN`),
+  kms_key_id = "alias/cloudtrail"`, `is\s+a\s+KMS\s+alias,\s+not\s+a\s+key\s+ARN`),
+			step(`name = "audit"
+  kms_key_id = "mrk-1234567890abcdef1234567890abcdef"`, `is\s+a\s+bare\s+KMS\s+key\s+id`),
 			step(`name = "audit"
   exclude_management_event_sources = ["kms.amazonaws.com", "s3.amazonaws.com"]`, `must be one of`),
 			step(`name = "audit"
