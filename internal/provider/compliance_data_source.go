@@ -201,9 +201,8 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				ElementType: types.StringType,
 				Optional:    true,
 				MarkdownDescription: "Networks calls may come from (`203.0.113.0/24`, `2001:db8::/32` or a single " +
-					"address). Unset turns `event_source_ip_not_allowed` off.",
+					"address). Empty or unset turns `event_source_ip_not_allowed` off.",
 				Validators: []validator.List{
-					listvalidator.SizeAtLeast(1),
 					listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(cidrBlock()),
 				},

@@ -17,7 +17,6 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -27,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -250,8 +250,9 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"tags": schema.MapAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
-				MarkdownDescription: "Tags of the bucket.",
-				Validators:          []validator.Map{mapvalidator.SizeAtLeast(1)},
+				Computed:            true,
+				Default:             mapdefault.StaticValue(types.MapValueMust(types.StringType, map[string]attr.Value{})),
+				MarkdownDescription: "Tags of the bucket. Default: none (`{}`).",
 			},
 
 			"arn": schema.StringAttribute{
@@ -650,7 +651,7 @@ func (r *logBucketResource) apply(ctx context.Context, client *s3.Client, plan, 
 			_, err := client.PutBucketLogging(ctx, &s3.PutBucketLoggingInput{Bucket: aws.String(name), BucketLoggingStatus: status})
 			return err
 		}},
-		{"tags", (prior == nil && !plan.Tags.IsNull()) || (prior != nil && !tagsEqual(plan.Tags, p.Tags)), func() error {
+		{"tags", (prior == nil && len(plan.Tags.Elements()) > 0) || (prior != nil && !tagsEqual(plan.Tags, p.Tags)), func() error {
 			tags := map[string]string{}
 			if d := plan.Tags.ElementsAs(ctx, &tags, false); d.HasError() {
 				return fmt.Errorf("reading tags: %v", d)
@@ -796,13 +797,9 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 	case awsErrorCode(err) != "NoSuchTagSet":
 		return true, s3Error("reading the tags of bucket", name, err)
 	}
-	if len(tags) == 0 {
-		m.Tags = types.MapNull(types.StringType)
-	} else {
-		v, d := types.MapValueFrom(ctx, types.StringType, tags)
-		diags.Append(d...)
-		m.Tags = v
-	}
+	v, d := types.MapValueFrom(ctx, types.StringType, tags)
+	diags.Append(d...)
+	m.Tags = v
 	return true, nil
 }
 

@@ -1,21 +1,11 @@
-# Runs against an opsaudit-sandbox: terraform test -var sandbox_endpoint=URL
-# (make test does this with a sandbox of its own).
-
-variable "sandbox_endpoint" {
-  type = string
-}
+# Runs against an opsaudit-sandbox named by the environment the sandbox
+# prints: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+# (make test starts a sandbox of its own and sets them).
 
 provider "opsaudit" {
   region                     = "us-east-1"
-  access_key                 = "test"
-  secret_key                 = "test"
   s3_use_path_style          = true
   lookup_requests_per_second = 20
-  endpoints {
-    cloudtrail = var.sandbox_endpoint
-    s3         = var.sandbox_endpoint
-    sts        = var.sandbox_endpoint
-  }
 }
 
 variables {

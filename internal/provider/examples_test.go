@@ -1,0 +1,87 @@
+package provider
+
+import (
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+)
+
+// terraformCLI is a built provider behind a dev_overrides CLI configuration
+// and a sandbox, for running Terraform itself on the examples as a user
+// would, without the registry.
+type terraformCLI struct {
+	bin string
+	env []string
+}
+
+func newTerraformCLI(t *testing.T, opts sandbox.Options) *terraformCLI {
+	t.Helper()
+	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if bin == "" {
+		t.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: the examples need Terraform 1.8 or later")
+	}
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-opsaudit"), "github.com/opsaudit/terraform-provider-opsaudit")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	cliConfig := filepath.Join(dir, "cli.tfrc")
+	if err := os.WriteFile(cliConfig, []byte(`provider_installation {
+  dev_overrides {
+    "opsaudit/opsaudit" = "`+dir+`"
+  }
+  direct {}
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sandbox.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return &terraformCLI{
+		bin: bin,
+		// The AWS variables are the ones opsaudit-sandbox prints for users
+		// to export; the shared files are emptied so no profile interferes.
+		env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1",
+			"TF_DATA_DIR="+filepath.Join(dir, "tfdata"), "AWS_ENDPOINT_URL="+hs.URL, "AWS_ACCESS_KEY_ID="+testAccessKey,
+			"AWS_SECRET_ACCESS_KEY="+testSecretKey, "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CONFIG_FILE="+os.DevNull,
+			"AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true"),
+	}
+}
+
+func (c *terraformCLI) run(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Dir = dir
+	cmd.Env = c.env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestModuleTerraformTests runs the module's own `terraform test` suite
+// against a sandbox with the seeded history: it plans the set-up, applies it,
+// and expects the enforced gate to fail the plan.
+func TestModuleTerraformTests(t *testing.T) {
+	cli := newTerraformCLI(t, sandbox.Options{LookupRPS: 20})
+	out, err := cli.run(t, filepath.Join("..", "..", "examples", "modules", "opsworkscm-audit"),
+		"test", "-no-color")
+	if err != nil {
+		t.Fatalf("terraform test failed: %v\n%s", err, out)
+	}
+	for _, run := range []string{"plan_creates_the_audit_setup", "seeded_history_fails_the_gate", "enforced_gate_fails_the_plan"} {
+		if !strings.Contains(out, `run "`+run+`"... pass`) {
+			t.Errorf("run %q did not pass:\n%s", run, out)
+		}
+	}
+	if !strings.Contains(out, "3 passed, 0 failed") {
+		t.Errorf("want 3 runs passed:\n%s", out)
+	}
+}
