@@ -59,6 +59,8 @@ module "audit_production" {
   name               = "opsworkscm-audit"
   allowed_principals = ["arn:aws:iam::111111111111:role/opsworks-cm-admin"]
   enforce            = false
+  # Keep the audit logs on destroy, except in the sandbox.
+  force_destroy = var.sandbox_endpoint != null
 }
 
 module "audit_staging" {
@@ -69,6 +71,7 @@ module "audit_staging" {
   retention_days = 90
   fail_on        = "critical"
   enforce        = false
+  force_destroy  = var.sandbox_endpoint != null
 }
 
 output "trails" {

@@ -2,6 +2,11 @@ package provider
 
 import (
 	"net/http/httptest"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +20,9 @@ import (
 // and a sandbox, for running Terraform itself on the examples as a user
 // would, without the registry.
 type terraformCLI struct {
-	bin string
-	env []string
+	bin      string
+	env      []string
+	endpoint string
 }
 
 func newTerraformCLI(t *testing.T, opts sandbox.Options) *terraformCLI {
@@ -47,7 +53,8 @@ func newTerraformCLI(t *testing.T, opts sandbox.Options) *terraformCLI {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &terraformCLI{
-		bin: bin,
+		bin:      bin,
+		endpoint: hs.URL,
 		// The AWS variables are the ones opsaudit-sandbox prints for users
 		// to export; the shared files are emptied so no profile interferes.
 		env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1",
@@ -84,4 +91,53 @@ func TestModuleTerraformTests(t *testing.T) {
 	if !strings.Contains(out, "3 passed, 0 failed") {
 		t.Errorf("want 3 runs passed:\n%s", out)
 	}
+}
+
+// TestMultiAccountExample applies examples/multi-account, which uses the
+// module twice through providers that assume roles in two accounts, and
+// reads back that each account got its own trail.
+func TestMultiAccountExample(t *testing.T) {
+	cli := newTerraformCLI(t, sandbox.Options{NoHistory: true})
+	work := t.TempDir()
+	if err := os.CopyFS(work, os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(work, "multi-account")
+	vars := "-var=sandbox_endpoint=" + cli.endpoint
+	// terraform get installs the local module without the registry, which
+	// terraform init would ask for the overridden provider.
+	if out, err := cli.run(t, dir, "get", "-no-color"); err != nil {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+	if out, err := cli.run(t, dir, "apply", "-auto-approve", "-no-color", "-input=false", vars); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := cli.run(t, dir, "destroy", "-auto-approve", "-no-color", "-input=false", vars); err != nil {
+			t.Errorf("destroy: %v\n%s", err, out)
+		}
+	})
+	for account, region := range map[string]string{"111111111111": "us-east-1", "222222222222": "eu-west-1"} {
+		env := newSandboxEnv(t, nil, cli.endpoint)
+		env.cfg.Credentials = assumedRole(t, env, "arn:aws:iam::"+account+":role/opsworkscm-audit")
+		out, err := env.CloudTrail(region).GetTrail(t.Context(), &cloudtrail.GetTrailInput{Name: aws.String("opsworkscm-audit")})
+		if err != nil {
+			t.Fatalf("account %s: %v", account, err)
+		}
+		if got, want := aws.ToString(out.Trail.TrailARN), "arn:aws:cloudtrail:"+region+":"+account+":trail/opsworkscm-audit"; got != want {
+			t.Errorf("trail ARN %q, want %q", got, want)
+		}
+	}
+}
+
+// assumedRole returns credentials of a session of role, from the sandbox's
+// STS with the test key pair.
+func assumedRole(t *testing.T, env *accEnv, role string) aws.CredentialsProvider {
+	t.Helper()
+	out, err := env.STS().AssumeRole(t.Context(), &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("test")})
+	if err != nil {
+		t.Fatalf("AssumeRole %s: %v", role, err)
+	}
+	c := out.Credentials
+	return credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
 }
