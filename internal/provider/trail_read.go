@@ -110,6 +110,22 @@ func trailHomeRegion(s string) string {
 	return a.Region
 }
 
+// snsTopicName is how sns_topic_name reads back, taken from the topic ARN
+// because the Trail's SnsTopicName is deprecated: the bare name when the
+// topic is in the trail's own region and account, where the name alone
+// finds it, and the whole ARN otherwise, as CreateTrail needs it then.
+func snsTopicName(topicARN, trailARN string) string {
+	topic, err := arn.Parse(topicARN)
+	if err != nil {
+		return topicARN
+	}
+	trail, err := arn.Parse(trailARN)
+	if err != nil || topic.Region != trail.Region || topic.AccountID != trail.AccountID {
+		return topicARN
+	}
+	return topic.Resource
+}
+
 // resolveTrailARN turns a trail name or ARN into the trail's ARN. A name is
 // looked up in the provider's home region, where a multi-region trail of
 // another home region is visible too.
@@ -151,7 +167,7 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 		HomeRegion:                 aws.ToString(t.HomeRegion),
 		S3BucketName:               aws.ToString(t.S3BucketName),
 		S3KeyPrefix:                aws.ToString(t.S3KeyPrefix),
-		SNSTopicName:               aws.ToString(t.SnsTopicName),
+		SNSTopicName:               snsTopicName(aws.ToString(t.SnsTopicARN), aws.ToString(t.TrailARN)),
 		SNSTopicARN:                aws.ToString(t.SnsTopicARN),
 		IncludeGlobalServiceEvents: aws.ToBool(t.IncludeGlobalServiceEvents),
 		IsMultiRegionTrail:         aws.ToBool(t.IsMultiRegionTrail),

@@ -685,7 +685,12 @@ func (m *trailModel) fill(ctx context.Context, info *trailInfo) diag.Diagnostics
 	m.KMSKeyID = optional(info.KMSKeyID)
 	m.CloudWatchLogsGroupARN = optional(info.CloudWatchLogsGroupARN)
 	m.CloudWatchLogsRoleARN = optional(info.CloudWatchLogsRoleARN)
-	m.SNSTopicName, m.SNSTopicARN = optional(info.SNSTopicName), optional(info.SNSTopicARN)
+	// A topic configured by its ARN keeps that spelling: AWS reads it back
+	// as the bare name, and the two denote the same topic.
+	if info.SNSTopicARN == "" || m.SNSTopicName.ValueString() != info.SNSTopicARN {
+		m.SNSTopicName = optional(info.SNSTopicName)
+	}
+	m.SNSTopicARN = optional(info.SNSTopicARN)
 
 	tags, d := types.MapValueFrom(ctx, types.StringType, info.Tags)
 	diags.Append(d...)

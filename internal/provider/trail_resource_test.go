@@ -307,7 +307,7 @@ func TestAccTrailResource(t *testing.T) {
 					case aws.ToString(tr.S3KeyPrefix) != "trail", aws.ToBool(tr.IsMultiRegionTrail),
 						aws.ToBool(tr.IncludeGlobalServiceEvents), aws.ToBool(tr.LogFileValidationEnabled),
 						aws.ToString(tr.KmsKeyId) != kmsKey, aws.ToString(tr.CloudWatchLogsLogGroupArn) != logGroup,
-						aws.ToString(tr.CloudWatchLogsRoleArn) != role, aws.ToString(tr.SnsTopicName) != "trail-deliveries":
+						aws.ToString(tr.CloudWatchLogsRoleArn) != role, aws.ToString(tr.SnsTopicARN) != fmt.Sprintf("arn:aws:sns:%s:%s:trail-deliveries", env.Region, env.Account):
 						return fmt.Errorf("settings not updated: %+v", tr)
 					case aws.ToBool(rb.status.IsLogging):
 						return errors.New("logging not stopped")
@@ -584,5 +584,21 @@ func TestTrailRecordingFromAdvanced(t *testing.T) {
 				t.Errorf("recordingFromAdvanced: %s", cmp.Diff(tc.want, got))
 			}
 		})
+	}
+}
+
+// TestSNSTopicName checks that sns_topic_name reads back as the bare name
+// only where the name alone reaches the topic.
+func TestSNSTopicName(t *testing.T) {
+	const trail = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/audit"
+	for _, tc := range []struct{ topic, want string }{
+		{"", ""},
+		{"arn:aws:sns:eu-west-1:111122223333:trail-deliveries", "trail-deliveries"},
+		{"arn:aws:sns:us-east-1:111122223333:trail-deliveries", "arn:aws:sns:us-east-1:111122223333:trail-deliveries"},
+		{"arn:aws:sns:eu-west-1:444455556666:trail-deliveries", "arn:aws:sns:eu-west-1:444455556666:trail-deliveries"},
+	} {
+		if got := snsTopicName(tc.topic, trail); got != tc.want {
+			t.Errorf("snsTopicName(%q) = %q, want %q", tc.topic, got, tc.want)
+		}
 	}
 }
