@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,8 +28,8 @@ const shutdownGrace = 10 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
@@ -83,7 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 }
 
 // run serves until ctx is done, then shuts down gracefully.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -105,13 +106,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
-	printEnvironment(stdout, endpoint, c.opts)
+	// Nobody can find a sandbox whose endpoint could not be announced.
+	if err := printEnvironment(stdout, endpoint, c.opts); err != nil {
+		return errors.Join(fmt.Errorf("printing the environment: %w", err), hs.Close())
+	}
 	if c.readyFile != "" {
 		if err := writeReadyFile(c.readyFile, endpoint); err != nil {
-			hs.Close()
-			return err
+			return errors.Join(err, hs.Close())
 		}
-		defer os.Remove(c.readyFile)
+		// A ready file left behind would tell the next script that a
+		// stopped sandbox is still listening.
+		defer func() {
+			if rerr := os.Remove(c.readyFile); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("removing ready file: %w", rerr))
+			}
+		}()
 	}
 
 	select {
@@ -124,17 +133,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
-	fmt.Fprintln(stdout, "opsaudit-sandbox: stopped")
+	if _, err := fmt.Fprintln(stdout, "opsaudit-sandbox: stopped"); err != nil {
+		return fmt.Errorf("reporting the shutdown: %w", err)
+	}
 	return nil
 }
 
-func printEnvironment(w io.Writer, endpoint string, opts sandbox.Options) {
+// printEnvironment tells the endpoint and credentials, composed first so
+// there is one write, and one error, to handle.
+func printEnvironment(w io.Writer, endpoint string, opts sandbox.Options) error {
 	account := opts.Account
 	if account == "" {
 		account = sandbox.DefaultAccount
 	}
-	fmt.Fprintf(w, "opsaudit-sandbox: CloudTrail, S3 and STS on %s (account %s)\n", endpoint, account)
-	fmt.Fprintln(w, "Use it from a shell with:")
+	var b strings.Builder
+	fmt.Fprintf(&b, "opsaudit-sandbox: CloudTrail, S3 and STS on %s (account %s)\n", endpoint, account)
+	fmt.Fprintln(&b, "Use it from a shell with:")
 	for _, kv := range [][2]string{
 		{"AWS_ENDPOINT_URL", endpoint},
 		{"AWS_ACCESS_KEY_ID", opts.AccessKey},
@@ -142,11 +156,13 @@ func printEnvironment(w io.Writer, endpoint string, opts sandbox.Options) {
 		{"AWS_REGION", "us-east-1"},
 		{"AWS_DEFAULT_REGION", "us-east-1"},
 	} {
-		fmt.Fprintf(w, "  export %s=%s\n", kv[0], kv[1])
+		fmt.Fprintf(&b, "  export %s=%s\n", kv[0], kv[1])
 	}
-	fmt.Fprintln(w, "S3 clients must use path-style addressing (virtual-host style works under *.localhost).")
+	fmt.Fprintln(&b, "S3 clients must use path-style addressing (virtual-host style works under *.localhost).")
 	// The last line is for scripts: one key=value, nothing else.
-	fmt.Fprintf(w, "endpoint=%s\n", endpoint)
+	fmt.Fprintf(&b, "endpoint=%s\n", endpoint)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // writeReadyFile writes the endpoint by rename, so a script polling for
@@ -164,8 +180,7 @@ func writeReadyFile(path, endpoint string) error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing ready file: %w", err)
+		return errors.Join(fmt.Errorf("writing ready file: %w", err), os.Remove(tmp.Name()))
 	}
 	return nil
 }

@@ -105,17 +105,14 @@ func BenchmarkLookup(b *testing.B) {
 		q := Query{Regions: regions, Start: now.Add(-8 * 24 * time.Hour), End: now.Add(time.Minute), MaxEvents: totalEvents}
 
 		var peak uint64
-		var res *Result
 		b.ResetTimer()
 		for range b.N {
-			res = nil
 			runtime.GC()
 			var base runtime.MemStats
 			runtime.ReadMemStats(&base)
 			stop := sampleHeap(&peak)
 			start := time.Now()
-			var err error
-			res, err = Run(context.Background(), clients, q)
+			res, err := Run(context.Background(), clients, q)
 			wall := time.Since(start)
 			stop()
 			if err != nil {
@@ -201,7 +198,10 @@ func startSandbox(b *testing.B, bin, eventFile string, rps float64) string {
 	b.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-exited:
+		case err := <-exited:
+			if err != nil {
+				b.Errorf("the sandbox exited with %v after SIGINT\n%s", err, stderr.String())
+			}
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
 		}

@@ -107,7 +107,7 @@ func (r Result) JSON() ([]byte, error) {
 		})
 	}
 	for _, e := range r.Errors {
-		rep.Errors = append(rep.Errors, JSONRuleError{RuleID: e.RuleID, Count: e.Count, EventID: e.EventID, Message: e.Message})
+		rep.Errors = append(rep.Errors, JSONRuleError(e))
 	}
 	for _, ro := range r.Rules {
 		rep.Rules = append(rep.Rules, JSONRuleOutcome{

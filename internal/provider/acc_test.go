@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -174,23 +173,4 @@ func (e *accEnv) secretKey() string {
 		return os.Getenv("AWS_SECRET_ACCESS_KEY")
 	}
 	return testSecretKey
-}
-
-// recorder wraps a handler and remembers each request's method, host and
-// path, for tests that check what the provider sent.
-type recorder struct {
-	next     http.Handler
-	requests chan string
-}
-
-func newRecorder(next http.Handler) *recorder {
-	return &recorder{next: next, requests: make(chan string, 1024)}
-}
-
-func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	select {
-	case r.requests <- req.Method + " " + req.Host + req.URL.Path:
-	default:
-	}
-	r.next.ServeHTTP(w, req)
 }

@@ -566,7 +566,9 @@ func startMotoServer(t *testing.T) string {
 		t.Fatalf("finding a free port: %v", err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	if err := l.Close(); err != nil {
+		t.Fatalf("freeing port %d for moto_server: %v", port, err)
+	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting moto_server: %v", err)
@@ -580,7 +582,9 @@ func startMotoServer(t *testing.T) string {
 	for {
 		resp, err := http.Get(url + "/moto-api/")
 		if err == nil {
-			resp.Body.Close()
+			if err := resp.Body.Close(); err != nil {
+				t.Fatalf("closing moto_server's answer: %v", err)
+			}
 			return url
 		}
 		if time.Now().After(deadline) {

@@ -97,52 +97,66 @@ func signedRequest(t *testing.T, method, target string, body []byte, service, re
 	return req
 }
 
-func s3ErrorCode(t *testing.T, resp *http.Response) string {
+// readResponse reads resp's body to the end and closes it, failing the
+// test on error.
+func readResponse(t *testing.T, resp *http.Response) []byte {
 	t.Helper()
-	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("reading the response body: %v", err)
+	}
+	return b
+}
+
+// s3ErrorCode is the Code of an S3 error response body.
+func s3ErrorCode(t *testing.T, body []byte) string {
+	t.Helper()
 	var e struct{ Code string }
-	body, _ := io.ReadAll(resp.Body)
 	if err := xml.Unmarshal(body, &e); err != nil {
-		t.Fatalf("status %d, body %q is not an S3 error: %v", resp.StatusCode, body, err)
+		t.Fatalf("body %q is not an S3 error: %v", body, err)
 	}
 	return e.Code
 }
 
 func TestSignatureChecks(t *testing.T) {
 	e := newCTEnv(t, Options{NoHistory: true})
-	do := func(req *http.Request) *http.Response {
+	// do sends req and returns the answer's status and body.
+	do := func(t *testing.T, req *http.Request) (int, []byte) {
+		t.Helper()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return resp
+		return resp.StatusCode, readResponse(t, resp)
 	}
 	t.Run("unsigned", func(t *testing.T) {
 		resp, err := http.Get(e.url + "/")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.StatusCode != 403 || s3ErrorCode(t, resp) != "AccessDenied" {
-			t.Errorf("unsigned request: status %d, want 403 AccessDenied", resp.StatusCode)
+		if code := s3ErrorCode(t, readResponse(t, resp)); resp.StatusCode != 403 || code != "AccessDenied" {
+			t.Errorf("unsigned request: status %d code %q, want 403 AccessDenied", resp.StatusCode, code)
 		}
 	})
 	t.Run("signed now", func(t *testing.T) {
-		resp := do(signedRequest(t, "GET", e.url+"/", nil, "s3", "us-east-1", time.Now()))
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("status %d, want 200", resp.StatusCode)
+		if status, _ := do(t, signedRequest(t, "GET", e.url+"/", nil, "s3", "us-east-1", time.Now())); status != 200 {
+			t.Errorf("status %d, want 200", status)
 		}
 	})
 	t.Run("clock skew", func(t *testing.T) {
-		resp := do(signedRequest(t, "GET", e.url+"/", nil, "s3", "us-east-1", time.Now().Add(-time.Hour)))
-		if code := s3ErrorCode(t, resp); resp.StatusCode != 403 || code != "RequestTimeTooSkewed" {
-			t.Errorf("status %d code %q, want 403 RequestTimeTooSkewed", resp.StatusCode, code)
+		status, body := do(t, signedRequest(t, "GET", e.url+"/", nil, "s3", "us-east-1", time.Now().Add(-time.Hour)))
+		if code := s3ErrorCode(t, body); status != 403 || code != "RequestTimeTooSkewed" {
+			t.Errorf("status %d code %q, want 403 RequestTimeTooSkewed", status, code)
 		}
 	})
 	t.Run("header changed after signing", func(t *testing.T) {
 		req := signedRequest(t, "PUT", e.url+"/skewbucket", nil, "s3", "us-east-1", time.Now())
 		req.Header.Set("X-Amz-Date", time.Now().Add(time.Second).UTC().Format(amzDateFormat))
-		if code := s3ErrorCode(t, do(req)); code != "SignatureDoesNotMatch" {
+		_, body := do(t, req)
+		if code := s3ErrorCode(t, body); code != "SignatureDoesNotMatch" {
 			t.Errorf("code %q, want SignatureDoesNotMatch", code)
 		}
 	})
@@ -150,22 +164,22 @@ func TestSignatureChecks(t *testing.T) {
 		req := signedRequest(t, "PUT", e.url+"/bodybucket", []byte("<CreateBucketConfiguration/>"), "s3", "us-east-1", time.Now())
 		req.Body = io.NopCloser(strings.NewReader("<CreateBucketConfiguratioN/>"))
 		req.ContentLength = int64(len("<CreateBucketConfiguratioN/>"))
-		if code := s3ErrorCode(t, do(req)); code != "XAmzContentSHA256Mismatch" {
+		_, body := do(t, req)
+		if code := s3ErrorCode(t, body); code != "XAmzContentSHA256Mismatch" {
 			t.Errorf("code %q, want XAmzContentSHA256Mismatch", code)
 		}
 	})
 	t.Run("scoped to another service", func(t *testing.T) {
-		if code := s3ErrorCode(t, do(signedRequest(t, "GET", e.url+"/", nil, "sts", "us-east-1", time.Now()))); code != "SignatureDoesNotMatch" {
+		_, body := do(t, signedRequest(t, "GET", e.url+"/", nil, "sts", "us-east-1", time.Now()))
+		if code := s3ErrorCode(t, body); code != "SignatureDoesNotMatch" {
 			t.Errorf("code %q, want SignatureDoesNotMatch", code)
 		}
 	})
 	t.Run("query parameters sorted and encoded", func(t *testing.T) {
 		e.makeBucket(t, "us-east-1", "query-bucket", "")
 		req := signedRequest(t, "GET", e.url+"/query-bucket?list-type=2&prefix=a%20b%2Fc&delimiter=%2F&max-keys=5", nil, "s3", "us-east-1", time.Now())
-		resp := do(req)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("status %d, want 200", resp.StatusCode)
+		if status, _ := do(t, req); status != 200 {
+			t.Errorf("status %d, want 200", status)
 		}
 	})
 }
@@ -186,8 +200,7 @@ func TestPresignedURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := readResponse(t, resp)
 	if resp.StatusCode != 200 || string(body) != "hello" {
 		t.Fatalf("presigned GET: status %d body %q", resp.StatusCode, body)
 	}
@@ -201,7 +214,7 @@ func TestPresignedURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := s3ErrorCode(t, resp); resp.StatusCode != 403 || code != "SignatureDoesNotMatch" {
+	if code := s3ErrorCode(t, readResponse(t, resp)); resp.StatusCode != 403 || code != "SignatureDoesNotMatch" {
 		t.Errorf("tampered signature: status %d code %q", resp.StatusCode, code)
 	}
 	q = u.Query()
@@ -212,7 +225,7 @@ func TestPresignedURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := s3ErrorCode(t, resp); resp.StatusCode != 400 || code != "AuthorizationQueryParametersError" {
+	if code := s3ErrorCode(t, readResponse(t, resp)); resp.StatusCode != 400 || code != "AuthorizationQueryParametersError" {
 		t.Errorf("X-Amz-Expires=0: status %d code %q", resp.StatusCode, code)
 	}
 	other := strings.Replace(ps.URL, "file%20one", "file%20two", 1)
@@ -220,7 +233,7 @@ func TestPresignedURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := s3ErrorCode(t, resp); code != "SignatureDoesNotMatch" {
+	if code := s3ErrorCode(t, readResponse(t, resp)); code != "SignatureDoesNotMatch" {
 		t.Errorf("tampered key: code %q", code)
 	}
 
@@ -235,7 +248,7 @@ func TestPresignedURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := s3ErrorCode(t, resp); resp.StatusCode != 403 || code != "AccessDenied" {
+	if code := s3ErrorCode(t, readResponse(t, resp)); resp.StatusCode != 403 || code != "AccessDenied" {
 		t.Errorf("expired presigned URL: status %d code %q, want 403 AccessDenied", resp.StatusCode, code)
 	}
 }
@@ -411,9 +424,7 @@ func TestAWSChunkedSigned(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return append([]byte(fmt.Sprintf("%d ", resp.StatusCode)), b...)
+		return append([]byte(fmt.Sprintf("%d ", resp.StatusCode)), readResponse(t, resp)...)
 	}
 	if got := encode(false); !bytes.HasPrefix(got, []byte("200 ")) {
 		t.Fatalf("signed aws-chunked upload: %s", got)

@@ -445,7 +445,9 @@ func TestCloudTrailLogDelivery(t *testing.T) {
 		if err := json.NewDecoder(zr).Decode(&file); err != nil {
 			t.Fatalf("log file %s: %v", key, err)
 		}
-		get.Body.Close()
+		if err := get.Body.Close(); err != nil {
+			t.Fatalf("closing log file %s: %v", key, err)
+		}
 		for _, r := range file.Records {
 			names[r["eventName"].(string)] = true
 		}

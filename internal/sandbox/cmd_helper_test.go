@@ -36,14 +36,18 @@ func startSandboxCommand(t *testing.T, args ...string) string {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Errorf("stopping the sandbox: %v\n%s", err, output.String())
+		}
 		select {
 		case err := <-exited:
 			if err != nil {
 				t.Errorf("sandbox exited with %v after SIGTERM\n%s", err, output.String())
 			}
 		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
+			// The test has failed already; Kill only keeps the process
+			// from outliving it, and a Kill error would add nothing.
+			_ = cmd.Process.Kill()
 			t.Errorf("sandbox did not stop within 15s of SIGTERM")
 		}
 	})

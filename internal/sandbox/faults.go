@@ -237,8 +237,7 @@ func faultResponse(f Fault, ri *requestInfo) (int, string, string) {
 		}
 		return f.Status, "ServiceUnavailableException", "The service is unavailable in " + ri.Region
 	}
-	switch ri.Service {
-	case "s3":
+	if ri.Service == "s3" {
 		return f.Status, "InternalError", "We encountered an internal error. Please try again."
 	}
 	return f.Status, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."

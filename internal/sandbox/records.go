@@ -118,8 +118,7 @@ func ParseRecord(raw []byte) (Record, error) {
 	}
 	// readOnly is a JSON boolean in records but some tools write it as a
 	// string; both mean the same.
-	switch strings.Trim(string(rr.ReadOnly), `"`) {
-	case "true":
+	if strings.Trim(string(rr.ReadOnly), `"`) == "true" {
 		r.ReadOnly = true
 	}
 	r.Username = lookupUsername(rr)
@@ -232,8 +231,10 @@ func loadRecordFiles(paths []string) ([]Record, error) {
 			if err != nil {
 				return err
 			}
-			defer f.Close()
 			recs, err := ParseRecords(f)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, err)
 			}

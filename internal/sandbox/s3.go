@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -120,8 +121,9 @@ func writeS3Err(w http.ResponseWriter, r *http.Request, e *s3Error) {
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(e.status)
-	w.Write([]byte(xml.Header))
-	w.Write(body)
+	// A write fails only once the client has gone; there is no one left to
+	// answer.
+	_, _ = w.Write(append([]byte(xml.Header), body...))
 }
 
 func s3RequestID() string {
@@ -143,7 +145,10 @@ func setS3Headers(w http.ResponseWriter, reqID string) {
 func writeS3XML(w http.ResponseWriter, name string, v any) {
 	setS3Headers(w, s3RequestID())
 	w.Header().Set("Content-Type", "application/xml")
-	w.Write([]byte(xml.Header))
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		log.Printf("sandbox: writing S3 %s response: %v", name, err)
+		return
+	}
 	enc := xml.NewEncoder(w)
 	start := xml.StartElement{Name: xml.Name{Local: name}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: s3Namespace}}}
 	if err := enc.EncodeElement(v, start); err != nil {
@@ -327,7 +332,9 @@ func (rr *responseRecorder) flush() {
 	if rr.status != 0 {
 		rr.ResponseWriter.WriteHeader(rr.status)
 	}
-	rr.ResponseWriter.Write(rr.body)
+	// A write fails only once the client has gone; the state is persisted
+	// already and there is no one left to answer.
+	_, _ = rr.ResponseWriter.Write(rr.body)
 }
 
 func (s *Server) recordS3CallLocked(ri *requestInfo, r *http.Request, event, bucketName string, params map[string]any, serr *s3Error) {

@@ -454,8 +454,13 @@ func TestObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	part, _ := io.ReadAll(rng.Body)
-	rng.Body.Close()
+	part, err := io.ReadAll(rng.Body)
+	if cerr := rng.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("reading the ranged GetObject: %v", err)
+	}
 	if string(part) != "body" {
 		t.Errorf("ranged GetObject = %q", part)
 	}

@@ -44,8 +44,10 @@ func readObject(t *testing.T, c *s3.Client, bucket, key string, versionID *strin
 	if err != nil {
 		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
 	}
-	defer out.Body.Close()
 	b, err := io.ReadAll(out.Body)
+	if cerr := out.Body.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		t.Fatalf("reading %s/%s: %v", bucket, key, err)
 	}

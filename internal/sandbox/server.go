@@ -249,5 +249,7 @@ func writeJSONError(w http.ResponseWriter, status int, code, message string) {
 		// Two strings always marshal.
 		panic(err)
 	}
-	w.Write(body)
+	// A write fails only once the client has gone; there is no one left to
+	// answer.
+	_, _ = w.Write(body)
 }

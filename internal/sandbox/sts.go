@@ -223,8 +223,9 @@ func writeSTS(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", randomUUID())
-	w.Write([]byte(xml.Header))
-	w.Write(body)
+	// A write fails only once the client has gone; there is no one left to
+	// answer.
+	_, _ = w.Write(append([]byte(xml.Header), body...))
 }
 
 // writeSTSError answers in the query protocol's ErrorResponse shape.
@@ -251,8 +252,8 @@ func writeSTSError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", reqID)
 	w.WriteHeader(status)
-	w.Write([]byte(xml.Header))
-	w.Write(body)
+	// As in writeSTS, a failed write has no one left to answer.
+	_, _ = w.Write(append([]byte(xml.Header), body...))
 }
 
 func randomBytes(n int) []byte {
