@@ -62,24 +62,15 @@ func (h eventsHistory) options(rps float64) sandbox.Options {
 }
 
 // ids lists the history's event ids between from and to (inclusive) that
-// keep says to, newest first.
+// keep says to, in the history's order, which is LookupEvents' (newest
+// first).
 func (h eventsHistory) ids(from, to time.Time, keep func(r *sandbox.Record) bool) []string {
-	var out []*sandbox.Record
+	var ids []string
 	for i := range h.records {
 		r := &h.records[i]
 		if r.EventSource == sandbox.OpsWorksCMSource && !r.EventTime.Before(from) && !r.EventTime.After(to) && keep(r) {
-			out = append(out, r)
+			ids = append(ids, r.EventID)
 		}
-	}
-	slices.SortFunc(out, func(a, b *sandbox.Record) int {
-		if c := b.EventTime.Compare(a.EventTime); c != 0 {
-			return c
-		}
-		return strings.Compare(a.EventID, b.EventID)
-	})
-	ids := make([]string, len(out))
-	for i, r := range out {
-		ids[i] = r.EventID
 	}
 	return ids
 }

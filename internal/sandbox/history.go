@@ -153,7 +153,8 @@ type historyGen struct {
 // six weeks of calls before now in several regions, with every action,
 // several kinds of principal, failures and risky changes, plus a few calls
 // older than LookupEvents' 90-day window. The same (account, now) always
-// gives the same records, newest first.
+// gives the same records, in LookupEvents' order: newest first, ties by
+// event id.
 func History(account string, now time.Time) []Record {
 	seed := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", account, now.Unix())))
 	g := &historyGen{

@@ -19,8 +19,11 @@ func TestHistoryCoverage(t *testing.T) {
 	var mfa, noMFA, console, sdk, denied, afterEOL, oldest, secret int
 	eol := time.Date(2024, 5, 5, 0, 0, 0, 0, time.UTC)
 	for i, r := range hist {
-		if i > 0 && hist[i-1].EventTime.Before(r.EventTime) {
-			t.Fatalf("history not newest first at %d", i)
+		if i > 0 {
+			prev := hist[i-1]
+			if prev.EventTime.Before(r.EventTime) || prev.EventTime.Equal(r.EventTime) && prev.EventID >= r.EventID {
+				t.Fatalf("history not newest first, ties by event id, at %d", i)
+			}
 		}
 		if r.EventSource != OpsWorksCMSource || r.Account != DefaultAccount || r.EventTime.After(ctTestNow) {
 			t.Fatalf("record %s: source %s account %s time %s", r.EventID, r.EventSource, r.Account, r.EventTime)
