@@ -322,16 +322,24 @@ func (s *Server) ctUpdateTrail(ri *requestInfo, body []byte) (any, callDetail, *
 	return cur.createOut(), callDetail{response: cur.createOut(), resources: cur.resource()}, nil
 }
 
+// nameInput is the body of the calls that name one trail.
 type nameInput struct {
 	Name string
 }
 
-func (s *Server) ctDeleteTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+// namedTrailLocked decodes the body of a call that names one trail and
+// resolves the trail with find: findTrailLocked for calls that read it,
+// findHomeTrailLocked for calls that change it.
+func (s *Server) namedTrailLocked(ri *requestInfo, body []byte, find func(*requestInfo, string) (*trail, *ctError)) (*trail, *ctError) {
 	var in nameInput
 	if err := decodeCT(body, &in); err != nil {
-		return nil, callDetail{}, err
+		return nil, err
 	}
-	t, err := s.findHomeTrailLocked(ri, in.Name)
+	return find(ri, in.Name)
+}
+
+func (s *Server) ctDeleteTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -341,11 +349,7 @@ func (s *Server) ctDeleteTrail(ri *requestInfo, body []byte) (any, callDetail, *
 }
 
 func (s *Server) ctGetTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
-	var in nameInput
-	if err := decodeCT(body, &in); err != nil {
-		return nil, callDetail{}, err
-	}
-	t, err := s.findTrailLocked(ri, in.Name)
+	t, err := s.namedTrailLocked(ri, body, s.findTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -409,11 +413,7 @@ func (s *Server) ctListTrails(ri *requestInfo, body []byte) (any, callDetail, *c
 }
 
 func (s *Server) ctGetTrailStatus(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
-	var in nameInput
-	if err := decodeCT(body, &in); err != nil {
-		return nil, callDetail{}, err
-	}
-	t, err := s.findTrailLocked(ri, in.Name)
+	t, err := s.namedTrailLocked(ri, body, s.findTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -457,11 +457,7 @@ func (s *Server) ctGetTrailStatus(ri *requestInfo, body []byte) (any, callDetail
 }
 
 func (s *Server) ctStartLogging(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
-	var in nameInput
-	if err := decodeCT(body, &in); err != nil {
-		return nil, callDetail{}, err
-	}
-	t, err := s.findHomeTrailLocked(ri, in.Name)
+	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -473,11 +469,7 @@ func (s *Server) ctStartLogging(ri *requestInfo, body []byte) (any, callDetail, 
 }
 
 func (s *Server) ctStopLogging(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
-	var in nameInput
-	if err := decodeCT(body, &in); err != nil {
-		return nil, callDetail{}, err
-	}
-	t, err := s.findHomeTrailLocked(ri, in.Name)
+	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
