@@ -52,12 +52,19 @@ func (s *Server) tagTargetLocked(ri *requestInfo, id string) (*trail, *ctError) 
 	return t, nil
 }
 
-func (s *Server) ctAddTags(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+// tagsCallLocked decodes an AddTags or RemoveTags body and resolves the
+// trail it tags.
+func (s *Server) tagsCallLocked(ri *requestInfo, body []byte) (*trail, tagsInput, *ctError) {
 	var in tagsInput
 	if err := decodeCT(body, &in); err != nil {
-		return nil, callDetail{}, err
+		return nil, in, err
 	}
 	t, err := s.tagTargetLocked(ri, in.ResourceId)
+	return t, in, err
+}
+
+func (s *Server) ctAddTags(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+	t, in, err := s.tagsCallLocked(ri, body)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -70,11 +77,7 @@ func (s *Server) ctAddTags(ri *requestInfo, body []byte) (any, callDetail, *ctEr
 }
 
 func (s *Server) ctRemoveTags(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
-	var in tagsInput
-	if err := decodeCT(body, &in); err != nil {
-		return nil, callDetail{}, err
-	}
-	t, err := s.tagTargetLocked(ri, in.ResourceId)
+	t, in, err := s.tagsCallLocked(ri, body)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
