@@ -36,6 +36,18 @@ func (v *eventView) requestParams() (map[string]any, error) {
 	return v.params, v.paramsErr
 }
 
+// succeededParams is the request parameters of a call that succeeded: the
+// rules that read them judge what a call changed, and a failed call changed
+// nothing. ok is false for a failed call and when the parameters do not
+// decode (err then says why).
+func (v *eventView) succeededParams() (p map[string]any, ok bool, err error) {
+	if !succeeded(v.ev) {
+		return nil, false, nil
+	}
+	p, err = v.requestParams()
+	return p, err == nil, err
+}
+
 // decodeObject decodes a JSON object; empty or "null" gives an empty map.
 func decodeObject(s string) (map[string]any, error) {
 	m := map[string]any{}
@@ -144,11 +156,8 @@ func matchUnallowedPrincipal(s *settings, v *eventView) (string, bool, error) {
 
 func matchCredentialReset(_ *settings, v *eventView) (string, bool, error) {
 	ev := v.ev
-	if !succeeded(ev) {
-		return "", false, nil
-	}
-	p, err := v.requestParams()
-	if err != nil {
+	p, ok, err := v.succeededParams()
+	if !ok {
 		return "", false, err
 	}
 	return fmt.Sprintf("%s reset %s on server %s by %s at %s in %s", ev.EventName,
@@ -157,11 +166,8 @@ func matchCredentialReset(_ *settings, v *eventView) (string, bool, error) {
 
 func matchRestoreKeyPair(_ *settings, v *eventView) (string, bool, error) {
 	ev := v.ev
-	if !succeeded(ev) {
-		return "", false, nil
-	}
-	p, err := v.requestParams()
-	if err != nil {
+	p, ok, err := v.succeededParams()
+	if !ok {
 		return "", false, err
 	}
 	key := paramString(p, "keyPair")
@@ -204,11 +210,8 @@ func matchSourceIP(s *settings, v *eventView) (string, bool, error) {
 
 func matchCreateServerExposed(_ *settings, v *eventView) (string, bool, error) {
 	ev := v.ev
-	if !succeeded(ev) {
-		return "", false, nil
-	}
-	p, err := v.requestParams()
-	if err != nil {
+	p, ok, err := v.succeededParams()
+	if !ok {
 		return "", false, err
 	}
 	var problems []string
@@ -240,11 +243,8 @@ func isEmpty(v any) bool {
 
 func matchBackupsDisabled(_ *settings, v *eventView) (string, bool, error) {
 	ev := v.ev
-	if !succeeded(ev) {
-		return "", false, nil
-	}
-	p, err := v.requestParams()
-	if err != nil {
+	p, ok, err := v.succeededParams()
+	if !ok {
 		return "", false, err
 	}
 	if disabled, _ := paramTrue(p, "disableAutomatedBackup"); !disabled {
