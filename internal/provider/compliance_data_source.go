@@ -165,11 +165,7 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Regions whose events are evaluated, all queried at once. Default: the provider's `regions`.",
-				Validators: []validator.List{
-					listvalidator.SizeAtLeast(1),
-					listvalidator.UniqueValues(),
-					listvalidator.ValueStringsAre(knownRegion()),
-				},
+				Validators:          regionList(),
 			},
 			"lookback": schema.StringAttribute{
 				Optional: true,

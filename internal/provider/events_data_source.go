@@ -160,11 +160,7 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Regions to query, all at once. Default: the provider's `regions`.",
-				Validators: []validator.List{
-					listvalidator.SizeAtLeast(1),
-					listvalidator.UniqueValues(),
-					listvalidator.ValueStringsAre(knownRegion()),
-				},
+				Validators:          regionList(),
 			},
 			"start_time": schema.StringAttribute{
 				Optional: true,

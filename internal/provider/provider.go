@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -98,11 +97,7 @@ func (p *opsauditProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Optional:    true,
 				MarkdownDescription: "Regions event queries fan out to. Default: the nine regions OpsWorks CM ran in (" +
 					"`" + joinQuoted(awsclient.OpsWorksCMRegions) + "`).",
-				Validators: []validator.List{
-					listvalidator.SizeAtLeast(1),
-					listvalidator.UniqueValues(),
-					listvalidator.ValueStringsAre(knownRegion()),
-				},
+				Validators: regionList(),
 			},
 			"profile": schema.StringAttribute{
 				Optional:            true,

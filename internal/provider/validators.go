@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
@@ -41,6 +42,16 @@ func knownRegion() validator.String {
 		}
 		return fmt.Sprintf("%q is not an AWS region name (for example us-east-1).", s)
 	}}
+}
+
+// regionList validates a list of regions to query: at least one, each
+// named once, every one a known region.
+func regionList() []validator.List {
+	return []validator.List{
+		listvalidator.SizeAtLeast(1),
+		listvalidator.UniqueValues(),
+		listvalidator.ValueStringsAre(knownRegion()),
+	}
 }
 
 func endpointURL() validator.String {
