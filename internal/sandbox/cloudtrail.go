@@ -141,13 +141,15 @@ func (s *Server) initCloudTrail() error {
 		}
 		s.indexRecordsLocked(recs)
 	}
+	recorded := make([]Record, 0, len(s.ct.Recorded))
 	for i, raw := range s.ct.Recorded {
 		rec, err := ParseRecord(raw)
 		if err != nil {
 			return fmt.Errorf("restoring recorded event %d: %w", i, err)
 		}
-		s.indexRecordsLocked([]Record{rec})
+		recorded = append(recorded, rec)
 	}
+	s.indexRecordsLocked(recorded)
 	// Everything present at start counts as delivered already: only what
 	// happens from now on is written to trail buckets.
 	for arn := range s.ct.Trails {

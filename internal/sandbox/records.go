@@ -281,8 +281,11 @@ func (a *Record) before(b *Record) bool {
 	return a.EventID < b.EventID
 }
 
+// indexRecordsLocked adds records to their account and region's index.
+// The new records are sorted among themselves and merged in, so recording
+// one call costs a linear merge, not a sort of the whole region.
 func (s *Server) indexRecordsLocked(recs []Record) {
-	touched := map[*eventIndex]bool{}
+	added := map[*eventIndex][]*Record{}
 	for i := range recs {
 		rec := recs[i]
 		if rec.Account == "" {
@@ -300,12 +303,25 @@ func (s *Server) indexRecordsLocked(recs []Record) {
 		idx.ids[rec.EventID] = true
 		s.ctrt.seq++
 		rec.seq = s.ctrt.seq
-		idx.events = append(idx.events, &rec)
-		touched[idx] = true
+		added[idx] = append(added[idx], &rec)
 	}
-	for idx := range touched {
-		sort.SliceStable(idx.events, func(i, j int) bool { return idx.events[i].before(idx.events[j]) })
+	for idx, fresh := range added {
+		sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].before(fresh[j]) })
+		idx.events = mergeRecords(idx.events, fresh)
 	}
+}
+
+// mergeRecords merges two slices already in index order.
+func mergeRecords(a, b []*Record) []*Record {
+	out := make([]*Record, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if b[0].before(a[0]) {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // call is what a recorded API call needs beyond the request itself.
