@@ -1,0 +1,63 @@
+package sigma
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// ruleDoc wraps a detection section (written without indentation) in a
+// complete CloudTrail rule.
+func ruleDoc(detection string) string {
+	var b strings.Builder
+	b.WriteString("title: Test rule\nid: 5f0c7a52-test\nlevel: high\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n")
+	for l := range strings.SplitSeq(strings.TrimSpace(detection), "\n") {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
+}
+
+func compileOne(t *testing.T, doc string) *Rule {
+	t.Helper()
+	rules, err := Compile([]string{doc})
+	if err != nil {
+		t.Fatalf("Compile: %v\n%s", err, doc)
+	}
+	return rules[0]
+}
+
+// record decodes a CloudTrail record as the policy evaluator does.
+func record(t *testing.T, js string) *Record {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(js), &m); err != nil {
+		t.Fatalf("record %s: %v", js, err)
+	}
+	return NewRecord(m)
+}
+
+// compileErrors compiles documents that must be refused and returns each
+// problem.
+func compileErrors(t *testing.T, docs ...string) []*Error {
+	t.Helper()
+	_, err := Compile(docs)
+	if err == nil {
+		t.Fatalf("Compile accepted %q", docs)
+	}
+	return sigmaErrors(t, err)
+}
+
+// sigmaErrors undoes errors.Join: each problem must be an *Error.
+func sigmaErrors(t *testing.T, err error) []*Error {
+	t.Helper()
+	var out []*Error
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var se *Error
+		if !errors.As(e, &se) {
+			t.Fatalf("error %v is a %T, not *Error", e, e)
+		}
+		out = append(out, se)
+	}
+	return out
+}
