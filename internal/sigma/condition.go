@@ -270,7 +270,7 @@ func (c *condParser) quantifier(q token) node {
 	them := strings.EqualFold(target.text, "them")
 	pattern := newGlob(target.text, "", true)
 	for _, s := range c.sels {
-		if them && !strings.HasPrefix(s.name, "_") || !them && pattern.match(s.name) {
+		if them && !strings.HasPrefix(s.name, "_") || !them && pattern.match([]byte(s.name)) {
 			ns = append(ns, s)
 		}
 	}

@@ -75,7 +75,7 @@ func (t *fieldTest) eval(r *Record) bool {
 	return false
 }
 
-func anyValue(m matcher, vals []string) bool {
+func anyValue(m matcher, vals [][]byte) bool {
 	for _, v := range vals {
 		if m.match(v) {
 			return true

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -250,7 +251,7 @@ condition: selection`,
 selection:
   requestParameters|contains: '"Status":"Suspended"'
 condition: selection`,
-			match: []string{`{"requestParameters":{"bucketName":"logs","VersioningConfiguration":{"Status":"Suspended"}}}`},
+			match: []string{`{"requestParameters":{"bucketName":"logs","VersioningConfiguration":{"Status":"Suspended"}}}`, `{"requestParameters": {"VersioningConfiguration": {"Status": "Suspended"}}}`},
 			miss:  []string{`{"requestParameters":{"bucketName":"Suspended","VersioningConfiguration":{"Status":"Enabled"}}}`},
 		},
 		{
@@ -322,8 +323,32 @@ func TestRecordReset(t *testing.T) {
 			t.Fatal("first record does not match")
 		}
 	}
-	rec.Reset(record(t, `{"requestParameters":{"status":"Enabled"}}`).fields)
+	if err := rec.Reset(`{"requestParameters":{"status":"Enabled"}}`); err != nil {
+		t.Fatal(err)
+	}
 	if r.Match(rec) {
 		t.Fatal("the second record matched the first record's object text")
+	}
+}
+
+// A record that does not parse is an error, and matches nothing, not even
+// a rule that asks for an absent field.
+func TestRecordResetErrors(t *testing.T) {
+	r := compileOne(t, ruleDoc("selection:\n  errorCode: null\ncondition: selection"))
+	rec := record(t, `{"eventName":"ListBuckets"}`)
+	if !r.Match(rec) {
+		t.Fatal("a record without errorCode does not match errorCode: null")
+	}
+	for js, want := range map[string]string{
+		`{"eventName":`: "parsing the CloudTrail record",
+		``:              "parsing the CloudTrail record",
+		`["eventName"]`: "the CloudTrail record is not a JSON object",
+	} {
+		if err := rec.Reset(js); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Reset(%q) = %v, want %q", js, err, want)
+		}
+		if r.Match(rec) {
+			t.Errorf("the unparsed record %q matched", js)
+		}
 	}
 }

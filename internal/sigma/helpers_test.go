@@ -1,7 +1,6 @@
 package sigma
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -27,14 +26,14 @@ func compileOne(t *testing.T, doc string) *Rule {
 	return rules[0]
 }
 
-// record decodes a CloudTrail record as the policy evaluator does.
+// record parses a CloudTrail record.
 func record(t *testing.T, js string) *Record {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(js), &m); err != nil {
+	r := &Record{}
+	if err := r.Reset(js); err != nil {
 		t.Fatalf("record %s: %v", js, err)
 	}
-	return NewRecord(m)
+	return r
 }
 
 // compileErrors compiles documents that must be refused and returns each

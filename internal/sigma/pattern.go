@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"bytes"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -8,19 +9,20 @@ import (
 	"unicode/utf8"
 )
 
-// matcher tests one value of a record.
+// matcher tests one value of a record. Values are the parser's bytes, so
+// that reading a record copies nothing.
 type matcher interface {
-	match(s string) bool
+	match(s []byte) bool
 }
 
 type regexMatcher struct{ re *regexp.Regexp }
 
-func (m regexMatcher) match(s string) bool { return m.re.MatchString(s) }
+func (m regexMatcher) match(s []byte) bool { return m.re.Match(s) }
 
 type cidrMatcher struct{ prefix netip.Prefix }
 
-func (m cidrMatcher) match(s string) bool {
-	a, err := netip.ParseAddr(s)
+func (m cidrMatcher) match(s []byte) bool {
+	a, err := netip.ParseAddr(string(s))
 	return err == nil && m.prefix.Contains(a.Unmap())
 }
 
@@ -34,8 +36,8 @@ type glob struct {
 	parts [][]rune
 	cased bool
 	// literal is the whole value when it has no wildcard at all, the
-	// common case, compared with == or strings.EqualFold.
-	literal   string
+	// common case, compared with bytes.Equal or bytes.EqualFold.
+	literal   []byte
 	isLiteral bool
 }
 
@@ -75,18 +77,18 @@ func newGlob(value, kind string, cased bool) *glob {
 		wild = true
 	}
 	if !wild {
-		g.literal, g.isLiteral = string(parts[0]), true
+		g.literal, g.isLiteral = []byte(string(parts[0])), true
 	}
 	g.parts = parts
 	return g
 }
 
-func (g *glob) match(s string) bool {
+func (g *glob) match(s []byte) bool {
 	if g.isLiteral {
 		if g.cased {
-			return s == g.literal
+			return bytes.Equal(s, g.literal)
 		}
-		return strings.EqualFold(s, g.literal)
+		return bytes.EqualFold(s, g.literal)
 	}
 	if len(g.parts) == 1 {
 		end, ok := g.matchAt(s, 0, g.parts[0])
@@ -112,7 +114,7 @@ func (g *glob) match(s string) bool {
 }
 
 // find returns where the first match of part at or after i ends.
-func (g *glob) find(s string, i int, part []rune) (int, bool) {
+func (g *glob) find(s []byte, i int, part []rune) (int, bool) {
 	for {
 		if e, ok := g.matchAt(s, i, part); ok {
 			return e, true
@@ -120,18 +122,18 @@ func (g *glob) find(s string, i int, part []rune) (int, bool) {
 		if i >= len(s) {
 			return 0, false
 		}
-		_, size := utf8.DecodeRuneInString(s[i:])
+		_, size := utf8.DecodeRune(s[i:])
 		i += size
 	}
 }
 
 // matchAt matches part at byte i of s and returns where the match ends.
-func (g *glob) matchAt(s string, i int, part []rune) (int, bool) {
+func (g *glob) matchAt(s []byte, i int, part []rune) (int, bool) {
 	for _, pr := range part {
 		if i >= len(s) {
 			return 0, false
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := utf8.DecodeRune(s[i:])
 		if pr != anyRune && !g.equal(pr, r) {
 			return 0, false
 		}
@@ -142,12 +144,12 @@ func (g *glob) matchAt(s string, i int, part []rune) (int, bool) {
 
 // matchBefore matches part so that it ends at byte end of s and returns
 // where the match starts.
-func (g *glob) matchBefore(s string, end int, part []rune) (int, bool) {
+func (g *glob) matchBefore(s []byte, end int, part []rune) (int, bool) {
 	for k := len(part) - 1; k >= 0; k-- {
 		if end <= 0 {
 			return 0, false
 		}
-		r, size := utf8.DecodeLastRuneInString(s[:end])
+		r, size := utf8.DecodeLastRune(s[:end])
 		if part[k] != anyRune && !g.equal(part[k], r) {
 			return 0, false
 		}

@@ -39,12 +39,12 @@ func TestGlob(t *testing.T) {
 	for _, tt := range tests {
 		g := newGlob(tt.pattern, tt.kind, tt.cased)
 		for _, s := range tt.match {
-			if !g.match(s) {
+			if !g.match([]byte(s)) {
 				t.Errorf("%s %q (cased %v) does not match %q", tt.kind, tt.pattern, tt.cased, s)
 			}
 		}
 		for _, s := range tt.miss {
-			if g.match(s) {
+			if g.match([]byte(s)) {
 				t.Errorf("%s %q (cased %v) matches %q", tt.kind, tt.pattern, tt.cased, s)
 			}
 		}

@@ -18,10 +18,10 @@
 //
 // Field names are CloudTrail's, dotted into nested objects
 // (userIdentity.type). A field holding an object is matched as its JSON text
-// (compact, keys sorted); an array is matched element by element; numbers
-// and booleans as their JSON text; a null or absent field matches only
-// null. The exists modifier counts a null field as present, as the
-// specification says.
+// (compact, keys in the record's order); an array is matched element by
+// element; numbers and booleans as their JSON text; a null or absent field
+// matches only null. The exists modifier counts a null field as present, as
+// the specification says.
 //
 // Everything else is refused with an *Error naming the feature: keyword
 // searches, aggregations (| count() ..., | near ...), timeframe, other modifiers
@@ -60,9 +60,10 @@ type Rule struct {
 	condition node
 }
 
-// Match reports whether the record meets the rule's condition.
+// Match reports whether the record meets the rule's condition; a record
+// that did not parse meets none.
 func (r *Rule) Match(rec *Record) bool {
-	return r.condition.eval(rec)
+	return rec.root != nil && r.condition.eval(rec)
 }
 
 // Error is a Sigma document that cannot be used.
