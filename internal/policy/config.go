@@ -37,6 +37,9 @@ type Config struct {
 	DisabledRules []string
 	// UserRules are CEL rules over each event, always run.
 	UserRules []UserRule
+	// SigmaRules are Sigma rule documents (YAML) for CloudTrail, each a
+	// rule over every event, always run.
+	SigmaRules []string
 	// FailOn is the least severity that fails the evaluation; empty means
 	// DefaultFailOn.
 	FailOn Severity
@@ -110,10 +113,7 @@ func newSettings(cfg Config) (settings, error) {
 		s.allowedNets = append(s.allowedNets, p)
 	}
 
-	known := make(map[string]bool, len(catalog))
-	for _, r := range catalog {
-		known[r.ID] = true
-	}
+	known := builtinIDs()
 	s.enabled = make(map[string]bool, len(catalog))
 	if len(cfg.Rules) == 0 {
 		for id := range known {
