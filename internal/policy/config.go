@@ -19,7 +19,9 @@ const (
 // Config selects and parameterises the rules of one evaluation. It maps
 // one to one onto the arguments of the opsaudit_compliance data source.
 type Config struct {
-	// EventSource is the audited service; empty means events.DefaultEventSource.
+	// EventSource is the audited service; empty means
+	// events.DefaultEventSource, events.AllEventSources every service (a
+	// trail excluding any source's management events is then a finding).
 	EventSource string
 	// AllowedPrincipals are ARN patterns (`*` matches any run of characters)
 	// of the principals allowed to delete servers/backups and to export
@@ -133,6 +135,12 @@ func newSettings(cfg Config) (settings, error) {
 		delete(s.enabled, id)
 	}
 	return s, errors.Join(errs...)
+}
+
+// audits reports whether ev is of the audited event source, which
+// built-in event rules look at; events.AllEventSources audits every one.
+func (s *settings) audits(ev *events.Event) bool {
+	return s.eventSource == events.AllEventSources || strings.EqualFold(ev.EventSource, s.eventSource)
 }
 
 // parseNetwork accepts a CIDR or a bare address.

@@ -233,7 +233,7 @@ func (r *run) events(evs []events.Event, rules eventRules) []*events.Event {
 	for i := range evs {
 		ev := &evs[i]
 		view := eventView{ev: ev}
-		if strings.EqualFold(ev.EventSource, r.e.s.eventSource) {
+		if r.e.s.audits(ev) {
 			sourceEvents = append(sourceEvents, ev)
 			r.builtinEvent(&view, rules.builtin)
 		}

@@ -349,7 +349,7 @@ var catalog = []Rule{
 	{
 		ID:          "event_after_end_of_life",
 		Title:       "Mutating call after the service's end of life",
-		Description: "OpsWorks CM reached end of life on 2024-05-05 (Puppet Enterprise 2024-03-31, Chef Automate 2024-05-05); any later change is unexpected. Applies only when the event source is opsworks-cm.amazonaws.com.",
+		Description: "OpsWorks CM reached end of life on 2024-05-05 (Puppet Enterprise 2024-03-31, Chef Automate 2024-05-05); any later change is unexpected. Applies only to events of opsworks-cm.amazonaws.com.",
 		Severity:    SeverityMedium,
 		Target:      TargetEvent,
 		Remediation: "Find the automation or person still calling the retired service and remove it.",
