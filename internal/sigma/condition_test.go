@@ -53,17 +53,7 @@ func TestConditionForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.condition, func(t *testing.T) {
-			r := compileOne(t, ruleDoc(conditionSelections+"condition: "+tt.condition))
-			for _, m := range tt.match {
-				if !r.Match(letters(t, m)) {
-					t.Errorf("does not match %q", m)
-				}
-			}
-			for _, m := range tt.miss {
-				if r.Match(letters(t, m)) {
-					t.Errorf("matches %q", m)
-				}
-			}
+			checkMatches(t, compileOne(t, ruleDoc(conditionSelections+"condition: "+tt.condition)), letters, tt.match, tt.miss)
 		})
 	}
 }
@@ -71,14 +61,5 @@ func TestConditionForms(t *testing.T) {
 // A list of conditions matches when any of them does.
 func TestConditionList(t *testing.T) {
 	r := compileOne(t, ruleDoc(conditionSelections+"condition:\n  - sel_a and sel_b\n  - filter_c"))
-	for _, m := range []string{"ab", "c"} {
-		if !r.Match(letters(t, m)) {
-			t.Errorf("does not match %q", m)
-		}
-	}
-	for _, m := range []string{"a", "b"} {
-		if r.Match(letters(t, m)) {
-			t.Errorf("matches %q", m)
-		}
-	}
+	checkMatches(t, r, letters, []string{"ab", "c"}, []string{"a", "b"})
 }

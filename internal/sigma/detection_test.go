@@ -298,17 +298,7 @@ condition: selection`,
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := compileOne(t, ruleDoc(tt.detection))
-			for _, js := range tt.match {
-				if !r.Match(record(t, js)) {
-					t.Errorf("does not match %s", js)
-				}
-			}
-			for _, js := range tt.miss {
-				if r.Match(record(t, js)) {
-					t.Errorf("matches %s", js)
-				}
-			}
+			checkMatches(t, compileOne(t, ruleDoc(tt.detection)), record, tt.match, tt.miss)
 		})
 	}
 }
@@ -316,7 +306,7 @@ condition: selection`,
 // A Record serves many rules and then the next event: cached object text
 // must not leak from one event into the next.
 func TestRecordReset(t *testing.T) {
-	r := compileOne(t, ruleDoc("selection:\n  requestParameters|contains: Suspended\ncondition: selection"))
+	r := compileOne(t, selectionDoc("requestParameters|contains: Suspended"))
 	rec := record(t, `{"requestParameters":{"status":"Suspended"}}`)
 	for range 2 { // the second time from the cache
 		if !r.Match(rec) {
@@ -334,7 +324,7 @@ func TestRecordReset(t *testing.T) {
 // A record that does not parse is an error, and matches nothing, not even
 // a rule that asks for an absent field.
 func TestRecordResetErrors(t *testing.T) {
-	r := compileOne(t, ruleDoc("selection:\n  errorCode: null\ncondition: selection"))
+	r := compileOne(t, selectionDoc("errorCode: null"))
 	rec := record(t, `{"eventName":"ListBuckets"}`)
 	if !r.Match(rec) {
 		t.Fatal("a record without errorCode does not match errorCode: null")

@@ -17,6 +17,12 @@ func ruleDoc(detection string) string {
 	return b.String()
 }
 
+// selectionDoc is a rule whose condition is one selection with this entry
+// (written without indentation).
+func selectionDoc(entry string) string {
+	return ruleDoc("selection:\n  " + entry + "\ncondition: selection")
+}
+
 func compileOne(t *testing.T, doc string) *Rule {
 	t.Helper()
 	rules, err := Compile([]string{doc})
@@ -34,6 +40,22 @@ func record(t *testing.T, js string) *Record {
 		t.Fatalf("record %s: %v", js, err)
 	}
 	return r
+}
+
+// checkMatches reports the records of match that r does not match and
+// those of miss that it does; records are written as parse takes them.
+func checkMatches(t *testing.T, r *Rule, parse func(*testing.T, string) *Record, match, miss []string) {
+	t.Helper()
+	for _, m := range match {
+		if !r.Match(parse(t, m)) {
+			t.Errorf("does not match %s", m)
+		}
+	}
+	for _, m := range miss {
+		if r.Match(parse(t, m)) {
+			t.Errorf("matches %s", m)
+		}
+	}
 }
 
 // compileErrors compiles documents that must be refused and returns each

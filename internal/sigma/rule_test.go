@@ -52,7 +52,7 @@ level: Informational
 		t.Fatal("flow-style list of values does not match")
 	}
 	// A single string is a list of one, as older rules write it.
-	r = compileOne(t, strings.Replace(ruleDoc("selection:\n  eventName: X\ncondition: selection"), "level: high\n", "level: low\nfalsepositives: Unknown\n", 1))
+	r = compileOne(t, strings.Replace(selectionDoc("eventName: X"), "level: high\n", "level: low\nfalsepositives: Unknown\n", 1))
 	if !slices.Equal(r.FalsePositives, []string{"Unknown"}) {
 		t.Fatalf("falsepositives %q", r.FalsePositives)
 	}
@@ -77,25 +77,25 @@ func TestCompileErrors(t *testing.T) {
 		{name: "keyword list", doc: ruleDoc("keywords:\n  - evil\n  - bad\ncondition: keywords"), line: 9, column: 7, feature: "keyword search"},
 		{name: "keyword with all", doc: ruleDoc("keywords:\n  '|all':\n    - a\n    - b\ncondition: keywords"), line: 9, feature: "keyword search"},
 		{name: "keyword scalar", doc: ruleDoc("keywords: evil\ncondition: keywords"), line: 8, feature: "keyword search"},
-		{name: "fieldref", doc: ruleDoc("selection:\n  userIdentity.arn|fieldref: requestParameters.userName\ncondition: selection"), line: 9, column: 5, feature: "the fieldref modifier"},
-		{name: "unknown modifier", doc: ruleDoc("selection:\n  eventName|containz: X\ncondition: selection"), line: 9, contains: `unknown modifier "containz"`},
-		{name: "modifier twice", doc: ruleDoc("selection:\n  eventName|contains|contains: X\ncondition: selection"), line: 9, contains: "modifier contains is given twice"},
-		{name: "two kinds", doc: ruleDoc("selection:\n  eventName|contains|startswith: X\ncondition: selection"), line: 9, contains: "startswith cannot be combined with contains"},
-		{name: "re flag without re", doc: ruleDoc("selection:\n  eventName|i: X\ncondition: selection"), line: 9, contains: "flag of re"},
-		{name: "exists not a boolean", doc: ruleDoc("selection:\n  eventName|exists: yes\ncondition: selection"), line: 9, column: 23, contains: "takes true or false"},
-		{name: "exists with all", doc: ruleDoc("selection:\n  eventName|exists|all: true\ncondition: selection"), line: 9, contains: "exists takes no other modifier"},
-		{name: "cased with re", doc: ruleDoc("selection:\n  eventName|re|cased: X\ncondition: selection"), line: 9, contains: "cased applies to string matching"},
-		{name: "null in a list", doc: ruleDoc("selection:\n  errorCode:\n    - ''\n    - null\ncondition: selection"), line: 11, contains: "null cannot be one of a list"},
-		{name: "null with a modifier", doc: ruleDoc("selection:\n  errorCode|contains: null\ncondition: selection"), line: 9, contains: "null takes no modifier"},
-		{name: "all with one value", doc: ruleDoc("selection:\n  userAgent|contains|all: x\ncondition: selection"), line: 9, contains: "all needs a list of two or more values"},
-		{name: "empty list of values", doc: ruleDoc("selection:\n  eventName: []\ncondition: selection"), line: 9, contains: "empty list of values"},
-		{name: "value is a map", doc: ruleDoc("selection:\n  eventName:\n    a: b\ncondition: selection"), line: 10, contains: "must be strings, numbers, booleans or null"},
-		{name: "regex RE2 lacks", doc: ruleDoc("selection:\n  eventName|re: '(?<=Delete)Trail'\ncondition: selection"), line: 9, contains: "RE2"},
-		{name: "bad cidr", doc: ruleDoc("selection:\n  sourceIPAddress|cidr: 10.0.0.0/33\ncondition: selection"), line: 9, contains: "not a CIDR block"},
-		{name: "empty field part", doc: ruleDoc("selection:\n  userIdentity..type: Root\ncondition: selection"), line: 9, contains: "empty part"},
+		{name: "fieldref", doc: selectionDoc("userIdentity.arn|fieldref: requestParameters.userName"), line: 9, column: 5, feature: "the fieldref modifier"},
+		{name: "unknown modifier", doc: selectionDoc("eventName|containz: X"), line: 9, contains: `unknown modifier "containz"`},
+		{name: "modifier twice", doc: selectionDoc("eventName|contains|contains: X"), line: 9, contains: "modifier contains is given twice"},
+		{name: "two kinds", doc: selectionDoc("eventName|contains|startswith: X"), line: 9, contains: "startswith cannot be combined with contains"},
+		{name: "re flag without re", doc: selectionDoc("eventName|i: X"), line: 9, contains: "flag of re"},
+		{name: "exists not a boolean", doc: selectionDoc("eventName|exists: yes"), line: 9, column: 23, contains: "takes true or false"},
+		{name: "exists with all", doc: selectionDoc("eventName|exists|all: true"), line: 9, contains: "exists takes no other modifier"},
+		{name: "cased with re", doc: selectionDoc("eventName|re|cased: X"), line: 9, contains: "cased applies to string matching"},
+		{name: "null in a list", doc: selectionDoc("errorCode:\n    - ''\n    - null"), line: 11, contains: "null cannot be one of a list"},
+		{name: "null with a modifier", doc: selectionDoc("errorCode|contains: null"), line: 9, contains: "null takes no modifier"},
+		{name: "all with one value", doc: selectionDoc("userAgent|contains|all: x"), line: 9, contains: "all needs a list of two or more values"},
+		{name: "empty list of values", doc: selectionDoc("eventName: []"), line: 9, contains: "empty list of values"},
+		{name: "value is a map", doc: selectionDoc("eventName:\n    a: b"), line: 10, contains: "must be strings, numbers, booleans or null"},
+		{name: "regex RE2 lacks", doc: selectionDoc("eventName|re: '(?<=Delete)Trail'"), line: 9, contains: "RE2"},
+		{name: "bad cidr", doc: selectionDoc("sourceIPAddress|cidr: 10.0.0.0/33"), line: 9, contains: "not a CIDR block"},
+		{name: "empty field part", doc: selectionDoc("userIdentity..type: Root"), line: 9, contains: "empty part"},
 		{name: "empty selection map", doc: ruleDoc("selection: {}\ncondition: selection"), line: 8, contains: "empty map"},
 		{name: "empty selection list", doc: ruleDoc("selection: []\ncondition: selection"), line: 8, contains: "empty list"},
-		{name: "repeated field", doc: ruleDoc("selection:\n  eventName: A\n  eventName: B\ncondition: selection"), line: 10, contains: `key "eventName" repeats the key on line 9`},
+		{name: "repeated field", doc: selectionDoc("eventName: A\n  eventName: B"), line: 10, contains: `key "eventName" repeats the key on line 9`},
 		{name: "repeated search identifier", doc: ruleDoc(sel + "selection:\n  eventName: Y\ncondition: selection"), line: 10, contains: `key "selection" repeats`},
 		{name: "undefined identifier", doc: ruleDoc(sel + "condition: selection and not filter"), line: 10, column: 32, contains: `undefined search identifier "filter"`},
 		{name: "pattern without of", doc: ruleDoc(sel + "condition: sel*"), line: 10, column: 14, contains: "sel* is a pattern"},
@@ -170,7 +170,7 @@ func TestCompileErrors(t *testing.T) {
 // refused by name.
 func TestUnsupportedModifiers(t *testing.T) {
 	for _, m := range slices.Sorted(maps.Keys(unsupportedModifiers)) {
-		errs := compileErrors(t, ruleDoc("selection:\n  eventName|"+m+": X\ncondition: selection"))
+		errs := compileErrors(t, selectionDoc("eventName|"+m+": X"))
 		if len(errs) != 1 || errs[0].Feature != "the "+m+" modifier" || errs[0].Line != 9 {
 			t.Errorf("%s: %v", m, errs)
 		}
@@ -178,8 +178,8 @@ func TestUnsupportedModifiers(t *testing.T) {
 }
 
 func TestErrorText(t *testing.T) {
-	good := ruleDoc("selection:\n  eventName: X\ncondition: selection")
-	errs := compileErrors(t, good, ruleDoc("selection:\n  userIdentity.arn|fieldref: requestParameters.userName\ncondition: selection"))
+	good := selectionDoc("eventName: X")
+	errs := compileErrors(t, good, selectionDoc("userIdentity.arn|fieldref: requestParameters.userName"))
 	want := `Sigma rule 2 (id 5f0c7a52-test) "Test rule", line 9, column 5: the fieldref modifier is not supported: it compares a field with another field of the same event`
 	if len(errs) != 1 || errs[0].Error() != want {
 		t.Fatalf("got %v\nwant %s", errs, want)
@@ -195,7 +195,7 @@ func TestErrorText(t *testing.T) {
 // the good ones in document order.
 func TestCompileSeveralDocuments(t *testing.T) {
 	good := func(id string) string {
-		return strings.Replace(ruleDoc("selection:\n  eventName: X\ncondition: selection"), "5f0c7a52-test", id, 1)
+		return strings.Replace(selectionDoc("eventName: X"), "5f0c7a52-test", id, 1)
 	}
 	bad := strings.Replace(ruleDoc("selection:\n  eventName|base64: X\n  errorCode|lt: 3\ncondition: selection and filter"), "5f0c7a52-test", "bad", 1)
 	rules, err := Compile([]string{good("one"), bad, good("three")})
