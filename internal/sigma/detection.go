@@ -96,7 +96,7 @@ func (p *parser) detection(n *yaml.Node) node {
 	var cond *yaml.Node
 	var sels []*selection
 	seen := map[string]bool{}
-	for _, kv := range p.pairs(n) {
+	for _, kv := range pairs(n) {
 		name := kv.key.Value
 		if seen[name] {
 			continue
@@ -158,7 +158,7 @@ func (p *parser) fieldTests(name string, m *yaml.Node) []*fieldTest {
 	p.mapping(m)
 	var out []*fieldTest
 	seen := map[string]bool{}
-	for _, kv := range p.pairs(m) {
+	for _, kv := range pairs(m) {
 		if seen[kv.key.Value] {
 			continue
 		}

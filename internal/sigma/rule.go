@@ -40,15 +40,15 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Levels, least severe first, as Sigma spells them.
-var Levels = []string{"informational", "low", "medium", "high", "critical"}
+// levels, least severe first, as Sigma spells them.
+var levels = []string{"informational", "low", "medium", "high", "critical"}
 
 // Rule is a compiled Sigma rule.
 type Rule struct {
 	ID          string
 	Title       string
 	Description string
-	// Level is one of Levels.
+	// Level is informational, low, medium, high or critical.
 	Level          string
 	References     []string
 	Tags           []string
@@ -116,12 +116,8 @@ func Compile(docs []string) ([]*Rule, error) {
 	for i, doc := range docs {
 		p := &parser{}
 		r := p.rule(doc)
-		if r != nil {
-			if first, dup := seen[r.ID]; dup {
-				p.errorf(p.idNode, "id %s is also the id of Sigma rule %d", r.ID, first+1)
-			} else {
-				seen[r.ID] = i
-			}
+		if first, dup := seen[p.id]; dup && len(p.errs) == 0 {
+			p.errorf(p.idNode, "id %s is also the id of Sigma rule %d", p.id, first+1)
 		}
 		if len(p.errs) > 0 {
 			for _, e := range p.errs {
@@ -131,6 +127,7 @@ func Compile(docs []string) ([]*Rule, error) {
 			continue
 		}
 		rules[i] = r
+		seen[r.ID] = i
 	}
 	return rules, errors.Join(errs...)
 }
@@ -188,10 +185,7 @@ func (p *parser) rule(doc string) *Rule {
 	case !errors.Is(err, io.EOF):
 		p.yamlError(err)
 	}
-	if len(root.Content) == 0 {
-		p.errorf(nil, "the document is empty")
-		return nil
-	}
+	// A decoded document node always holds one node; nothing at all is EOF.
 	top := deref(root.Content[0])
 	if top.Kind != yaml.MappingNode {
 		p.errorf(top, "a Sigma rule is a YAML mapping (title:, id:, logsource:, detection:, ...)")
@@ -250,7 +244,7 @@ type pair struct{ key, value *yaml.Node }
 // forbids and which would otherwise silently drop a condition.
 func (p *parser) mapping(n *yaml.Node) map[string]pair {
 	out := make(map[string]pair, len(n.Content)/2)
-	for _, kv := range p.pairs(n) {
+	for _, kv := range pairs(n) {
 		if prev, dup := out[kv.key.Value]; dup {
 			p.errorf(kv.key, "key %q repeats the key on line %d", kv.key.Value, prev.key.Line)
 			continue
@@ -261,7 +255,7 @@ func (p *parser) mapping(n *yaml.Node) map[string]pair {
 }
 
 // pairs lists a mapping's entries in document order, aliases resolved.
-func (p *parser) pairs(n *yaml.Node) []pair {
+func pairs(n *yaml.Node) []pair {
 	out := make([]pair, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		out = append(out, pair{key: deref(n.Content[i]), value: deref(n.Content[i+1])})
@@ -300,16 +294,16 @@ func (p *parser) requiredString(top *yaml.Node, fields map[string]pair, name str
 func (p *parser) level(top *yaml.Node, fields map[string]pair) string {
 	f, ok := fields["level"]
 	if !ok {
-		p.errorf(top, "level is missing (one of %s); the finding's severity comes from it", strings.Join(Levels, ", "))
+		p.errorf(top, "level is missing (one of %s); the finding's severity comes from it", strings.Join(levels, ", "))
 		return ""
 	}
 	lv := strings.ToLower(strings.TrimSpace(p.scalar(f.value, "level")))
-	for _, l := range Levels {
+	for _, l := range levels {
 		if lv == l {
 			return lv
 		}
 	}
-	p.errorf(f.value, "level %q is not one of %s", f.value.Value, strings.Join(Levels, ", "))
+	p.errorf(f.value, "level %q is not one of %s", f.value.Value, strings.Join(levels, ", "))
 	return ""
 }
 
@@ -353,7 +347,7 @@ func (p *parser) logsource(top *yaml.Node, fields map[string]pair) {
 	}
 	ls := p.mapping(f.value)
 	var got []string
-	for _, kv := range p.pairs(f.value) {
+	for _, kv := range pairs(f.value) {
 		if kv.key.Value != "definition" {
 			got = append(got, kv.key.Value+": "+kv.value.Value)
 		}

@@ -217,3 +217,13 @@ func TestCompileSeveralDocuments(t *testing.T) {
 		t.Fatalf("errors %q", features)
 	}
 }
+
+// Only accepted rules claim their id: a refused document does not make a
+// later one with the same id a duplicate.
+func TestRefusedDocumentClaimsNoID(t *testing.T) {
+	rules, err := Compile([]string{selectionDoc("eventName|base64: X"), selectionDoc("eventName: X")})
+	errs := sigmaErrors(t, err)
+	if len(errs) != 1 || errs[0].Index != 0 || rules[0] != nil || rules[1] == nil {
+		t.Fatalf("rules %v errors %v", rules, errs)
+	}
+}
