@@ -8,6 +8,9 @@ import "time"
 // DefaultEventSource is the service audited when the user names no other.
 const DefaultEventSource = "opsworks-cm.amazonaws.com"
 
+// AllEventSources, as an event source, stands for every service.
+const AllEventSources = "*"
+
 // Event is one CloudTrail record, flattened to the fields rules and HCL
 // conditions test. RequestParameters, ResponseElements and CloudTrailEvent
 // hold JSON with credential-bearing values already redacted.

@@ -198,6 +198,8 @@ func TestFilterMatch(t *testing.T) {
 		{"zero filter", Filter{}, true},
 		{"source", Filter{EventSource: DefaultEventSource}, true},
 		{"other source", Filter{EventSource: "s3.amazonaws.com"}, false},
+		{"every source", Filter{EventSource: AllEventSources}, true},
+		{"every source, other conditions still apply", Filter{EventSource: AllEventSources, EventNames: []string{"CreateServer"}}, false},
 		{"event name among several", Filter{EventNames: []string{"CreateServer", "DeleteServer"}}, true},
 		{"other event name", Filter{EventNames: []string{"CreateServer"}}, false},
 		{"username", Filter{Usernames: []string{"ci-pipeline-4711"}}, true},
@@ -226,6 +228,10 @@ func TestFilterMatch(t *testing.T) {
 	service := Event{SourceIPAddress: "AWS Internal"}
 	if (&Filter{SourceIPCIDRs: cidrs("0.0.0.0/0")}).Match(&service) {
 		t.Error("a service caller matched a CIDR")
+	}
+	s3 := Event{EventSource: "s3.amazonaws.com"}
+	if !(&Filter{EventSource: AllEventSources}).Match(&s3) {
+		t.Error("an S3 event did not match every event source")
 	}
 	mapped := Event{SourceIPAddress: "::ffff:192.0.2.7"}
 	if !(&Filter{SourceIPCIDRs: cidrs("192.0.2.0/24")}).Match(&mapped) {

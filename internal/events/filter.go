@@ -12,7 +12,8 @@ import (
 // Filter matches every event.
 type Filter struct {
 	// EventSource, when set, is the only source kept: a lookup by event
-	// name returns that name from every service.
+	// name returns that name from every service. AllEventSources keeps
+	// every source.
 	EventSource string
 	EventNames  []string
 	Usernames   []string
@@ -62,7 +63,7 @@ func ParseCIDR(s string) (netip.Prefix, error) {
 
 // Match reports whether ev meets every condition of f.
 func (f *Filter) Match(ev *Event) bool {
-	return (f.EventSource == "" || ev.EventSource == f.EventSource) &&
+	return (f.EventSource == "" || f.EventSource == AllEventSources || ev.EventSource == f.EventSource) &&
 		anyOf(f.EventNames, ev.EventName) &&
 		anyOf(f.Usernames, ev.Username) &&
 		f.matchPrincipal(ev) &&

@@ -91,10 +91,7 @@ func compileUserRules(rules []UserRule) ([]Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating CEL environment: %w", err)
 	}
-	builtin := map[string]bool{}
-	for _, r := range catalog {
-		builtin[r.ID] = true
-	}
+	builtin := builtinIDs()
 	seen := map[string]bool{}
 	var errs []error
 	var out []Rule
@@ -176,7 +173,7 @@ func compileCondition(env *cel.Env, ur UserRule) (*celProgram, error) {
 // celInput builds the activation for one event, decoding only the JSON
 // fields some user rule reads; request parameters come from the view, so
 // built-in rules and user rules decode them once between them.
-func celInput(v *eventView, params, resp, rec bool) (map[string]any, error) {
+func celInput(v *eventView, need celNeeds) (map[string]any, error) {
 	ev := v.ev
 	ce := &celEvent{
 		EventID:          ev.EventID,
@@ -203,7 +200,7 @@ func celInput(v *eventView, params, resp, rec bool) (map[string]any, error) {
 		ce.Resources[i] = celResource{Type: r.Type, Name: r.Name}
 	}
 	var err error
-	if params {
+	if need.params {
 		ce.RequestParameters, err = v.requestParams()
 	}
 	decode := func(need bool, name, s string, dst *map[string]any) {
@@ -214,12 +211,32 @@ func celInput(v *eventView, params, resp, rec bool) (map[string]any, error) {
 			err = fmt.Errorf("event %s: decoding %s: %w", ev.EventID, name, err)
 		}
 	}
-	decode(resp, "responseElements", ev.ResponseElements, &ce.ResponseElements)
-	decode(rec, "the CloudTrail record", ev.CloudTrailEvent, &ce.Record)
+	decode(need.resp, "responseElements", ev.ResponseElements, &ce.ResponseElements)
+	decode(need.rec, "the CloudTrail record", ev.CloudTrailEvent, &ce.Record)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"event": ce}, nil
+}
+
+// celNeeds says which JSON fields of an event some CEL rule reads.
+type celNeeds struct{ params, resp, rec bool }
+
+// celEvent runs the CEL rules over one event through one activation.
+func (r *run) celEvent(v *eventView, need celNeeds, rules []*Rule) {
+	act, err := celInput(v, need)
+	for _, rule := range rules {
+		if err != nil {
+			r.fail(rule.ID, v.ev.EventID, err)
+			continue
+		}
+		ok, err := rule.cel.eval(act)
+		if err != nil {
+			r.fail(rule.ID, v.ev.EventID, fmt.Errorf("event %s: %w", v.ev.EventID, err))
+		} else if ok {
+			r.eventFinding(rule, v.ev, matched(v.ev, "the rule's condition"))
+		}
+	}
 }
 
 // eval runs the rule on one activation.

@@ -19,7 +19,9 @@ const (
 // Config selects and parameterises the rules of one evaluation. It maps
 // one to one onto the arguments of the opsaudit_compliance data source.
 type Config struct {
-	// EventSource is the audited service; empty means events.DefaultEventSource.
+	// EventSource is the audited service; empty means
+	// events.DefaultEventSource, events.AllEventSources every service (a
+	// trail excluding any source's management events is then a finding).
 	EventSource string
 	// AllowedPrincipals are ARN patterns (`*` matches any run of characters)
 	// of the principals allowed to delete servers/backups and to export
@@ -37,6 +39,9 @@ type Config struct {
 	DisabledRules []string
 	// UserRules are CEL rules over each event, always run.
 	UserRules []UserRule
+	// SigmaRules are Sigma rule documents (YAML) for CloudTrail, each a
+	// rule over every event, always run.
+	SigmaRules []string
 	// FailOn is the least severity that fails the evaluation; empty means
 	// DefaultFailOn.
 	FailOn Severity
@@ -110,10 +115,7 @@ func newSettings(cfg Config) (settings, error) {
 		s.allowedNets = append(s.allowedNets, p)
 	}
 
-	known := make(map[string]bool, len(catalog))
-	for _, r := range catalog {
-		known[r.ID] = true
-	}
+	known := builtinIDs()
 	s.enabled = make(map[string]bool, len(catalog))
 	if len(cfg.Rules) == 0 {
 		for id := range known {
@@ -133,6 +135,12 @@ func newSettings(cfg Config) (settings, error) {
 		delete(s.enabled, id)
 	}
 	return s, errors.Join(errs...)
+}
+
+// audits reports whether ev is of the audited event source, which
+// built-in event rules look at; events.AllEventSources audits every one.
+func (s *settings) audits(ev *events.Event) bool {
+	return s.eventSource == events.AllEventSources || strings.EqualFold(ev.EventSource, s.eventSource)
 }
 
 // parseNetwork accepts a CIDR or a bare address.

@@ -13,7 +13,12 @@
 //
 // policy.CompileRules validates user rules without any input, for
 // ValidateConfig at plan time; its errors are *CompileError with the rule id
-// and the line:column in the condition.
+// and the line:column in the condition. policy.CompileSigmaRules does the
+// same for Sigma documents; its errors are *sigma.Error with the document's
+// index, the rule id, the line and, for what Sigma has but the engine does
+// not support, the feature. A Sigma rule becomes a user event rule: its id,
+// title, level as severity (informational is info), description and false
+// positives as remediation, references and ATT&CK tags as References.
 //
 // Rule ids are "<target>_<snake_case>" (trail_, bucket_, event_). Catalog
 // returns them with their Security Hub, CIS AWS Foundations v3.0.0, Checkov
@@ -25,7 +30,7 @@
 //     a nil Trail or Bucket while rules of that target are enabled, a rule
 //     that errored); otherwise pass.
 //   - Built-in event rules look only at events of the configured event
-//     source; user rules see every event given.
+//     source; user rules (CEL and Sigma) see every event given.
 //   - Rules about what a call did (deletions, exports, credential resets,
 //     restores, server creation, backup changes) count successful calls only;
 //     rules about who or where (root, MFA, source address, end of life) count

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sigma"
 )
 
 // Evaluator holds a validated configuration and compiled user rules; build
@@ -19,18 +20,23 @@ type Evaluator struct {
 }
 
 // New validates cfg (unknown rule ids, bad CIDRs, severities) and compiles
-// its user rules. All problems are returned together.
+// its CEL and Sigma rules. All problems are returned together.
 func New(cfg Config) (*Evaluator, error) {
 	s, err := newSettings(cfg)
 	user, uerr := compileUserRules(cfg.UserRules)
-	if err := errors.Join(err, uerr); err != nil {
+	taken := builtinIDs()
+	for _, ur := range cfg.UserRules {
+		taken[ur.ID] = true
+	}
+	sigmaRules, serr := compileSigmaRules(cfg.SigmaRules, taken)
+	if err := errors.Join(err, uerr, serr); err != nil {
 		return nil, err
 	}
 	e := &Evaluator{s: s}
 	for _, r := range catalog {
 		e.rules = append(e.rules, RuleOutcome{Rule: r, Enabled: s.enabled[r.ID]})
 	}
-	for _, r := range user {
+	for _, r := range slices.Concat(user, sigmaRules) {
 		e.rules = append(e.rules, RuleOutcome{Rule: r, Enabled: true})
 	}
 	return e, nil
@@ -133,7 +139,8 @@ func (r *run) fail(ruleID, eventID string, err error) {
 func (e *Evaluator) Evaluate(in Input) Result {
 	r := &run{e: e, errs: map[string]*RuleError{}, reasons: slices.Clone(in.Incomplete), order: map[*Rule]int{}}
 
-	var trailRules, bucketRules, matchRules, aggRules, userRules []*Rule
+	var trailRules, bucketRules, aggRules []*Rule
+	var evRules eventRules
 	for i := range e.rules {
 		ro := &e.rules[i]
 		r.order[&ro.Rule] = i
@@ -146,16 +153,18 @@ func (e *Evaluator) Evaluate(in Input) Result {
 		case ro.Rule.bucket != nil:
 			bucketRules = append(bucketRules, &ro.Rule)
 		case ro.Rule.match != nil:
-			matchRules = append(matchRules, &ro.Rule)
+			evRules.builtin = append(evRules.builtin, &ro.Rule)
 		case ro.Rule.aggregate != nil:
 			aggRules = append(aggRules, &ro.Rule)
 		case ro.Rule.cel != nil:
-			userRules = append(userRules, &ro.Rule)
+			evRules.cel = append(evRules.cel, &ro.Rule)
+		case ro.Rule.sigma != nil:
+			evRules.sigma = append(evRules.sigma, &ro.Rule)
 		}
 	}
 
 	r.posture(in, trailRules, bucketRules)
-	sourceEvents := r.events(in.Events, matchRules, userRules)
+	sourceEvents := r.events(in.Events, evRules)
 	for _, rule := range aggRules {
 		for _, hit := range rule.aggregate(&e.s, sourceEvents) {
 			r.eventFinding(rule, hit.event, hit.message)
@@ -203,52 +212,58 @@ func (r *run) postureFindings(rule *Rule, resource, region string, msgs []string
 	}
 }
 
+// eventRules are the rules that look at one event at a time.
+type eventRules struct {
+	builtin, cel, sigma []*Rule
+}
+
 // events makes one pass over the events: built-in rules see the audited
-// source only and decode request parameters lazily, user rules see every
-// event and get one activation per event shared by all of them.
-func (r *run) events(evs []events.Event, matchRules, userRules []*Rule) []*events.Event {
-	var needParams, needResp, needRec bool
-	for _, u := range userRules {
-		needParams = needParams || u.cel.needParams
-		needResp = needResp || u.cel.needResp
-		needRec = needRec || u.cel.needRec
+// source only and decode request parameters lazily; CEL and Sigma rules see
+// every event, CEL rules through one activation per event shared by all of
+// them, Sigma rules through one parsed record shared by all of them.
+func (r *run) events(evs []events.Event, rules eventRules) []*events.Event {
+	var need celNeeds
+	for _, u := range rules.cel {
+		need.params = need.params || u.cel.needParams
+		need.resp = need.resp || u.cel.needResp
+		need.rec = need.rec || u.cel.needRec
 	}
+	var rec sigma.Record
 	var sourceEvents []*events.Event
 	for i := range evs {
 		ev := &evs[i]
 		view := eventView{ev: ev}
-		if strings.EqualFold(ev.EventSource, r.e.s.eventSource) {
+		if r.e.s.audits(ev) {
 			sourceEvents = append(sourceEvents, ev)
-			for _, rule := range matchRules {
-				if len(rule.eventNames) > 0 && !slices.Contains(rule.eventNames, ev.EventName) {
-					continue
-				}
-				msg, ok, err := rule.match(&r.e.s, &view)
-				if err != nil {
-					r.fail(rule.ID, ev.EventID, err)
-				} else if ok {
-					r.eventFinding(rule, ev, msg)
-				}
-			}
+			r.builtinEvent(&view, rules.builtin)
 		}
-		if len(userRules) == 0 {
-			continue
+		if len(rules.cel) > 0 {
+			r.celEvent(&view, need, rules.cel)
 		}
-		act, err := celInput(&view, needParams, needResp, needRec)
-		for _, rule := range userRules {
-			if err != nil {
-				r.fail(rule.ID, ev.EventID, err)
-				continue
-			}
-			ok, err := rule.cel.eval(act)
-			if err != nil {
-				r.fail(rule.ID, ev.EventID, fmt.Errorf("event %s: %w", ev.EventID, err))
-			} else if ok {
-				r.eventFinding(rule, ev, fmt.Sprintf("%s by %s at %s in %s matched the rule's condition", ev.EventName, caller(ev), when(ev), ev.Region))
-			}
+		if len(rules.sigma) > 0 {
+			r.sigmaEvent(ev, &rec, rules.sigma)
 		}
 	}
 	return sourceEvents
+}
+
+func (r *run) builtinEvent(v *eventView, rules []*Rule) {
+	for _, rule := range rules {
+		if len(rule.eventNames) > 0 && !slices.Contains(rule.eventNames, v.ev.EventName) {
+			continue
+		}
+		msg, ok, err := rule.match(&r.e.s, v)
+		if err != nil {
+			r.fail(rule.ID, v.ev.EventID, err)
+		} else if ok {
+			r.eventFinding(rule, v.ev, msg)
+		}
+	}
+}
+
+// matched is the message of a user rule's finding.
+func matched(ev *events.Event, what string) string {
+	return fmt.Sprintf("%s by %s at %s in %s matched %s", ev.EventName, caller(ev), when(ev), ev.Region, what)
 }
 
 func (r *run) eventFinding(rule *Rule, ev *events.Event, msg string) {

@@ -254,9 +254,9 @@ func matchBackupsDisabled(_ *settings, v *eventView) (string, bool, error) {
 		orUnknown(paramString(p, "serverName")), caller(ev), when(ev), ev.Region), true, nil
 }
 
-func matchAfterEndOfLife(s *settings, v *eventView) (string, bool, error) {
+func matchAfterEndOfLife(_ *settings, v *eventView) (string, bool, error) {
 	ev := v.ev
-	if s.eventSource != events.DefaultEventSource || readOnlyCall(ev) || ev.EventTime.Before(opsworksCMEndOfLife) {
+	if !strings.EqualFold(ev.EventSource, events.DefaultEventSource) || readOnlyCall(ev) || ev.EventTime.Before(opsworksCMEndOfLife) {
 		return "", false, nil
 	}
 	return fmt.Sprintf("%s by %s at %s in %s, after OpsWorks CM's end of life (2024-05-05)", ev.EventName, caller(ev), when(ev), ev.Region), true, nil

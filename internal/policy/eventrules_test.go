@@ -108,12 +108,29 @@ func TestEventRulesOnlySeeTheAuditedSource(t *testing.T) {
 	}
 }
 
+// With every event source audited, built-in event rules judge every event.
+func TestEventRulesSeeEverySource(t *testing.T) {
+	recs := loadRecords(t, "opsworks_cm_records.json")
+	ec2 := recs["root-describe"]
+	ec2.EventSource = "ec2.amazonaws.com"
+	res := mustNew(t, Config{Rules: []string{"event_root_user_call"}, EventSource: events.AllEventSources}).
+		Evaluate(Input{Events: []events.Event{ec2, recs["root-describe"], recs["user-describe"]}})
+	if got := ruleIDs(res.Findings); len(got) != 2 || res.SourceEvents != 3 || res.EventSource != "*" {
+		t.Fatalf("findings %v, %d source events, source %q", got, res.SourceEvents, res.EventSource)
+	}
+}
+
 func TestEndOfLifeOnlyForOpsWorksCM(t *testing.T) {
 	ev := loadRecords(t, "opsworks_cm_records.json")["mutating-after-eol"]
 	ev.EventSource = "ec2.amazonaws.com"
 	res := mustNew(t, Config{Rules: []string{"event_after_end_of_life"}, EventSource: "ec2.amazonaws.com"}).Evaluate(Input{Events: []events.Event{ev}})
 	if len(res.Findings) != 0 {
 		t.Fatalf("end of life applied to another service: %+v", res.Findings)
+	}
+	opsworks := loadRecords(t, "opsworks_cm_records.json")["mutating-after-eol"]
+	res = mustNew(t, Config{Rules: []string{"event_after_end_of_life"}, EventSource: events.AllEventSources}).Evaluate(Input{Events: []events.Event{ev, opsworks}})
+	if len(res.Findings) != 1 || res.Findings[0].EventID != opsworks.EventID {
+		t.Fatalf("with every source audited, want the OpsWorks CM call only: %+v", res.Findings)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 )
 
 func checkTrailMultiRegion(s *settings, t *Trail) ([]string, error) {
@@ -14,7 +16,11 @@ func checkTrailMultiRegion(s *settings, t *Trail) ([]string, error) {
 		problems = append(problems, fmt.Sprintf("trail %s is a single-region trail (home region %s)", t.Name, t.HomeRegion))
 	}
 	if missing := managementCoverage(t, s.eventSource, false).missing(); missing != "" {
-		problems = append(problems, fmt.Sprintf("trail %s does not record %s management events of %s", t.Name, missing, s.eventSource))
+		of := s.eventSource
+		if of == events.AllEventSources {
+			of = "every event source"
+		}
+		problems = append(problems, fmt.Sprintf("trail %s does not record %s management events of %s", t.Name, missing, of))
 	}
 	return joined(problems), nil
 }
@@ -54,8 +60,12 @@ func checkTrailSourceNotExcluded(s *settings, t *Trail) ([]string, error) {
 	if !lost.read && !lost.write {
 		return nil, nil
 	}
+	of := s.eventSource
+	if of == events.AllEventSources {
+		of = "some event sources"
+	}
 	return []string{fmt.Sprintf("trail %s event selectors exclude %s management events of %s",
-		t.Name, lost.names(), s.eventSource)}, nil
+		t.Name, lost.names(), of)}, nil
 }
 
 func checkTrailDeliveryError(_ *settings, t *Trail) ([]string, error) {
@@ -106,7 +116,7 @@ func managementCoverage(t *Trail, source string, ignoreSource bool) coverage {
 		if !sel.IncludeManagementEvents {
 			continue
 		}
-		if !ignoreSource && slices.ContainsFunc(sel.ExcludeManagementEventSources, func(x string) bool { return strings.EqualFold(x, source) }) {
+		if !ignoreSource && excludes(sel.ExcludeManagementEventSources, source) {
 			continue
 		}
 		switch sel.ReadWriteType {
@@ -123,6 +133,15 @@ func managementCoverage(t *Trail, source string, ignoreSource bool) coverage {
 		c.write = c.write || advancedCaptures(sel, source, "false", ignoreSource)
 	}
 	return c
+}
+
+// excludes reports whether a basic selector's exclusions drop events of
+// source; when every source is audited, any exclusion does.
+func excludes(excluded []string, source string) bool {
+	if source == events.AllEventSources {
+		return len(excluded) > 0
+	}
+	return slices.ContainsFunc(excluded, func(x string) bool { return strings.EqualFold(x, source) })
 }
 
 // advancedCaptures reports whether every management event of source with
@@ -143,7 +162,9 @@ func advancedCaptures(sel AdvancedEventSelector, source, readOnly string, ignore
 				return false
 			}
 		case "eventSource":
-			if !ignoreSource && !fs.holds(source) {
+			// Any condition on eventSource keeps some sources out, so no
+			// such selector captures every source.
+			if !ignoreSource && (source == events.AllEventSources || !fs.holds(source)) {
 				return false
 			}
 		default:

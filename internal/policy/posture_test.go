@@ -69,6 +69,7 @@ func TestPostureRules(t *testing.T) {
 		trail    func(*Trail)
 		bucket   func(*Bucket)
 		minDays  int
+		source   string
 		contains string // empty: no finding expected
 	}{
 		{name: "single region", rule: "trail_multi_region_management_events", trail: func(t *Trail) { t.IsMultiRegion = false }, contains: "single-region"},
@@ -123,6 +124,21 @@ func TestPostureRules(t *testing.T) {
 		{name: "advanced NotEquals kms only", rule: "trail_source_not_excluded", trail: func(t *Trail) {
 			t.EventSelectors = nil
 			t.AdvancedEventSelectors = []AdvancedEventSelector{{FieldSelectors: []FieldSelector{mgmt, {Field: "eventSource", NotEquals: []string{"kms.amazonaws.com"}}}}}
+		}},
+
+		{name: "every source, default selectors", rule: "trail_multi_region_management_events", source: "*", trail: func(t *Trail) { t.EventSelectors = nil }},
+		{name: "every source, write only", rule: "trail_multi_region_management_events", source: "*", trail: func(t *Trail) { t.EventSelectors[0].ReadWriteType = "WriteOnly" },
+			contains: "does not record read management events of every event source"},
+		{name: "every source, basic exclusion of kms", rule: "trail_source_not_excluded", source: "*", trail: func(t *Trail) {
+			t.EventSelectors[0].ExcludeManagementEventSources = []string{"kms.amazonaws.com"}
+		}, contains: "exclude read and write management events of some event sources"},
+		{name: "every source, advanced NotEquals kms", rule: "trail_source_not_excluded", source: "*", trail: func(t *Trail) {
+			t.EventSelectors = nil
+			t.AdvancedEventSelectors = []AdvancedEventSelector{{FieldSelectors: []FieldSelector{mgmt, {Field: "eventSource", NotEquals: []string{"kms.amazonaws.com"}}}}}
+		}, contains: "exclude read and write management events of some event sources"},
+		{name: "every source, advanced selector for all management events", rule: "trail_source_not_excluded", source: "*", trail: func(t *Trail) {
+			t.EventSelectors = nil
+			t.AdvancedEventSelectors = []AdvancedEventSelector{{FieldSelectors: []FieldSelector{mgmt}}}
 		}},
 
 		{name: "delivery error", rule: "trail_no_delivery_error", trail: func(t *Trail) { t.LatestDeliveryError = "AccessDenied" }, contains: "latest S3 delivery error: AccessDenied"},
@@ -183,7 +199,7 @@ func TestPostureRules(t *testing.T) {
 			if tt.bucket != nil {
 				tt.bucket(bucket)
 			}
-			res := mustNew(t, Config{Rules: []string{tt.rule}, MinRetentionDays: tt.minDays}).Evaluate(Input{Trail: trail, Bucket: bucket})
+			res := mustNew(t, Config{Rules: []string{tt.rule}, MinRetentionDays: tt.minDays, EventSource: tt.source}).Evaluate(Input{Trail: trail, Bucket: bucket})
 			if len(res.Errors) > 0 {
 				t.Fatalf("rule errors: %v", res.Errors)
 			}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,7 +182,7 @@ func (r Result) SARIF(opts SARIFOptions) ([]byte, error) {
 		ruleIndex[rule.ID] = len(run.Tool.Driver.Rules)
 		props := sarif.NewPropertyBag()
 		props.Add("security-severity", securitySeverity[rule.Severity])
-		props.Add("tags", append([]string{"security", string(rule.Target)}, rule.References.all()...))
+		props.Add("tags", slices.Concat([]string{"security", string(rule.Target)}, rule.References.all(), rule.Tags))
 		props.Add("precision", "high")
 		props.Add("problem.severity", sarifLevel(rule.Severity))
 		desc := rule.Description
@@ -189,7 +190,7 @@ func (r Result) SARIF(opts SARIFOptions) ([]byte, error) {
 			desc = rule.Title
 		}
 		help := rule.Remediation
-		if refs := rule.References.all(); len(refs) > 0 {
+		if refs := slices.Concat(rule.References.all(), rule.References.URLs); len(refs) > 0 {
 			help += "\n\nReferences: " + strings.Join(refs, ", ")
 		}
 		run.AddRule(rule.ID).
@@ -270,6 +271,8 @@ func markdownHelp(rule Rule) string {
 		{"CIS AWS Foundations v3.0.0", rule.References.CIS},
 		{"Checkov", rule.References.Checkov},
 		{"Prowler", rule.References.Prowler},
+		{"MITRE ATT&CK", rule.References.ATTACK},
+		{"Links", rule.References.URLs},
 	} {
 		if len(ref.ids) > 0 {
 			fmt.Fprintf(&b, "\n\n%s: %s", ref.name, strings.Join(ref.ids, ", "))

@@ -66,6 +66,20 @@ func TestJSONReport(t *testing.T) {
 	}
 }
 
+// sarifRule is a rule of tool.driver.rules in sarifDoc.
+type sarifRule struct {
+	ID               string                          `json:"id"`
+	Name             string                          `json:"name"`
+	ShortDescription struct{ Text string }           `json:"shortDescription"`
+	FullDescription  struct{ Text string }           `json:"fullDescription"`
+	Help             struct{ Text, Markdown string } `json:"help"`
+	Default          struct{ Level string }          `json:"defaultConfiguration"`
+	Properties       struct {
+		SecuritySeverity string   `json:"security-severity"`
+		Tags             []string `json:"tags"`
+	} `json:"properties"`
+}
+
 // sarifDoc is the subset of SARIF 2.1.0 GitHub code scanning reads.
 type sarifDoc struct {
 	Version string `json:"version"`
@@ -73,19 +87,8 @@ type sarifDoc struct {
 	Runs    []struct {
 		Tool struct {
 			Driver struct {
-				Name  string `json:"name"`
-				Rules []struct {
-					ID               string                          `json:"id"`
-					Name             string                          `json:"name"`
-					ShortDescription struct{ Text string }           `json:"shortDescription"`
-					FullDescription  struct{ Text string }           `json:"fullDescription"`
-					Help             struct{ Text, Markdown string } `json:"help"`
-					Default          struct{ Level string }          `json:"defaultConfiguration"`
-					Properties       struct {
-						SecuritySeverity string   `json:"security-severity"`
-						Tags             []string `json:"tags"`
-					} `json:"properties"`
-				} `json:"rules"`
+				Name  string      `json:"name"`
+				Rules []sarifRule `json:"rules"`
 			} `json:"driver"`
 		} `json:"tool"`
 		Results []struct {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sigma"
 )
 
 // References ties a rule to the checks users already know. CIS items are
@@ -12,15 +13,20 @@ type References struct {
 	CIS         []string `json:"cis,omitempty"`
 	Checkov     []string `json:"checkov,omitempty"`
 	Prowler     []string `json:"prowler,omitempty"`
+	// ATTACK are MITRE ATT&CK technique, group or software ids (T1078.004).
+	ATTACK []string `json:"attack,omitempty"`
+	// URLs are documents about the rule, as a Sigma rule's references.
+	URLs []string `json:"urls,omitempty"`
 }
 
-// all flattens the references for tags and report fields.
+// all flattens the check ids for tags and report fields; URLs are not ids.
 func (r References) all() []string {
-	out := make([]string, 0, len(r.SecurityHub)+len(r.CIS)+len(r.Checkov)+len(r.Prowler))
+	out := make([]string, 0, len(r.SecurityHub)+len(r.CIS)+len(r.Checkov)+len(r.Prowler)+len(r.ATTACK))
 	out = append(out, r.SecurityHub...)
 	out = append(out, r.CIS...)
 	out = append(out, r.Checkov...)
-	return append(out, r.Prowler...)
+	out = append(out, r.Prowler...)
+	return append(out, r.ATTACK...)
 }
 
 // Rule is one check of the catalog, or a user rule. Exactly one of the
@@ -33,7 +39,9 @@ type Rule struct {
 	Target      Target
 	References  References
 	Remediation string
-	// User is true for CEL rules from the configuration.
+	// Tags are a Sigma rule's tags (attack.persistence, attack.t1078.004).
+	Tags []string
+	// User is true for CEL and Sigma rules from the configuration.
 	User bool
 
 	trail  func(s *settings, t *Trail) ([]string, error)
@@ -45,6 +53,7 @@ type Rule struct {
 	// that count rather than look at one call.
 	aggregate func(s *settings, evs []*events.Event) []eventHit
 	cel       *celProgram
+	sigma     *sigma.Rule
 }
 
 // eventHit is one event an aggregate rule reports.
@@ -340,7 +349,7 @@ var catalog = []Rule{
 	{
 		ID:          "event_after_end_of_life",
 		Title:       "Mutating call after the service's end of life",
-		Description: "OpsWorks CM reached end of life on 2024-05-05 (Puppet Enterprise 2024-03-31, Chef Automate 2024-05-05); any later change is unexpected. Applies only when the event source is opsworks-cm.amazonaws.com.",
+		Description: "OpsWorks CM reached end of life on 2024-05-05 (Puppet Enterprise 2024-03-31, Chef Automate 2024-05-05); any later change is unexpected. Applies only to events of opsworks-cm.amazonaws.com.",
 		Severity:    SeverityMedium,
 		Target:      TargetEvent,
 		Remediation: "Find the automation or person still calling the retired service and remove it.",
