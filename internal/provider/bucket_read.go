@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/policy"
 )
 
@@ -50,24 +52,24 @@ func readBucketConfig(ctx context.Context, client *s3.Client, name string) (*buc
 	switch {
 	case err == nil:
 		cfg.Policy = aws.ToString(pol.Policy)
-	case awsErrorCode(err) != "NoSuchBucketPolicy":
-		return nil, s3Error("reading the policy of bucket", name, err)
+	case !awserr.NotConfigured(err):
+		return nil, fmt.Errorf("reading the policy of bucket %q: %w", name, err)
 	}
 
 	pab, err := client.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: in()})
 	switch {
 	case err == nil:
 		cfg.PublicAccessBlock = pab.PublicAccessBlockConfiguration
-	case awsErrorCode(err) != "NoSuchPublicAccessBlockConfiguration":
-		return nil, s3Error("reading the public access block of bucket", name, err)
+	case !awserr.NotConfigured(err):
+		return nil, fmt.Errorf("reading the public access block of bucket %q: %w", name, err)
 	}
 
 	own, err := client.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: in()})
 	switch {
 	case err == nil && own.OwnershipControls != nil && len(own.OwnershipControls.Rules) > 0:
 		cfg.ObjectOwnership = string(own.OwnershipControls.Rules[0].ObjectOwnership)
-	case err != nil && awsErrorCode(err) != "OwnershipControlsNotFoundError":
-		return nil, s3Error("reading the ownership controls of bucket", name, err)
+	case err != nil && !awserr.NotConfigured(err):
+		return nil, fmt.Errorf("reading the ownership controls of bucket %q: %w", name, err)
 	}
 
 	enc, err := client.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: in()})
@@ -81,13 +83,13 @@ func readBucketConfig(ctx context.Context, client *s3.Client, name string) (*buc
 			}
 		}
 		cfg.BucketKeyEnabled = aws.ToBool(rule.BucketKeyEnabled)
-	case err != nil && awsErrorCode(err) != "ServerSideEncryptionConfigurationNotFoundError":
-		return nil, s3Error("reading the default encryption of bucket", name, err)
+	case err != nil && !awserr.NotConfigured(err):
+		return nil, fmt.Errorf("reading the default encryption of bucket %q: %w", name, err)
 	}
 
 	ver, err := client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: in()})
 	if err != nil {
-		return nil, s3Error("reading the versioning of bucket", name, err)
+		return nil, fmt.Errorf("reading the versioning of bucket %q: %w", name, err)
 	}
 	cfg.Versioning = string(ver.Status)
 
@@ -95,13 +97,13 @@ func readBucketConfig(ctx context.Context, client *s3.Client, name string) (*buc
 	switch {
 	case err == nil:
 		cfg.LifecycleRules = lc.Rules
-	case awsErrorCode(err) != "NoSuchLifecycleConfiguration":
-		return nil, s3Error("reading the lifecycle of bucket", name, err)
+	case !awserr.NotConfigured(err):
+		return nil, fmt.Errorf("reading the lifecycle of bucket %q: %w", name, err)
 	}
 
 	logging, err := client.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: in()})
 	if err != nil {
-		return nil, s3Error("reading the server access logging of bucket", name, err)
+		return nil, fmt.Errorf("reading the server access logging of bucket %q: %w", name, err)
 	}
 	if le := logging.LoggingEnabled; le != nil {
 		cfg.AccessLogBucket = aws.ToString(le.TargetBucket)
@@ -119,7 +121,7 @@ func readBucketPosture(ctx context.Context, clients *awsclient.Clients, name, ke
 	// redirect the SDK does not follow: ask it where it is first.
 	loc, err := clients.S3("").GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(name)})
 	if err != nil {
-		return nil, s3Error("reading the location of bucket", name, err)
+		return nil, fmt.Errorf("reading the location of bucket %q: %w", name, err)
 	}
 	client := clients.S3(bucketRegion(loc.LocationConstraint))
 
@@ -129,7 +131,7 @@ func readBucketPosture(ctx context.Context, clients *awsclient.Clients, name, ke
 	}
 	acl, err := client.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(name)})
 	if err != nil {
-		return nil, s3Error("reading the ACL of bucket", name, err)
+		return nil, fmt.Errorf("reading the ACL of bucket %q: %w", name, err)
 	}
 
 	b := &policy.Bucket{

@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/policy"
@@ -493,8 +494,9 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	var diags diag.Diagnostics
 	var in policy.Input
 	incomplete := func(summary string, err error) {
-		diags.AddWarning(summary, err.Error()+". The compliance status cannot be pass.")
-		in.Incomplete = append(in.Incomplete, err.Error())
+		reason := awserr.Explain(err)
+		diags.AddWarning(summary, reason+"\n\nThe compliance status cannot be pass.")
+		in.Incomplete = append(in.Incomplete, reason)
 	}
 
 	m.Bucket = types.StringNull()
@@ -502,8 +504,8 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	tflog.Debug(ctx, "Reading trail", map[string]any{"trail": nameOrARN})
 	info, err := readTrail(ctx, d.clients, nameOrARN)
 	switch {
-	case errors.Is(err, errTrailNotFound):
-		incomplete("Trail not found", fmt.Errorf("%w; check the name or ARN, and that the provider's region sees the trail", err))
+	case awserr.IsA[*cttypes.TrailNotFoundException](err):
+		incomplete("Trail not found", err)
 	case err != nil:
 		incomplete("Trail not readable", err)
 	default:
@@ -536,9 +538,7 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	})
 	res, err := lookup.Run(ctx, d.clients, q)
 	if err != nil {
-		diags.AddError("Looking up CloudTrail events", err.Error()+
-			". Throttling and 5xx answers were already retried; raise the provider's max_retries, remove the region "+
-			"from regions, or set on_region_error = \"warn\" to evaluate the other regions and report status unknown.")
+		diags.AddError("Looking up CloudTrail events", lookupFailure(err))
 		return in, diags
 	}
 	for _, f := range res.Failed {

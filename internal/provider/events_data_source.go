@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -22,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
 )
@@ -300,12 +300,12 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	})
 	res, err := lookup.Run(ctx, d.clients, q)
 	if err != nil {
-		resp.Diagnostics.AddError("Looking up CloudTrail events", err.Error()+". "+regionErrorHint(err))
+		resp.Diagnostics.AddError("Looking up CloudTrail events", lookupFailure(err))
 		return
 	}
 	for _, f := range res.Failed {
 		resp.Diagnostics.AddWarning("CloudTrail events incomplete: region "+f.Region+" failed",
-			f.Error()+". Its events are missing and it is left out of regions_queried.")
+			awserr.Explain(f)+"\n\nIts events are missing and it is left out of regions_queried.")
 	}
 	tflog.Debug(ctx, "Looked up events", map[string]any{"events": len(res.Events), "truncated": res.Truncated})
 
@@ -316,17 +316,17 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
-// regionErrorHint says what to do about a lookup that failed.
-func regionErrorHint(err error) string {
+// lookupFailure is the detail of a lookup that failed in a region: the
+// error, what to do about its AWS error code, and how to go on without the
+// region. The events and compliance data sources both report it.
+func lookupFailure(err error) string {
+	msg := awserr.Explain(err)
 	var re *lookup.RegionError
-	switch {
-	case !errors.As(err, &re):
-		return ""
-	case strings.Contains(re.Code, "AccessDenied") || re.Code == "UnrecognizedClientException":
-		return "The caller needs cloudtrail:LookupEvents in " + re.Region + "; grant it, or remove the region from regions."
+	if errors.As(err, &re) {
+		msg += fmt.Sprintf("\n\nTo go on without %s, remove it from regions, or set on_region_error = \"warn\" "+
+			"to go on with the other regions.", re.Region)
 	}
-	return "Throttling and 5xx answers were already retried: raise the provider's max_retries, remove the region " +
-		"from regions, or set on_region_error = \"warn\" to keep the other regions' events."
+	return msg
 }
 
 // query turns the configuration into a lookup, with defaults applied to

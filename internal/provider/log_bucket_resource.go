@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -36,6 +34,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 )
 
@@ -52,9 +51,6 @@ const (
 	// bucketPrefixMaxLength leaves room for the 26-character unique suffix
 	// within S3's 63, as hashicorp/aws does.
 	bucketPrefixMaxLength = 37
-	// s3RetryTime bounds the retries of OperationAborted and of
-	// NoSuchBucket right after CreateBucket.
-	s3RetryTime = 2 * time.Minute
 
 	sseS3  = string(s3types.ServerSideEncryptionAes256)
 	sseKMS = string(s3types.ServerSideEncryptionAwsKms)
@@ -485,16 +481,17 @@ func (r *logBucketResource) Create(ctx context.Context, req resource.CreateReque
 		in.ObjectLockEnabledForBucket = aws.Bool(true)
 	}
 	tflog.Debug(ctx, "creating log bucket", map[string]any{"bucket": name, "object_lock": plan.ObjectLock != nil})
-	if _, err := retryS3(ctx, func() (*s3.CreateBucketOutput, error) { return client.CreateBucket(ctx, in) },
-		"OperationAborted"); err != nil {
-		resp.Diagnostics.AddError("Creating the log bucket", s3Error("creating bucket", name, err).Error())
+	if _, err := awserr.RetryWhen(ctx, awserr.PropagationTimeout, func(ctx context.Context) (*s3.CreateBucketOutput, error) {
+		return client.CreateBucket(ctx, in)
+	}, "OperationAborted"); err != nil {
+		resp.Diagnostics.AddError("Creating the log bucket", awserr.Explain(fmt.Errorf("creating bucket %q: %w", name, err)))
 		return
 	}
 	// From here on the bucket exists: a failure below keeps it in state,
 	// where Terraform taints it, so nothing is orphaned.
 	if err := r.apply(ctx, client, &plan, nil); err != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-		resp.Diagnostics.AddError("Configuring the log bucket", err.Error())
+		resp.Diagnostics.AddError("Configuring the log bucket", awserr.Explain(err))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -508,7 +505,7 @@ func (r *logBucketResource) Read(ctx context.Context, req resource.ReadRequest, 
 	}
 	found, err := r.read(ctx, &state, &resp.Diagnostics)
 	if err != nil {
-		resp.Diagnostics.AddError("Reading the log bucket", err.Error())
+		resp.Diagnostics.AddError("Reading the log bucket", awserr.Explain(err))
 		return
 	}
 	if !found {
@@ -527,7 +524,7 @@ func (r *logBucketResource) Update(ctx context.Context, req resource.UpdateReque
 		return
 	}
 	if err := r.apply(ctx, r.clients.S3(""), &plan, &state); err != nil {
-		resp.Diagnostics.AddError("Updating the log bucket", err.Error())
+		resp.Diagnostics.AddError("Updating the log bucket", awserr.Explain(err))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -542,16 +539,16 @@ func (r *logBucketResource) Delete(ctx context.Context, req resource.DeleteReque
 	name, client := state.Bucket.ValueString(), r.clients.S3("")
 	if state.ForceDestroy.ValueBool() {
 		if err := emptyBucket(ctx, client, name); err != nil {
-			resp.Diagnostics.AddError("Emptying the log bucket", err.Error())
+			resp.Diagnostics.AddError("Emptying the log bucket", awserr.Explain(err))
 			return
 		}
 	}
 	tflog.Debug(ctx, "deleting log bucket", map[string]any{"bucket": name})
-	_, err := retryS3(ctx, func() (*s3.DeleteBucketOutput, error) {
+	_, err := awserr.RetryWhen(ctx, awserr.PropagationTimeout, func(ctx context.Context) (*s3.DeleteBucketOutput, error) {
 		return client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
 	}, "OperationAborted")
-	if err != nil && !isNoSuchBucket(err) {
-		resp.Diagnostics.AddError("Deleting the log bucket", s3Error("deleting bucket", name, err).Error())
+	if err != nil && !awserr.BucketNotFound(err) {
+		resp.Diagnostics.AddError("Deleting the log bucket", awserr.Explain(fmt.Errorf("deleting bucket %q: %w", name, err)))
 	}
 }
 
@@ -674,8 +671,10 @@ func (r *logBucketResource) apply(ctx context.Context, client *s3.Client, plan, 
 		}
 		tflog.Debug(ctx, "writing log bucket "+s.what, map[string]any{"bucket": name})
 		// Right after CreateBucket, S3 may still answer NoSuchBucket.
-		if _, err := retryS3(ctx, func() (struct{}, error) { return struct{}{}, s.call() }, "OperationAborted", "NoSuchBucket"); err != nil {
-			return s3Error("writing the "+s.what+" of bucket", name, err)
+		if _, err := awserr.RetryWhen(ctx, awserr.PropagationTimeout, func(context.Context) (struct{}, error) {
+			return struct{}{}, s.call()
+		}, "OperationAborted", "NoSuchBucket"); err != nil {
+			return fmt.Errorf("writing the %s of bucket %q: %w", s.what, name, err)
 		}
 	}
 	return nil
@@ -718,10 +717,10 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 	name, client := m.Bucket.ValueString(), r.clients.S3("")
 	in := func() *string { return aws.String(name) }
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: in()}); err != nil {
-		if isNoSuchBucket(err) {
+		if awserr.BucketNotFound(err) {
 			return false, nil
 		}
-		return false, s3Error("reading bucket", name, err)
+		return false, fmt.Errorf("reading bucket %q: %w", name, err)
 	}
 	m.ID = types.StringValue(name)
 	m.ARN = types.StringValue(r.bucketARN(name))
@@ -731,7 +730,7 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 
 	loc, err := client.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: in()})
 	if err != nil {
-		return true, s3Error("reading the location of bucket", name, err)
+		return true, fmt.Errorf("reading the location of bucket %q: %w", name, err)
 	}
 	m.Region = types.StringValue(bucketRegion(loc.LocationConstraint))
 
@@ -769,8 +768,8 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 				m.ObjectLock.Days = types.Int64Value(int64(*d.Years) * 365)
 			}
 		}
-	case err != nil && awsErrorCode(err) != "ObjectLockConfigurationNotFoundError":
-		return true, s3Error("reading the object lock configuration of bucket", name, err)
+	case err != nil && !awserr.NotConfigured(err):
+		return true, fmt.Errorf("reading the object lock configuration of bucket %q: %w", name, err)
 	}
 
 	m.RetentionDays, m.NoncurrentVersionRetentionDays = types.Int64Value(0), types.Int64Value(0)
@@ -794,8 +793,8 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 		for _, t := range tg.TagSet {
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
-	case awsErrorCode(err) != "NoSuchTagSet":
-		return true, s3Error("reading the tags of bucket", name, err)
+	case !awserr.NotConfigured(err):
+		return true, fmt.Errorf("reading the tags of bucket %q: %w", name, err)
 	}
 	v, d := types.MapValueFrom(ctx, types.StringType, tags)
 	diags.Append(d...)
@@ -877,10 +876,10 @@ func emptyBucket(ctx context.Context, client *s3.Client, name string) error {
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			if isNoSuchBucket(err) {
+			if awserr.BucketNotFound(err) {
 				return nil
 			}
-			return s3Error("listing the object versions of bucket", name, err)
+			return fmt.Errorf("listing the object versions of bucket %q: %w", name, err)
 		}
 		ids := make([]s3types.ObjectIdentifier, 0, len(page.Versions)+len(page.DeleteMarkers))
 		for _, v := range page.Versions {
@@ -900,7 +899,7 @@ func emptyBucket(ctx context.Context, client *s3.Client, name string) error {
 			BypassGovernanceRetention: aws.Bool(true),
 		})
 		if err != nil {
-			return s3Error("deleting object versions of bucket", name, err)
+			return fmt.Errorf("deleting object versions of bucket %q: %w", name, err)
 		}
 		if len(out.Errors) > 0 {
 			e := out.Errors[0]
@@ -911,50 +910,6 @@ func emptyBucket(ctx context.Context, client *s3.Client, name string) error {
 	}
 	tflog.Debug(ctx, "emptied log bucket", map[string]any{"bucket": name, "deleted": deleted})
 	return nil
-}
-
-// retryS3 runs op, retrying briefly with backoff while it fails with one of
-// the given S3 error codes.
-func retryS3[T any](ctx context.Context, op func() (T, error), codes ...string) (T, error) {
-	return backoff.Retry(ctx, func() (T, error) {
-		v, err := op()
-		if err != nil && !slices.Contains(codes, awsErrorCode(err)) {
-			return v, backoff.Permanent(err)
-		}
-		return v, err
-	}, backoff.WithMaxElapsedTime(s3RetryTime), backoff.WithNotify(func(err error, wait time.Duration) {
-		tflog.Debug(ctx, "retrying S3 call", map[string]any{"error": err.Error(), "wait": wait.String()})
-	}))
-}
-
-func isNoSuchBucket(err error) bool {
-	var nsb *s3types.NoSuchBucket
-	var nf *s3types.NotFound
-	return errors.As(err, &nsb) || errors.As(err, &nf) || awsErrorCode(err) == "NoSuchBucket"
-}
-
-// s3Error wraps err with what was being done and, for the usual AWS error
-// codes, what to do about it.
-func s3Error(doing, bucket string, err error) error {
-	advice := map[string]string{
-		"AccessDenied": "the caller lacks the S3 permission for this call; check its IAM policy, any SCP and the " +
-			"bucket policy",
-		"BucketAlreadyExists": "bucket names are global across all AWS accounts and this one is taken; choose " +
-			"another bucket name or use bucket_prefix",
-		"BucketAlreadyOwnedByYou": "the bucket already exists in this account; import it " +
-			"(terraform import opsaudit_log_bucket.<name> <bucket>) instead of creating it",
-		"BucketNotEmpty": "the bucket still holds log objects; set force_destroy = true and apply before " +
-			"destroying, or empty the bucket yourself",
-		"OperationAborted":  "another operation on the bucket kept conflicting; run the apply again",
-		"MalformedPolicy":   "S3 refused the bucket policy; check trail_names, source_trail_arns and s3_key_prefix",
-		"InvalidBucketName": "the name breaks the S3 naming rules",
-		"KMS.NotFoundException": "the KMS key does not exist or is in another region; give a key ARN of the " +
-			"bucket's region",
-	}[awsErrorCode(err)]
-	if advice != "" {
-		return fmt.Errorf("%s %q: %s: %w", doing, bucket, advice, err)
-	}
-	return fmt.Errorf("%s %q: %w", doing, bucket, err)
 }
 
 // bucketRegion maps GetBucketLocation's answer to a region name: empty

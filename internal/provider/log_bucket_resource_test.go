@@ -29,6 +29,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 )
@@ -151,7 +152,7 @@ func checkBucket(env *accEnv, name string, w wantBucket) resource.TestCheckFunc 
 			for _, t := range tg.TagSet {
 				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
-		} else if awsErrorCode(err) != "NoSuchTagSet" {
+		} else if !awserr.NotConfigured(err) {
 			return fmt.Errorf("GetBucketTagging: %w", err)
 		}
 		if !maps.Equal(tags, w.tags) && (len(tags) > 0 || len(w.tags) > 0) {
@@ -162,7 +163,7 @@ func checkBucket(env *accEnv, name string, w wantBucket) resource.TestCheckFunc 
 		switch {
 		case w.lockMode == "" && err == nil && lock.ObjectLockConfiguration.ObjectLockEnabled == s3types.ObjectLockEnabledEnabled:
 			fail("object lock is on, want off")
-		case w.lockMode == "" && err != nil && awsErrorCode(err) != "ObjectLockConfigurationNotFoundError":
+		case w.lockMode == "" && err != nil && !awserr.NotConfigured(err):
 			return fmt.Errorf("GetObjectLockConfiguration: %w", err)
 		case w.lockMode != "" && err != nil:
 			return fmt.Errorf("GetObjectLockConfiguration: %w", err)
@@ -183,7 +184,7 @@ func checkBucketGone(env *accEnv, names ...string) func(*terraform.State) error 
 			if err == nil {
 				return fmt.Errorf("bucket %s still exists", n)
 			}
-			if !isNoSuchBucket(err) {
+			if !awserr.BucketNotFound(err) {
 				return fmt.Errorf("HeadBucket %s: %w", n, err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 )
 
 var (
@@ -104,7 +105,7 @@ func (d *trailDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	}
 	info, err := readTrail(ctx, d.clients, id)
 	if err != nil {
-		resp.Diagnostics.AddError("Reading trail", err.Error())
+		resp.Diagnostics.AddError("Reading trail", awserr.Explain(err))
 		return
 	}
 	resp.Diagnostics.Append(m.fill(ctx, info)...)

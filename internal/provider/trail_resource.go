@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -33,6 +32,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 )
 
@@ -290,9 +290,9 @@ func (r *trailResource) Create(ctx context.Context, req resource.CreateRequest, 
 		CloudWatchLogsRoleArn:      plan.CloudWatchLogsRoleARN.ValueStringPointer(),
 		TagsList:                   tagList(tags),
 	}
-	out, err := retryPolicyPropagation(ctx, timeout, func() (*cloudtrail.CreateTrailOutput, error) {
+	out, err := awserr.RetryWhen(ctx, 0, func(ctx context.Context) (*cloudtrail.CreateTrailOutput, error) {
 		return ct.CreateTrail(ctx, in)
-	})
+	}, policyPropagationCodes...)
 	if err != nil {
 		resp.Diagnostics.AddError("Creating trail", trailWriteError(fmt.Errorf("creating trail %q: %w", name, err), timeout))
 		return
@@ -303,7 +303,7 @@ func (r *trailResource) Create(ctx context.Context, req resource.CreateRequest, 
 	// From here on the trail exists: whatever fails, it is saved in state
 	// (and so tainted) rather than orphaned.
 	stepErr := r.apply(ctx, ct, trailARN, &plan.trailModel, nil)
-	r.saveState(ctx, trailARN, plan, &resp.State, &resp.Diagnostics)
+	r.saveState(ctx, trailARN, plan, true, &resp.State, &resp.Diagnostics)
 	if stepErr != nil {
 		resp.Diagnostics.AddError("Configuring trail", trailWriteError(stepErr, timeout)+
 			"\n\nThe trail was created and is saved in state, marked tainted: the next apply replaces it.")
@@ -317,13 +317,13 @@ func (r *trailResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	info, err := readTrail(ctx, r.clients, state.ARN.ValueString())
-	if errors.Is(err, errTrailNotFound) {
+	if awserr.IsA[*cttypes.TrailNotFoundException](err) {
 		tflog.Debug(ctx, "trail is gone; removing it from state", map[string]any{"arn": state.ARN.ValueString()})
 		resp.State.RemoveResource(ctx)
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError("Reading trail", err.Error())
+		resp.Diagnostics.AddError("Reading trail", awserr.Explain(err))
 		return
 	}
 	resp.Diagnostics.Append(state.fill(ctx, info)...)
@@ -348,7 +348,7 @@ func (r *trailResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	trailARN := state.ARN.ValueString()
 	ct := r.clients.CloudTrail(state.HomeRegion.ValueString())
 	err := r.apply(ctx, ct, trailARN, &plan.trailModel, &state.trailModel)
-	r.saveState(ctx, trailARN, plan, &resp.State, &resp.Diagnostics)
+	r.saveState(ctx, trailARN, plan, false, &resp.State, &resp.Diagnostics)
 	if err != nil {
 		resp.Diagnostics.AddError("Updating trail", trailWriteError(err, timeout))
 	}
@@ -363,8 +363,8 @@ func (r *trailResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	trailARN := state.ARN.ValueString()
 	ct := r.clients.CloudTrail(trailHomeRegion(trailARN))
 	_, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(trailARN)})
-	if err != nil && awsErrorCode(err) != "TrailNotFoundException" {
-		resp.Diagnostics.AddError("Deleting trail", trailError("deleting trail", trailARN, err).Error())
+	if err != nil && !awserr.IsA[*cttypes.TrailNotFoundException](err) {
+		resp.Diagnostics.AddError("Deleting trail", awserr.Explain(fmt.Errorf("deleting trail %q: %w", trailARN, err)))
 		return
 	}
 	tflog.Debug(ctx, "deleted trail", map[string]any{"arn": trailARN})
@@ -375,7 +375,7 @@ func (r *trailResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 func (r *trailResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	trailARN, err := resolveTrailARN(ctx, r.clients, req.ID)
 	if err != nil {
-		resp.Diagnostics.AddError("Importing trail", err.Error()+"\n\nGive the ARN or the name of an existing trail.")
+		resp.Diagnostics.AddError("Importing trail", awserr.Explain(err)+"\n\nGive the ARN or the name of an existing trail.")
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), trailARN)...)
@@ -400,9 +400,9 @@ func (r *trailResource) apply(ctx context.Context, ct *cloudtrail.Client, trailA
 			CloudWatchLogsLogGroupArn:  aws.String(plan.CloudWatchLogsGroupARN.ValueString()),
 			CloudWatchLogsRoleArn:      aws.String(plan.CloudWatchLogsRoleARN.ValueString()),
 		}
-		if _, err := retryPolicyPropagation(ctx, 0, func() (*cloudtrail.UpdateTrailOutput, error) {
+		if _, err := awserr.RetryWhen(ctx, 0, func(ctx context.Context) (*cloudtrail.UpdateTrailOutput, error) {
 			return ct.UpdateTrail(ctx, in)
-		}); err != nil {
+		}, policyPropagationCodes...); err != nil {
 			return fmt.Errorf("updating trail %q: %w", trailARN, err)
 		}
 		tflog.Debug(ctx, "updated trail settings", map[string]any{"arn": trailARN})
@@ -504,16 +504,24 @@ func updateTags(ctx context.Context, ct *cloudtrail.Client, trailARN string, pla
 	return nil
 }
 
-// saveState reads the trail back and stores what AWS reports. When the
-// read fails, it stores the plan with the ARN, so the trail is tracked.
-func (r *trailResource) saveState(ctx context.Context, trailARN string, plan trailResourceModel, state stateSetter, diags *diag.Diagnostics) {
-	info, err := readTrail(ctx, r.clients, trailARN)
+// saveState reads the trail back and stores what AWS reports. A trail just
+// created may not show at once: reading it back retries NotFound briefly,
+// as hashicorp/aws does. When the read fails, it stores the plan with the
+// ARN, so the trail is tracked.
+func (r *trailResource) saveState(ctx context.Context, trailARN string, plan trailResourceModel, created bool, state stateSetter, diags *diag.Diagnostics) {
+	var notFound []string
+	if created {
+		notFound = []string{"TrailNotFoundException"}
+	}
+	info, err := awserr.RetryWhen(ctx, awserr.PropagationTimeout, func(ctx context.Context) (*trailInfo, error) {
+		return readTrail(ctx, r.clients, trailARN)
+	}, notFound...)
 	if err == nil {
 		diags.Append(plan.fill(ctx, info)...)
 		diags.Append(state.Set(ctx, plan)...)
 		return
 	}
-	diags.AddError("Reading trail back", err.Error())
+	diags.AddError("Reading trail back", awserr.Explain(err))
 	plan.ID, plan.ARN = types.StringValue(trailARN), types.StringValue(trailARN)
 	plan.HomeRegion = types.StringValue(trailHomeRegion(trailARN))
 	if plan.SNSTopicARN.IsUnknown() {
@@ -529,64 +537,19 @@ type stateSetter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
 }
 
-// retryPolicyPropagation runs a CreateTrail or UpdateTrail call again while
-// AWS answers that a bucket, key or topic policy does not yet let
-// CloudTrail in: right after the policy is written, it is still
-// propagating. It gives up when ctx ends (or after maxElapsed, if set).
-func retryPolicyPropagation[T any](ctx context.Context, maxElapsed time.Duration, call func() (T, error)) (T, error) {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = time.Second
-	b.MaxInterval = 15 * time.Second
-	opts := []backoff.RetryOption{backoff.WithBackOff(b), backoff.WithMaxElapsedTime(maxElapsed),
-		backoff.WithNotify(func(err error, next time.Duration) {
-			tflog.Debug(ctx, "policy not yet in force; retrying", map[string]any{"error": err.Error(), "in": next.String()})
-		})}
-	return backoff.Retry(ctx, func() (T, error) {
-		out, err := call()
-		switch awsErrorCode(err) {
-		case "":
-			if err != nil {
-				return out, backoff.Permanent(err)
-			}
-			return out, nil
-		case "InsufficientS3BucketPolicyException", "InsufficientEncryptionPolicyException", "InsufficientSnsTopicPolicyException":
-			return out, err
-		}
-		return out, backoff.Permanent(err)
-	}, opts...)
+// policyPropagationCodes are CreateTrail's and UpdateTrail's answers while
+// a bucket, key or topic policy written moments ago does not yet let
+// CloudTrail in: they are retried until the operation's timeout.
+var policyPropagationCodes = []string{
+	"InsufficientS3BucketPolicyException", "InsufficientEncryptionPolicyException", "InsufficientSnsTopicPolicyException",
 }
 
-// trailWriteAdvice tells the user what to do about the AWS errors a trail
-// create or update commonly meets.
-var trailWriteAdvice = map[string]string{
-	"InsufficientS3BucketPolicyException": "The bucket policy must allow cloudtrail.amazonaws.com s3:GetBucketAcl on the " +
-		"bucket and s3:PutObject on <bucket>/[<prefix>/]AWSLogs/<account>/* with s3:x-amz-acl = bucket-owner-full-control, " +
-		"with aws:SourceArn equal to the trail ARN. The provider retried until the timeout: fix the policy, or raise " +
-		"timeouts.create if it is still propagating.",
-	"InsufficientEncryptionPolicyException": "The KMS key policy must let cloudtrail.amazonaws.com use the key " +
-		"(kms:GenerateDataKey*, kms:DescribeKey) for this trail.",
-	"InsufficientSnsTopicPolicyException": "The SNS topic policy must allow cloudtrail.amazonaws.com sns:Publish.",
-	"S3BucketDoesNotExistException":       "Create the bucket first, or reference the opsaudit_log_bucket resource's bucket attribute.",
-	"TrailAlreadyExistsException": "A trail with this name already exists in this region, or a multi-region trail of " +
-		"that name exists in another: import it (terraform import) or choose another name.",
-	"KmsKeyNotFoundException":              "The KMS key must exist, be enabled and be in the trail's home region.",
-	"InvalidParameterCombinationException": "A multi-region trail must include global service events.",
-	"OrganizationsNotInUseException":       "is_organization_trail needs AWS Organizations; set it to false.",
-	"NotOrganizationMasterAccountException": "Only the management account or a delegated administrator can create an " +
-		"organization trail.",
-	"InvalidEventSelectorsException": "AWS refused the event selectors: a trail can exclude only kms.amazonaws.com " +
-		"and rdsdata.amazonaws.com from its management events.",
-	"AccessDeniedException": "The caller lacks a CloudTrail permission (cloudtrail:CreateTrail, UpdateTrail, " +
-		"StartLogging, StopLogging, PutEventSelectors, PutInsightSelectors, AddTags, RemoveTags).",
-}
-
+// trailWriteError is the detail of a failed create or update: the error,
+// what to do about its AWS error code, and the timeout when it ran out.
 func trailWriteError(err error, timeout time.Duration) string {
-	msg := err.Error()
+	msg := awserr.Explain(err)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return msg + fmt.Sprintf("\n\nThe operation did not finish within %s; raise the timeouts block's value.", timeout)
-	}
-	if advice := trailWriteAdvice[awsErrorCode(err)]; advice != "" {
-		return msg + "\n\n" + advice
+		msg += fmt.Sprintf("\n\nThe operation did not finish within %s; raise the timeouts block's value.", timeout)
 	}
 	return msg
 }
