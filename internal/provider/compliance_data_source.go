@@ -180,8 +180,7 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				Computed: true,
 				MarkdownDescription: "Audited service, as CloudTrail names it; built-in event rules look at its events " +
 					"only, and the trail must record them. Default: `" + events.DefaultEventSource + "`.",
-				Validators: []validator.String{stringvalidator.RegexMatches(eventSourcePattern,
-					"must be a service endpoint name such as opsworks-cm.amazonaws.com")},
+				Validators: []validator.String{eventSource()},
 			},
 			"allowed_principals": schema.ListAttribute{
 				ElementType: types.StringType,
@@ -322,19 +321,6 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			},
 		},
 	}
-}
-
-// trailNameOrARN accepts a trail ARN or a trail name.
-func trailNameOrARN() validator.String {
-	return stringCheck{description: "value must be a trail name or ARN", check: func(s string) string {
-		if strings.HasPrefix(s, "arn:") {
-			if trailHomeRegion(s) == "" {
-				return fmt.Sprintf("%q is not a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>).", s)
-			}
-			return ""
-		}
-		return trailNameProblem(s)
-	}}
 }
 
 // ValidateConfig compiles the rule blocks' CEL conditions, so that a

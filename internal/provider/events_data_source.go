@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -153,8 +152,7 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				Computed: true,
 				MarkdownDescription: "Service whose events are read, as CloudTrail names it. Default: `" +
 					events.DefaultEventSource + "`.",
-				Validators: []validator.String{stringvalidator.RegexMatches(eventSourcePattern,
-					"must be a service endpoint name such as opsworks-cm.amazonaws.com")},
+				Validators: []validator.String{eventSource()},
 			},
 			"regions": schema.ListAttribute{
 				ElementType:         types.StringType,
@@ -454,25 +452,4 @@ func nullIfEmpty(s string) types.String {
 		return types.StringNull()
 	}
 	return types.StringValue(s)
-}
-
-// eventSourcePattern is a service's endpoint name as CloudTrail records it.
-var eventSourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$`)
-
-func rfc3339Time() validator.String {
-	return stringCheck{description: "value must be an RFC 3339 time", check: func(s string) string {
-		if _, err := time.Parse(time.RFC3339, s); err != nil {
-			return fmt.Sprintf("%q is not an RFC 3339 time such as \"2024-03-01T00:00:00Z\": %s.", s, err)
-		}
-		return ""
-	}}
-}
-
-func cidrBlock() validator.String {
-	return stringCheck{description: "value must be a CIDR block or IP address", check: func(s string) string {
-		if _, err := events.ParseCIDR(s); err != nil {
-			return err.Error() + "."
-		}
-		return ""
-	}}
 }

@@ -145,7 +145,7 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, bucketPrefixMaxLength),
-					stringCheck{description: "value must be a valid start of an S3 bucket name", check: bucketPrefixProblem},
+					bucketPrefix(),
 				},
 			},
 			"trail_names": schema.SetAttribute{
@@ -162,34 +162,19 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Optional:    true,
 				MarkdownDescription: "ARNs of further trails allowed to write, for trails of another region or " +
 					"account (such as an organization trail created by the management account).",
-				Validators: []validator.Set{setvalidator.ValueStringsAre(
-					stringCheck{description: "value must be a CloudTrail trail ARN", check: func(s string) string {
-						if _, err := bucketpolicy.ValidateTrailARN(s); err != nil {
-							return err.Error() + "."
-						}
-						return ""
-					}})},
+				Validators: []validator.Set{setvalidator.ValueStringsAre(trailARN())},
 			},
 			"s3_key_prefix": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "The trails' `s3_key_prefix`: log files arrive under " +
 					"`<s3_key_prefix>/AWSLogs/<account id>/`. Without slashes at either end. Default: none.",
-				Validators: []validator.String{
-					stringvalidator.LengthAtLeast(1),
-					stringCheck{description: "value must be a CloudTrail S3 key prefix", check: func(s string) string {
-						if err := bucketpolicy.ValidateKeyPrefix(s); err != nil {
-							return err.Error() + "."
-						}
-						return ""
-					}},
-				},
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1), keyPrefix()},
 			},
 			"organization_id": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "AWS Organizations id (`o-...`) of an organization trail: CloudTrail may then " +
 					"also write under `AWSLogs/<organization_id>/`.",
-				Validators: []validator.String{stringvalidator.RegexMatches(bucketpolicy.OrganizationIDPattern,
-					"must be an organization id such as o-a1b2c3d4e5")},
+				Validators: []validator.String{organizationID()},
 			},
 			"kms_key_arn": schema.StringAttribute{
 				Optional: true,

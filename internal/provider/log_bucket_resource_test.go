@@ -489,6 +489,75 @@ func TestAccLogBucket_replace(t *testing.T) {
 	})
 }
 
+// TestAccLogBucket_importHandWrittenPolicy imports a bucket whose policy
+// was written by hand the way S3 accepts it: the TLS condition as a JSON
+// boolean, one-element lists as strings. The trails and key prefix are
+// recovered from it, and the imported bucket matches its configuration.
+func TestAccLogBucket_importHandWrittenPolicy(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{NoHistory: true})
+	name := acctest.RandomWithPrefix("opsaudit-hand")
+	cfg := logBucketConfig(env, fmt.Sprintf("  bucket        = %q\n  trail_names   = [\"main\"]\n  s3_key_prefix = \"audit\"", name))
+	trail := fmt.Sprintf("arn:aws:cloudtrail:%s:%s:trail/main", env.Region, env.Account)
+	handWritten := fmt.Sprintf(`{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+     "Action": "s3:GetBucketAcl", "Resource": "arn:aws:s3:::%[1]s",
+     "Condition": {"StringEquals": {"aws:SourceArn": %[2]q}}},
+    {"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+     "Action": "s3:PutObject", "Resource": "arn:aws:s3:::%[1]s/audit/AWSLogs/%[3]s/*",
+     "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": %[2]q}}},
+    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+     "Resource": ["arn:aws:s3:::%[1]s", "arn:aws:s3:::%[1]s/*"],
+     "Condition": {"Bool": {"aws:SecureTransport": false}}}
+  ]
+}`, name, trail, env.Account)
+	want := defaultWant(env, "main")
+	want.keyPrefix = "audit"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkBucketGone(env, name),
+		Steps: []resource.TestStep{
+			{Config: cfg, Check: checkBucket(env, name, want)},
+			{
+				PreConfig: func() {
+					mustS3(t, "writing the policy by hand", func() error {
+						_, err := env.S3().PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{
+							Bucket: aws.String(name), Policy: aws.String(handWritten)})
+						return err
+					})
+				},
+				ResourceName: logBucketAddr, ImportState: true, ImportStateId: name, ImportStateVerify: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					a := states[0].Attributes
+					if a["trail_names.#"] != "1" || a["trail_names.0"] != "main" || a["s3_key_prefix"] != "audit" ||
+						a["source_trail_arns.#"] != "" && a["source_trail_arns.#"] != "0" {
+						return fmt.Errorf("import did not recover the trails and key prefix: %v", a)
+					}
+					return nil
+				},
+			},
+			{
+				// The hand-written policy means what the configuration
+				// asks for: no change to plan.
+				Config:           cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check: func(*terraform.State) error {
+					pol, err := env.S3().GetBucketPolicy(context.Background(), &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
+					if err != nil {
+						return err
+					}
+					if !strings.Contains(aws.ToString(pol.Policy), `"aws:SecureTransport": false`) &&
+						!strings.Contains(aws.ToString(pol.Policy), `"aws:SecureTransport":false`) {
+						return fmt.Errorf("the bucket's hand-written policy was replaced: %s", aws.ToString(pol.Policy))
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
 func TestAccLogBucket_prefixAndPartialFailure(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{NoHistory: true})
 	env.needSandbox(t, "injects a fault part-way through create")

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -58,7 +57,7 @@ func (d *trailDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 				MarkdownDescription: "Name of the trail. Give `name` or `arn`."},
 			"arn": schema.StringAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "ARN of the trail. Give `name` or `arn`.",
-				Validators:          []validator.String{trailARNValidator()}},
+				Validators:          []validator.String{trailARN()}},
 			"id":                               computed("id"),
 			"home_region":                      computed("home_region"),
 			"s3_bucket_name":                   computed("s3_bucket_name"),
@@ -110,13 +109,4 @@ func (d *trailDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	}
 	resp.Diagnostics.Append(m.fill(ctx, info)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-}
-
-func trailARNValidator() validator.String {
-	return stringCheck{description: "value must be a trail ARN", check: func(s string) string {
-		if trailHomeRegion(s) != "" {
-			return ""
-		}
-		return fmt.Sprintf("%q is not a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>); give a name with name instead.", s)
-	}}
 }

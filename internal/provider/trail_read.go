@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 )
 
 // Management event modes a trail can be in. All, ReadOnly and WriteOnly are
@@ -98,8 +98,8 @@ type trailRecording struct {
 
 // trailHomeRegion is the region in a trail ARN, or "" when s is not one.
 func trailHomeRegion(s string) string {
-	a, err := arn.Parse(s)
-	if err != nil || a.Service != "cloudtrail" || !strings.HasPrefix(a.Resource, "trail/") {
+	a, err := bucketpolicy.ParseTrailARN(s)
+	if err != nil {
 		return ""
 	}
 	return a.Region

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -188,8 +187,7 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"s3_bucket_name": schema.StringAttribute{Required: true, MarkdownDescription: trailDocs["s3_bucket_name"],
 				Validators: []validator.String{stringvalidator.LengthBetween(3, 63)}},
-			"s3_key_prefix": optString("s3_key_prefix", stringvalidator.LengthAtMost(200),
-				stringvalidator.RegexMatches(regexp.MustCompile(`^[^/].*[^/]$|^[^/]$`), "must not start or end with /")),
+			"s3_key_prefix":                 optString("s3_key_prefix", keyPrefix()),
 			"is_multi_region_trail":         optBool("is_multi_region_trail", true),
 			"include_global_service_events": optBool("include_global_service_events", true),
 			"enable_log_file_validation":    optBool("enable_log_file_validation", true),
