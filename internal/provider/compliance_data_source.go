@@ -65,17 +65,17 @@ type complianceModel struct {
 	OnRegionError         types.String `tfsdk:"on_region_error"`
 	SARIFArtifactURI      types.String `tfsdk:"sarif_artifact_uri"`
 
-	Status          types.String `tfsdk:"status"`
-	Compliant       types.Bool   `tfsdk:"compliant"`
-	Findings        types.List   `tfsdk:"findings"`
-	Summary         types.Object `tfsdk:"summary"`
-	Reasons         types.List   `tfsdk:"reasons"`
-	Message         types.String `tfsdk:"message"`
-	Bucket          types.String `tfsdk:"bucket"`
-	EventsEvaluated types.Int64  `tfsdk:"events_evaluated"`
-	ReportJSON      types.String `tfsdk:"report_json"`
-	ReportSARIF     types.String `tfsdk:"report_sarif"`
-	ReportJUnit     types.String `tfsdk:"report_junit"`
+	Status          types.String   `tfsdk:"status"`
+	Compliant       types.Bool     `tfsdk:"compliant"`
+	Findings        []findingModel `tfsdk:"findings"`
+	Summary         *summaryModel  `tfsdk:"summary"`
+	Reasons         types.List     `tfsdk:"reasons"`
+	Message         types.String   `tfsdk:"message"`
+	Bucket          types.String   `tfsdk:"bucket"`
+	EventsEvaluated types.Int64    `tfsdk:"events_evaluated"`
+	ReportJSON      types.String   `tfsdk:"report_json"`
+	ReportSARIF     types.String   `tfsdk:"report_sarif"`
+	ReportJUnit     types.String   `tfsdk:"report_junit"`
 }
 
 type userRule struct {

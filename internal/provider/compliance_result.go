@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -29,17 +28,10 @@ type findingModel struct {
 	Remediation types.String `tfsdk:"remediation"`
 }
 
-var findingAttrTypes = map[string]attr.Type{
-	"rule_id": types.StringType, "severity": types.StringType, "title": types.StringType,
-	"resource": types.StringType, "event_id": types.StringType, "region": types.StringType,
-	"principal": types.StringType, "event_time": types.StringType, "message": types.StringType,
-	"remediation": types.StringType,
-}
-
-var summaryAttrTypes = map[string]attr.Type{
-	"total":       types.Int64Type,
-	"by_severity": types.MapType{ElemType: types.Int64Type},
-	"by_rule":     types.MapType{ElemType: types.Int64Type},
+type summaryModel struct {
+	Total      types.Int64 `tfsdk:"total"`
+	BySeverity types.Map   `tfsdk:"by_severity"`
+	ByRule     types.Map   `tfsdk:"by_rule"`
 }
 
 func (m *complianceModel) setResult(ctx context.Context, res policy.Result) diag.Diagnostics {
@@ -48,9 +40,10 @@ func (m *complianceModel) setResult(ctx context.Context, res policy.Result) diag
 	m.Compliant = types.BoolValue(res.Status == policy.StatusPass)
 	m.EventsEvaluated = types.Int64Value(int64(res.EventsEvaluated))
 
-	list := make([]findingModel, len(res.Findings))
+	// An empty list, not null: "no findings" is an answer.
+	m.Findings = make([]findingModel, len(res.Findings))
 	for i, f := range res.Findings {
-		list[i] = findingModel{
+		m.Findings[i] = findingModel{
 			RuleID:      types.StringValue(f.RuleID),
 			Severity:    types.StringValue(string(f.Severity)),
 			Title:       types.StringValue(f.Title),
@@ -63,10 +56,6 @@ func (m *complianceModel) setResult(ctx context.Context, res policy.Result) diag
 			Remediation: types.StringValue(f.Remediation),
 		}
 	}
-	var d diag.Diagnostics
-	m.Findings, d = types.ListValueFrom(ctx, types.ObjectType{AttrTypes: findingAttrTypes}, list)
-	diags.Append(d...)
-
 	bySeverity := map[string]int64{}
 	for sev, n := range res.Summary.BySeverity {
 		bySeverity[string(sev)] = int64(n)
@@ -79,10 +68,7 @@ func (m *complianceModel) setResult(ctx context.Context, res policy.Result) diag
 	diags.Append(d...)
 	ruleMap, d := types.MapValueFrom(ctx, types.Int64Type, byRule)
 	diags.Append(d...)
-	m.Summary, d = types.ObjectValue(summaryAttrTypes, map[string]attr.Value{
-		"total": types.Int64Value(int64(res.Summary.Total)), "by_severity": sevMap, "by_rule": ruleMap,
-	})
-	diags.Append(d...)
+	m.Summary = &summaryModel{Total: types.Int64Value(int64(res.Summary.Total)), BySeverity: sevMap, ByRule: ruleMap}
 	m.Reasons, d = types.ListValueFrom(ctx, types.StringType, append([]string{}, res.Reasons...))
 	diags.Append(d...)
 	m.Message = types.StringValue(verdictMessage(res))

@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -62,7 +61,7 @@ type eventsModel struct {
 	MaxEvents     types.Int64  `tfsdk:"max_events"`
 	OnRegionError types.String `tfsdk:"on_region_error"`
 
-	Events            types.List   `tfsdk:"events"`
+	Events            []eventModel `tfsdk:"events"`
 	TotalCount        types.Int64  `tfsdk:"total_count"`
 	Truncated         types.Bool   `tfsdk:"truncated"`
 	CountsByEventName types.Map    `tfsdk:"counts_by_event_name"`
@@ -100,19 +99,6 @@ type eventModel struct {
 type resourceModel struct {
 	Type types.String `tfsdk:"type"`
 	Name types.String `tfsdk:"name"`
-}
-
-var resourceAttrTypes = map[string]attr.Type{"type": types.StringType, "name": types.StringType}
-
-var eventAttrTypes = map[string]attr.Type{
-	"event_id": types.StringType, "event_name": types.StringType, "event_time": types.StringType,
-	"region": types.StringType, "event_source": types.StringType, "username": types.StringType,
-	"user_identity_type": types.StringType, "principal_arn": types.StringType, "session_issuer_arn": types.StringType,
-	"account_id": types.StringType, "access_key_id": types.StringType, "invoked_by": types.StringType,
-	"mfa_authenticated": types.BoolType, "source_ip_address": types.StringType, "user_agent": types.StringType,
-	"read_only": types.BoolType, "error_code": types.StringType, "error_message": types.StringType,
-	"resources":          types.ListType{ElemType: types.ObjectType{AttrTypes: resourceAttrTypes}},
-	"request_parameters": types.StringType, "response_elements": types.StringType, "cloudtrail_event": types.StringType,
 }
 
 func (d *eventsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -391,16 +377,15 @@ func (m *eventsModel) query(ctx context.Context, clients *awsclient.Clients, now
 
 func (m *eventsModel) setResult(ctx context.Context, res *lookup.Result) diag.Diagnostics {
 	var diags diag.Diagnostics
-	list := make([]eventModel, len(res.Events))
+	// An empty list, not null: "no events" is an answer.
+	m.Events = make([]eventModel, len(res.Events))
 	counts := map[string]int64{}
 	for i := range res.Events {
 		ev := &res.Events[i]
-		list[i] = newEventModel(ev)
+		m.Events[i] = newEventModel(ev)
 		counts[ev.EventName]++
 	}
 	var d diag.Diagnostics
-	m.Events, d = types.ListValueFrom(ctx, types.ObjectType{AttrTypes: eventAttrTypes}, list)
-	diags.Append(d...)
 	m.CountsByEventName, d = types.MapValueFrom(ctx, types.Int64Type, counts)
 	diags.Append(d...)
 	m.RegionsQueried, d = types.ListValueFrom(ctx, types.StringType, res.RegionsQueried)
