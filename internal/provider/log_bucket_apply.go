@@ -81,14 +81,17 @@ func (r *logBucketResource) apply(ctx context.Context, client *s3.Client, plan, 
 				VersioningConfiguration: &s3types.VersioningConfiguration{Status: status}})
 			return err
 		}},
-		{"object lock retention", plan.ObjectLock != nil && (p.ObjectLock == nil || !plan.ObjectLock.Mode.Equal(p.ObjectLock.Mode) ||
-			!plan.ObjectLock.Days.Equal(p.ObjectLock.Days)), func() error {
+		{"object lock retention", !plan.ObjectLock.IsNull() && changed(plan.ObjectLock, p.ObjectLock), func() error {
+			lock, diags := plan.objectLock(ctx)
+			if diags.HasError() {
+				return fmt.Errorf("reading object_lock: %v", diags)
+			}
 			_, err := client.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name),
 				ObjectLockConfiguration: &s3types.ObjectLockConfiguration{
 					ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
 					Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{
-						Mode: s3types.ObjectLockRetentionMode(plan.ObjectLock.Mode.ValueString()),
-						Days: aws.Int32(int32(plan.ObjectLock.Days.ValueInt64())),
+						Mode: s3types.ObjectLockRetentionMode(lock.Mode.ValueString()),
+						Days: aws.Int32(int32(lock.Days.ValueInt64())),
 					}},
 				}})
 			return err

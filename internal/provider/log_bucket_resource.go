@@ -29,6 +29,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
@@ -64,22 +65,22 @@ type logBucketResource struct {
 }
 
 type logBucketModel struct {
-	ID                             types.String     `tfsdk:"id"`
-	Bucket                         types.String     `tfsdk:"bucket"`
-	BucketPrefix                   types.String     `tfsdk:"bucket_prefix"`
-	TrailNames                     types.Set        `tfsdk:"trail_names"`
-	SourceTrailARNs                types.Set        `tfsdk:"source_trail_arns"`
-	S3KeyPrefix                    types.String     `tfsdk:"s3_key_prefix"`
-	OrganizationID                 types.String     `tfsdk:"organization_id"`
-	KMSKeyARN                      types.String     `tfsdk:"kms_key_arn"`
-	RetentionDays                  types.Int64      `tfsdk:"retention_days"`
-	NoncurrentVersionRetentionDays types.Int64      `tfsdk:"noncurrent_version_retention_days"`
-	Versioning                     types.Bool       `tfsdk:"versioning"`
-	ObjectLock                     *objectLockModel `tfsdk:"object_lock"`
-	AccessLogBucket                types.String     `tfsdk:"access_log_bucket"`
-	AccessLogPrefix                types.String     `tfsdk:"access_log_prefix"`
-	ForceDestroy                   types.Bool       `tfsdk:"force_destroy"`
-	Tags                           types.Map        `tfsdk:"tags"`
+	ID                             types.String `tfsdk:"id"`
+	Bucket                         types.String `tfsdk:"bucket"`
+	BucketPrefix                   types.String `tfsdk:"bucket_prefix"`
+	TrailNames                     types.Set    `tfsdk:"trail_names"`
+	SourceTrailARNs                types.Set    `tfsdk:"source_trail_arns"`
+	S3KeyPrefix                    types.String `tfsdk:"s3_key_prefix"`
+	OrganizationID                 types.String `tfsdk:"organization_id"`
+	KMSKeyARN                      types.String `tfsdk:"kms_key_arn"`
+	RetentionDays                  types.Int64  `tfsdk:"retention_days"`
+	NoncurrentVersionRetentionDays types.Int64  `tfsdk:"noncurrent_version_retention_days"`
+	Versioning                     types.Bool   `tfsdk:"versioning"`
+	ObjectLock                     types.Object `tfsdk:"object_lock"`
+	AccessLogBucket                types.String `tfsdk:"access_log_bucket"`
+	AccessLogPrefix                types.String `tfsdk:"access_log_prefix"`
+	ForceDestroy                   types.Bool   `tfsdk:"force_destroy"`
+	Tags                           types.Map    `tfsdk:"tags"`
 
 	ARN                   types.String `tfsdk:"arn"`
 	Region                types.String `tfsdk:"region"`
@@ -270,36 +271,56 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Computed:            true,
 				MarkdownDescription: "Whether the S3 bucket key is on, as read from the bucket; `true` with `kms_key_arn`.",
 			},
+			"object_lock": objectLockAttribute(),
 		},
-		Blocks: map[string]schema.Block{
-			"object_lock": schema.SingleNestedBlock{
-				MarkdownDescription: "Object lock default retention (WORM) for log objects. Object lock can only be " +
-					"turned on when a bucket is created, so adding or removing the block replaces the bucket; changing " +
-					"`mode` or `days` is done in place. Requires `versioning`.",
-				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(
-					func(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
-						resp.RequiresReplace = req.StateValue.IsNull() != req.PlanValue.IsNull()
-					},
-					"Adding or removing object lock replaces the bucket.",
-					"Adding or removing object lock replaces the bucket.",
-				)},
-				Attributes: map[string]schema.Attribute{
-					"mode": schema.StringAttribute{
-						Optional: true,
-						MarkdownDescription: "`GOVERNANCE` (users with `s3:BypassGovernanceRetention` may delete) or " +
-							"`COMPLIANCE` (nobody may delete before the days are over). Required in the block.",
-						Validators: []validator.String{stringvalidator.OneOf(
-							string(s3types.ObjectLockRetentionModeGovernance), string(s3types.ObjectLockRetentionModeCompliance))},
-					},
-					"days": schema.Int64Attribute{
-						Optional:            true,
-						MarkdownDescription: "Days a new log object is locked. Required in the block.",
-						Validators:          []validator.Int64{int64validator.Between(1, 36500)},
-					},
-				},
+	}
+}
+
+// objectLockAttribute is object_lock: a single object whose mode and days
+// are both required, which Terraform then checks itself.
+func objectLockAttribute() schema.SingleNestedAttribute {
+	return schema.SingleNestedAttribute{
+		Optional: true,
+		MarkdownDescription: "Object lock default retention (WORM) for log objects, such as " +
+			"`{ mode = \"GOVERNANCE\", days = 365 }`. Object lock can only be turned on when a bucket is created, so " +
+			"adding or removing it replaces the bucket; changing `mode` or `days` is done in place. Requires " +
+			"`versioning`. Default: none.",
+		PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(
+			func(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
+				resp.RequiresReplace = req.StateValue.IsNull() != req.PlanValue.IsNull()
+			},
+			"Adding or removing object lock replaces the bucket.",
+			"Adding or removing object lock replaces the bucket.",
+		)},
+		Attributes: map[string]schema.Attribute{
+			"mode": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "`GOVERNANCE` (users with `s3:BypassGovernanceRetention` may delete) or " +
+					"`COMPLIANCE` (nobody may delete before the days are over).",
+				Validators: []validator.String{stringvalidator.OneOf(
+					string(s3types.ObjectLockRetentionModeGovernance), string(s3types.ObjectLockRetentionModeCompliance))},
+			},
+			"days": schema.Int64Attribute{
+				Required:            true,
+				MarkdownDescription: "Days a new log object is locked.",
+				Validators:          []validator.Int64{int64validator.Between(1, 36500)},
 			},
 		},
 	}
+}
+
+// objectLockType is object_lock's type, taken from its schema.
+var objectLockType = objectLockAttribute().GetType().(types.ObjectType)
+
+// objectLock is object_lock's value; nil when it is not set or not known
+// yet.
+func (m *logBucketModel) objectLock(ctx context.Context) (*objectLockModel, diag.Diagnostics) {
+	if m.ObjectLock.IsNull() || m.ObjectLock.IsUnknown() {
+		return nil, nil
+	}
+	var lock objectLockModel
+	diags := m.ObjectLock.As(ctx, &lock, basetypes.ObjectAsOptions{})
+	return &lock, diags
 }
 
 func (r *logBucketResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -319,21 +340,16 @@ func (r *logBucketResource) ValidateConfig(ctx context.Context, req resource.Val
 			"Give trail_names (trails of this account and region) or source_trail_arns: the bucket policy lets only "+
 				"these trails write (aws:SourceArn), so without any the bucket cannot receive logs.")
 	}
-	if m.ObjectLock == nil {
+	lock, diags := m.objectLock(ctx)
+	resp.Diagnostics.Append(diags...)
+	if lock == nil {
 		return
-	}
-	lock := path.Root("object_lock")
-	if m.ObjectLock.Mode.IsNull() {
-		resp.Diagnostics.AddAttributeError(lock.AtName("mode"), "Missing object lock mode", "The object_lock block needs mode (GOVERNANCE or COMPLIANCE).")
-	}
-	if m.ObjectLock.Days.IsNull() {
-		resp.Diagnostics.AddAttributeError(lock.AtName("days"), "Missing object lock days", "The object_lock block needs days.")
 	}
 	if !m.Versioning.IsNull() && !m.Versioning.IsUnknown() && !m.Versioning.ValueBool() {
 		resp.Diagnostics.AddAttributeError(path.Root("versioning"), "Object lock needs versioning",
-			"S3 object lock works on object versions: remove versioning = false or the object_lock block.")
+			"S3 object lock works on object versions: remove versioning = false or object_lock.")
 	}
-	days, retention := m.ObjectLock.Days, m.RetentionDays
+	days, retention := lock.Days, m.RetentionDays
 	if !days.IsNull() && !days.IsUnknown() && !retention.IsNull() && !retention.IsUnknown() &&
 		retention.ValueInt64() > 0 && retention.ValueInt64() < days.ValueInt64() {
 		resp.Diagnostics.AddAttributeError(path.Root("retention_days"), "Retention shorter than object lock",
@@ -460,10 +476,10 @@ func (r *logBucketResource) Create(ctx context.Context, req resource.CreateReque
 			LocationConstraint: s3types.BucketLocationConstraint(r.clients.Region),
 		}
 	}
-	if plan.ObjectLock != nil {
+	if !plan.ObjectLock.IsNull() {
 		in.ObjectLockEnabledForBucket = aws.Bool(true)
 	}
-	tflog.Debug(ctx, "creating log bucket", map[string]any{"bucket": name, "object_lock": plan.ObjectLock != nil})
+	tflog.Debug(ctx, "creating log bucket", map[string]any{"bucket": name, "object_lock": !plan.ObjectLock.IsNull()})
 	if _, err := awserr.RetryWhen(ctx, awserr.PropagationTimeout, func(ctx context.Context) (*s3.CreateBucketOutput, error) {
 		return client.CreateBucket(ctx, in)
 	}, "OperationAborted"); err != nil {
@@ -587,21 +603,26 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 	m.BucketKeyEnabled = types.BoolValue(cfg.BucketKeyEnabled)
 	m.Versioning = types.BoolValue(cfg.Versioning == string(s3types.BucketVersioningStatusEnabled))
 
-	m.ObjectLock = nil
+	m.ObjectLock = types.ObjectNull(objectLockType.AttrTypes)
 	lock, err := client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: in()})
 	switch {
 	case err == nil && lock.ObjectLockConfiguration != nil && lock.ObjectLockConfiguration.ObjectLockEnabled == s3types.ObjectLockEnabledEnabled:
-		m.ObjectLock = &objectLockModel{Mode: types.StringNull(), Days: types.Int64Null()}
+		// Enabled without a default retention reads as mode and days null:
+		// the plan then shows the configured ones to write.
+		l := objectLockModel{Mode: types.StringNull(), Days: types.Int64Null()}
 		if rule := lock.ObjectLockConfiguration.Rule; rule != nil && rule.DefaultRetention != nil {
 			d := rule.DefaultRetention
-			m.ObjectLock.Mode = types.StringValue(string(d.Mode))
+			l.Mode = types.StringValue(string(d.Mode))
 			switch {
 			case d.Days != nil:
-				m.ObjectLock.Days = types.Int64Value(int64(*d.Days))
+				l.Days = types.Int64Value(int64(*d.Days))
 			case d.Years != nil:
-				m.ObjectLock.Days = types.Int64Value(int64(*d.Years) * 365)
+				l.Days = types.Int64Value(int64(*d.Years) * 365)
 			}
 		}
+		v, d := types.ObjectValueFrom(ctx, objectLockType.AttrTypes, l)
+		diags.Append(d...)
+		m.ObjectLock = v
 	case err != nil && !awserr.NotConfigured(err):
 		return true, fmt.Errorf("reading the object lock configuration of bucket %q: %w", name, err)
 	}

@@ -456,7 +456,7 @@ func TestAccLogBucket_replace(t *testing.T) {
 		return logBucketConfig(env, fmt.Sprintf("  bucket = %q\n  trail_names = [\"main\"]\n%s", name, extra))
 	}
 	lock := func(mode string, days int) string {
-		return fmt.Sprintf("  object_lock {\n    mode = %q\n    days = %d\n  }", mode, days)
+		return fmt.Sprintf("  object_lock = {\n    mode = %q\n    days = %d\n  }", mode, days)
 	}
 	want := defaultWant(env, "main")
 	locked := want
@@ -609,9 +609,13 @@ func TestAccLogBucket_planTimeErrors(t *testing.T) {
 			step(`bucket = "logs"`, `No trail may write to the bucket`),
 			step(`bucket = "logs"`+"\n"+`trail_names = []`+"\n"+`source_trail_arns = []`, `No trail may write to the bucket`),
 			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`retention_days = 10`+"\n"+
-				`object_lock {`+"\n"+`mode = "GOVERNANCE"`+"\n"+`days = 30`+"\n}", `Retention shorter than object lock`),
+				`object_lock = {`+"\n"+`mode = "GOVERNANCE"`+"\n"+`days = 30`+"\n}", `Retention shorter than object lock`),
 			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`versioning = false`+"\n"+
-				`object_lock {`+"\n"+`mode = "GOVERNANCE"`+"\n"+`days = 30`+"\n}", `Object lock needs versioning`),
+				`object_lock = {`+"\n"+`mode = "GOVERNANCE"`+"\n"+`days = 30`+"\n}", `Object lock needs versioning`),
+			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`object_lock = { mode = "GOVERNANCE" }`,
+				`(?s)object_lock.*attribute\s+"days"\s+is\s+required`),
+			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`object_lock = { mode = "LEGAL_HOLD", days = 1 }`,
+				`(?s)object_lock.mode.*value must be one of`),
 			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`kms_key_arn = "arn:aws:kms:us-east-1:123456789012:alias/logs"`,
 				`is\s+a\s+KMS\s+alias\s+ARN,\s+not\s+a\s+key\s+ARN`),
 			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`kms_key_arn = "alias/logs"`, `is\s+a\s+KMS\s+alias,\s+not\s+a\s+key\s+ARN`),
