@@ -1,8 +1,9 @@
 // Package awserr is how every part of the provider that calls AWS talks
 // about AWS errors: it recognises them (by the SDK's typed exception where
 // the SDK has one, by error code otherwise), retries calls while they fail
-// with a transient code, and says what to do about each code. It knows
-// nothing of Terraform, so the event readers use it as the resources do.
+// with a transient code, and says what to do about each code. It uses no
+// Terraform schema or value types (only the plugin logger), so the event
+// readers use it as the resources do.
 package awserr
 
 import (
