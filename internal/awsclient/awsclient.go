@@ -22,10 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/hashicorp/aws-sdk-go-base/v2/endpoints"
 	"golang.org/x/time/rate"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 )
 
 // OpsWorksCMRegions are the regions OpsWorks CM ran in: the default fan-out
@@ -303,11 +304,13 @@ func credentialError(c Config, err error) error {
 	case c.Profile != "":
 		attr = "profile"
 	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
+	if code := awserr.Code(err); code != "" {
+		advice := awserr.Advice(err)
+		if advice == "" {
+			advice = "Check the access key, secret key and session token, or the profile and role."
+		}
 		return &Error{Attribute: attr, Summary: "Invalid AWS credentials", Err: fmt.Errorf(
-			"sts:GetCallerIdentity failed with %s: %s; check the access key, secret key and session token, or the profile and role",
-			apiErr.ErrorCode(), apiErr.ErrorMessage())}
+			"sts:GetCallerIdentity failed with %s: %s. %s", code, awserr.Message(err), advice)}
 	}
 	return &Error{Attribute: attr, Summary: "Resolving AWS credentials", Err: fmt.Errorf("sts:GetCallerIdentity: %w", err)}
 }

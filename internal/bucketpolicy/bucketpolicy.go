@@ -7,7 +7,6 @@
 package bucketpolicy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	awspolicy "github.com/hashicorp/awspolicyequivalence"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/iampolicy"
 )
 
 // Statement ids, as in the AWS CloudTrail documentation's sample policy.
@@ -27,8 +28,6 @@ const (
 
 // ServicePrincipal is the principal CloudTrail delivers log files as.
 const ServicePrincipal = "cloudtrail.amazonaws.com"
-
-const policyVersion = "2012-10-17"
 
 var (
 	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -58,21 +57,22 @@ func TrailARN(partition, region, account, name string) string {
 		Resource: "trail/" + name}.String()
 }
 
-// ValidateTrailARN checks s is the ARN of a CloudTrail trail and returns its
-// partition.
-func ValidateTrailARN(s string) (string, error) {
+// ParseTrailARN is the one check of a trail ARN, shared by the schema
+// validators, the trail reads and the policy: s must be
+// arn:<partition>:cloudtrail:<region>:<12-digit account>:trail/<name>.
+func ParseTrailARN(s string) (arn.ARN, error) {
 	a, err := arn.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("%q is not an ARN: %w", s, err)
+		return arn.ARN{}, fmt.Errorf("%q is not an ARN: %w", s, err)
 	}
 	name, ok := strings.CutPrefix(a.Resource, "trail/")
 	if a.Service != "cloudtrail" || !ok || name == "" {
-		return "", fmt.Errorf("%q is not a CloudTrail trail ARN (arn:<partition>:cloudtrail:<region>:<account>:trail/<name>)", s)
+		return arn.ARN{}, fmt.Errorf("%q is not a CloudTrail trail ARN (arn:<partition>:cloudtrail:<region>:<account>:trail/<name>)", s)
 	}
 	if a.Region == "" || !accountIDPattern.MatchString(a.AccountID) {
-		return "", fmt.Errorf("%q lacks a region or a 12-digit account id", s)
+		return arn.ARN{}, fmt.Errorf("%q lacks a region or a 12-digit account id", s)
 	}
-	return a.Partition, nil
+	return a, nil
 }
 
 // ValidateKeyPrefix checks an s3_key_prefix: CloudTrail joins it to
@@ -91,62 +91,34 @@ func ValidateKeyPrefix(p string) error {
 // Build returns the policy document as JSON. Trail ARNs are sorted and
 // deduplicated, so the document depends only on the set of trails.
 func Build(o Options) (string, error) {
-	doc, err := build(o)
-	if err != nil {
-		return "", err
-	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return "", fmt.Errorf("encoding bucket policy: %w", err)
-	}
-	return string(b), nil
-}
-
-// document is the policy's JSON shape. Fields are ordered as AWS writes them
-// so the built document reads like the documentation's sample.
-type document struct {
-	Version   string      `json:"Version"`
-	Statement []statement `json:"Statement"`
-}
-
-type statement struct {
-	Sid       string                    `json:"Sid"`
-	Effect    string                    `json:"Effect"`
-	Principal any                       `json:"Principal"`
-	Action    any                       `json:"Action"`
-	Resource  any                       `json:"Resource"`
-	Condition map[string]map[string]any `json:"Condition"`
-}
-
-func build(o Options) (document, error) {
 	if o.Bucket == "" {
-		return document{}, errors.New("bucket name is empty")
+		return "", errors.New("bucket name is empty")
 	}
 	if !accountIDPattern.MatchString(o.AccountID) {
-		return document{}, fmt.Errorf("account id %q is not 12 digits", o.AccountID)
+		return "", fmt.Errorf("account id %q is not 12 digits", o.AccountID)
 	}
 	if err := ValidateKeyPrefix(o.KeyPrefix); err != nil {
-		return document{}, err
+		return "", err
 	}
 	if o.OrganizationID != "" && !OrganizationIDPattern.MatchString(o.OrganizationID) {
-		return document{}, fmt.Errorf("organization id %q does not look like o-xxxxxxxxxx", o.OrganizationID)
+		return "", fmt.Errorf("organization id %q does not look like o-xxxxxxxxxx", o.OrganizationID)
 	}
 	if len(o.TrailARNs) == 0 {
-		return document{}, errors.New("no trail ARN: the policy must name the trails allowed to write (aws:SourceArn)")
+		return "", errors.New("no trail ARN: the policy must name the trails allowed to write (aws:SourceArn)")
 	}
 	trails := slices.Clone(o.TrailARNs)
 	slices.Sort(trails)
 	trails = slices.Compact(trails)
 	partition := ""
 	for _, t := range trails {
-		p, err := ValidateTrailARN(t)
+		a, err := ParseTrailARN(t)
 		if err != nil {
-			return document{}, err
+			return "", err
 		}
-		if partition != "" && p != partition {
-			return document{}, fmt.Errorf("trail ARNs span partitions %q and %q; a bucket lives in one", partition, p)
+		if partition != "" && a.Partition != partition {
+			return "", fmt.Errorf("trail ARNs span partitions %q and %q; a bucket lives in one", partition, a.Partition)
 		}
-		partition = p
+		partition = a.Partition
 	}
 
 	bucketARN := arn.ARN{Partition: partition, Service: "s3", Resource: o.Bucket}.String()
@@ -154,32 +126,34 @@ func build(o Options) (document, error) {
 	if o.KeyPrefix != "" {
 		logs += o.KeyPrefix + "/"
 	}
-	writes := []string{logs + "AWSLogs/" + o.AccountID + "/*"}
+	writes := iampolicy.Values{logs + "AWSLogs/" + o.AccountID + "/*"}
 	if o.OrganizationID != "" {
 		writes = append(writes, logs+"AWSLogs/"+o.OrganizationID+"/*")
 	}
-	service := map[string]string{"Service": ServicePrincipal}
-	return document{
-		Version: policyVersion,
-		Statement: []statement{
+	service := iampolicy.Principal{"Service": {ServicePrincipal}}
+	doc := iampolicy.Document{
+		Version: iampolicy.Version,
+		Statement: iampolicy.Statements{
 			{
-				Sid: SidACLCheck, Effect: "Allow", Principal: service, Action: "s3:GetBucketAcl", Resource: bucketARN,
-				Condition: map[string]map[string]any{"StringEquals": {"aws:SourceArn": trails}},
+				Sid: SidACLCheck, Effect: "Allow", Principal: service, Action: iampolicy.Values{"s3:GetBucketAcl"},
+				Resource:  iampolicy.Values{bucketARN},
+				Condition: iampolicy.Conditions{"StringEquals": {"aws:SourceArn": trails}},
 			},
 			{
-				Sid: SidWrite, Effect: "Allow", Principal: service, Action: "s3:PutObject", Resource: writes,
-				Condition: map[string]map[string]any{"StringEquals": {
-					"s3:x-amz-acl":  "bucket-owner-full-control",
+				Sid: SidWrite, Effect: "Allow", Principal: service, Action: iampolicy.Values{"s3:PutObject"}, Resource: writes,
+				Condition: iampolicy.Conditions{"StringEquals": {
+					"s3:x-amz-acl":  {"bucket-owner-full-control"},
 					"aws:SourceArn": trails,
 				}},
 			},
 			{
-				Sid: SidDenyInsecureTransport, Effect: "Deny", Principal: "*", Action: "s3:*",
-				Resource:  []string{bucketARN, bucketARN + "/*"},
-				Condition: map[string]map[string]any{"Bool": {"aws:SecureTransport": "false"}},
+				Sid: SidDenyInsecureTransport, Effect: "Deny", Principal: iampolicy.Principal{"*": {"*"}},
+				Action: iampolicy.Values{"s3:*"}, Resource: iampolicy.Values{bucketARN, bucketARN + "/*"},
+				Condition: iampolicy.Conditions{"Bool": {"aws:SecureTransport": {"false"}}},
 			},
 		},
-	}, nil
+	}
+	return doc.JSON()
 }
 
 // Equivalent reports whether two policy documents mean the same, whatever
@@ -199,31 +173,6 @@ func Equivalent(a, b string) (bool, error) {
 	return eq, nil
 }
 
-// stringList is a policy value that may be a string or a list of strings.
-type stringList []string
-
-func (s *stringList) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*s = stringList{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return fmt.Errorf("expected a string or a list of strings: %w", err)
-	}
-	*s = many
-	return nil
-}
-
-type parsedStatement struct {
-	Sid       string                           `json:"Sid"`
-	Effect    string                           `json:"Effect"`
-	Action    stringList                       `json:"Action"`
-	Resource  stringList                       `json:"Resource"`
-	Condition map[string]map[string]stringList `json:"Condition"`
-}
-
 // ErrNotRecognised is returned by Parse for a policy that does not have the
 // shape Build writes.
 var ErrNotRecognised = errors.New("not a CloudTrail log bucket policy written by opsaudit")
@@ -233,19 +182,17 @@ var ErrNotRecognised = errors.New("not a CloudTrail log bucket policy written by
 // Build writes; it does not check the rest, so callers compare
 // Build(Parse(doc)) with doc to know whether the whole policy is as built.
 func Parse(doc string) (Options, error) {
-	var d struct {
-		Statement []parsedStatement `json:"Statement"`
+	d, err := iampolicy.Parse(doc)
+	if err != nil {
+		return Options{}, fmt.Errorf("reading bucket policy: %w", err)
 	}
-	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		return Options{}, fmt.Errorf("decoding bucket policy: %w", err)
-	}
-	i := slices.IndexFunc(d.Statement, func(s parsedStatement) bool { return s.Sid == SidWrite })
+	i := slices.IndexFunc(d.Statement, func(s iampolicy.Statement) bool { return s.Sid == SidWrite })
 	if i < 0 {
 		return Options{}, fmt.Errorf("%w: no %s statement", ErrNotRecognised, SidWrite)
 	}
 	w := d.Statement[i]
 	var o Options
-	o.TrailARNs = slices.Clone(w.Condition["StringEquals"]["aws:SourceArn"])
+	o.TrailARNs = slices.Clone(w.Condition.Values("StringEquals", "aws:SourceArn"))
 	slices.Sort(o.TrailARNs)
 	if len(o.TrailARNs) == 0 {
 		return Options{}, fmt.Errorf("%w: %s has no aws:SourceArn condition", ErrNotRecognised, SidWrite)

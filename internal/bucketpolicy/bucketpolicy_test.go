@@ -361,7 +361,43 @@ func TestTrailARN(t *testing.T) {
 	if got != trailA {
 		t.Errorf("TrailARN = %q, want %q", got, trailA)
 	}
-	if p, err := ValidateTrailARN(got); err != nil || p != "aws" {
-		t.Errorf("ValidateTrailARN(%q) = %q, %v", got, p, err)
+	if a, err := ParseTrailARN(got); err != nil || a.Partition != "aws" || a.Region != "us-east-1" || a.AccountID != account {
+		t.Errorf("ParseTrailARN(%q) = %+v, %v", got, a, err)
+	}
+}
+
+// TestParseBooleanCondition reads a policy written by hand the way S3
+// accepts it, with the TLS condition as a JSON boolean and one-element
+// lists as strings: Parse recovers what Build would need to write it.
+func TestParseBooleanCondition(t *testing.T) {
+	doc := `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+     "Action": "s3:GetBucketAcl", "Resource": "arn:aws:s3:::audit-logs",
+     "Condition": {"StringEquals": {"aws:SourceArn": "` + trailA + `"}}},
+    {"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+     "Action": "s3:PutObject", "Resource": "arn:aws:s3:::audit-logs/team/AWSLogs/111122223333/*",
+     "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": "` + trailA + `"}}},
+    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+     "Resource": ["arn:aws:s3:::audit-logs", "arn:aws:s3:::audit-logs/*"],
+     "Condition": {"Bool": {"aws:SecureTransport": false}}}
+  ]
+}`
+	got, err := Parse(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{Bucket: bucket, AccountID: account, TrailARNs: []string{trailA}, KeyPrefix: "team"}
+	if got.Bucket != want.Bucket || got.AccountID != want.AccountID || got.KeyPrefix != want.KeyPrefix ||
+		len(got.TrailARNs) != 1 || got.TrailARNs[0] != trailA {
+		t.Fatalf("Parse = %+v, want %+v", got, want)
+	}
+	built, err := Build(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same, err := Equivalent(doc, built); err != nil || !same {
+		t.Errorf("the policy built from what Parse recovered differs:\n%s\n(%v)", built, err)
 	}
 }

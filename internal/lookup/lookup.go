@@ -14,11 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/smithy-go"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 )
 
@@ -80,14 +80,26 @@ type RegionError struct {
 	// Code is the AWS error code, empty for a failure without one (a
 	// network error).
 	Code string
-	Err  error
+	// Err is the failure as the SDK reported it: its chain names the
+	// operation, which awserr.Advice turns into the IAM action to grant.
+	Err error
 }
 
 func (e *RegionError) Error() string {
-	if e.Code != "" {
-		return fmt.Sprintf("CloudTrail LookupEvents in %s failed with %s: %v", e.Region, e.Code, e.Err)
+	if e.Code == "" {
+		return fmt.Sprintf("CloudTrail LookupEvents in %s failed: %v", e.Region, e.Err)
 	}
-	return fmt.Sprintf("CloudTrail LookupEvents in %s failed: %v", e.Region, e.Err)
+	// The SDK's own message repeats the service, operation, status and
+	// request id: the AWS message alone reads better after the code.
+	msg := awserr.Message(e.Err)
+	if msg == "" {
+		msg = e.Err.Error()
+	}
+	var maxAttempts *retry.MaxAttemptsError
+	if errors.As(e.Err, &maxAttempts) {
+		msg += fmt.Sprintf(" (gave up after %d attempts)", maxAttempts.Attempt)
+	}
+	return fmt.Sprintf("CloudTrail LookupEvents in %s failed with %s: %s", e.Region, e.Code, msg)
 }
 
 func (e *RegionError) Unwrap() error { return e.Err }
@@ -234,25 +246,11 @@ func (s *stream) count(out *cloudtrail.LookupEventsOutput) {
 }
 
 func (s *stream) fail(err error) {
-	re := &RegionError{Region: s.region, Err: err}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		re.Code = apiErr.ErrorCode()
-		re.Err = errors.New(apiErr.ErrorMessage())
-		var maxAttempts *retry.MaxAttemptsError
-		if errors.As(err, &maxAttempts) {
-			re.Err = fmt.Errorf("%s (gave up after %d attempts)", apiErr.ErrorMessage(), maxAttempts.Attempt)
-		}
-	}
-	s.err = re
+	s.err = &RegionError{Region: s.region, Code: awserr.Code(err), Err: err}
 }
 
 func throttled(err error) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	_, ok := retry.DefaultThrottleErrorCodes[apiErr.ErrorCode()]
+	_, ok := retry.DefaultThrottleErrorCodes[awserr.Code(err)]
 	return ok
 }
 

@@ -1,13 +1,13 @@
 package policy
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/iampolicy"
 )
 
 func checkTrailMultiRegion(s *settings, t *Trail) ([]string, error) {
@@ -228,14 +228,14 @@ func checkBucketNotPublic(_ *settings, b *Bucket) ([]string, error) {
 			problems = append(problems, fmt.Sprintf("bucket %s ACL grants %s to %s", b.Name, g.Permission, g.GranteeURI[strings.LastIndex(g.GranteeURI, "/")+1:]))
 		}
 	}
-	doc, err := parsePolicy(b.Policy)
+	doc, err := iampolicy.Parse(b.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", b.Name, err)
 	}
 	for i, st := range doc.Statement {
-		if strings.EqualFold(st.Effect, "Allow") && st.Principal.everyone() && len(st.Condition) == 0 {
+		if strings.EqualFold(st.Effect, "Allow") && st.Principal.Everyone() && len(st.Condition) == 0 {
 			problems = append(problems, fmt.Sprintf("bucket %s policy statement %s allows %s to everyone without a condition",
-				b.Name, st.label(i), strings.Join(st.Action, ", ")))
+				b.Name, st.Label(i), strings.Join(st.Action, ", ")))
 		}
 	}
 	return joined(problems), nil
@@ -249,11 +249,11 @@ func checkBucketAccessLogging(_ *settings, b *Bucket) ([]string, error) {
 }
 
 func checkBucketTLSOnly(_ *settings, b *Bucket) ([]string, error) {
-	doc, err := parsePolicy(b.Policy)
+	doc, err := iampolicy.Parse(b.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", b.Name, err)
 	}
-	if slices.ContainsFunc(doc.Statement, policyStatement.deniesInsecureTransport) {
+	if slices.ContainsFunc(doc.Statement, deniesInsecureTransport) {
 		return nil, nil
 	}
 	return []string{fmt.Sprintf("bucket %s policy has no Deny statement for all principals and s3:* when aws:SecureTransport is false", b.Name)}, nil
@@ -307,114 +307,19 @@ func joined(problems []string) []string {
 	return []string{strings.Join(problems, "; ")}
 }
 
-// policyDocument is the part of an IAM policy document the bucket rules
-// read. IAM allows a string or a list in most places, hence stringList.
-type policyDocument struct {
-	Statement statements `json:"Statement"`
-}
-
-type policyStatement struct {
-	Sid       string                                `json:"Sid"`
-	Effect    string                                `json:"Effect"`
-	Principal principal                             `json:"Principal"`
-	Action    stringList                            `json:"Action"`
-	Condition map[string]map[string]json.RawMessage `json:"Condition"`
-}
-
-func (st policyStatement) label(i int) string {
-	if st.Sid != "" {
-		return st.Sid
-	}
-	return fmt.Sprintf("#%d", i+1)
-}
-
-func (st policyStatement) deniesInsecureTransport() bool {
-	if !strings.EqualFold(st.Effect, "Deny") || !st.Principal.everyone() {
+// deniesInsecureTransport reports whether st denies everyone every S3
+// action when aws:SecureTransport is false.
+func deniesInsecureTransport(st iampolicy.Statement) bool {
+	if !strings.EqualFold(st.Effect, "Deny") || !st.Principal.Everyone() {
 		return false
 	}
 	if !slices.ContainsFunc(st.Action, func(a string) bool { return a == "*" || strings.EqualFold(a, "s3:*") }) {
 		return false
 	}
-	for op, kv := range st.Condition {
-		if op != "Bool" && op != "BoolIfExists" {
-			continue
-		}
-		for k, raw := range kv {
-			if !strings.EqualFold(k, "aws:SecureTransport") {
-				continue
-			}
-			var vals stringList
-			if json.Unmarshal(raw, &vals) == nil && slices.ContainsFunc(vals, func(v string) bool { return strings.EqualFold(v, "false") }) {
-				return true
-			}
+	for _, op := range []string{"Bool", "BoolIfExists"} {
+		if slices.ContainsFunc(st.Condition.Values(op, "aws:SecureTransport"), func(v string) bool { return strings.EqualFold(v, "false") }) {
+			return true
 		}
 	}
 	return false
-}
-
-type statements []policyStatement
-
-func (s *statements) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '{' {
-		var one policyStatement
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*s = statements{one}
-		return nil
-	}
-	return json.Unmarshal(b, (*[]policyStatement)(s))
-}
-
-// principal is "*" or {"AWS": "*" | [...], "Service": ...}.
-type principal struct{ values map[string]stringList }
-
-func (p *principal) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		p.values = map[string]stringList{"*": {v}}
-		return nil
-	}
-	return json.Unmarshal(b, &p.values)
-}
-
-func (p principal) everyone() bool {
-	if p.values["*"] != nil {
-		return slices.Contains(p.values["*"], "*")
-	}
-	return slices.Contains(p.values["AWS"], "*")
-}
-
-// stringList accepts a JSON string, boolean or number, or a list of them;
-// IAM condition values are sometimes written unquoted.
-type stringList []string
-
-func (l *stringList) UnmarshalJSON(b []byte) error {
-	var many []any
-	if err := json.Unmarshal(b, &many); err != nil {
-		var one any
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		many = []any{one}
-	}
-	*l = make(stringList, 0, len(many))
-	for _, v := range many {
-		*l = append(*l, fmt.Sprint(v))
-	}
-	return nil
-}
-
-func parsePolicy(policy string) (policyDocument, error) {
-	var doc policyDocument
-	if strings.TrimSpace(policy) == "" {
-		return doc, nil
-	}
-	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
-		return doc, fmt.Errorf("parsing bucket policy: %w", err)
-	}
-	return doc, nil
 }

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -23,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/policy"
@@ -67,17 +65,17 @@ type complianceModel struct {
 	OnRegionError         types.String `tfsdk:"on_region_error"`
 	SARIFArtifactURI      types.String `tfsdk:"sarif_artifact_uri"`
 
-	Status          types.String `tfsdk:"status"`
-	Compliant       types.Bool   `tfsdk:"compliant"`
-	Findings        types.List   `tfsdk:"findings"`
-	Summary         types.Object `tfsdk:"summary"`
-	Reasons         types.List   `tfsdk:"reasons"`
-	Message         types.String `tfsdk:"message"`
-	Bucket          types.String `tfsdk:"bucket"`
-	EventsEvaluated types.Int64  `tfsdk:"events_evaluated"`
-	ReportJSON      types.String `tfsdk:"report_json"`
-	ReportSARIF     types.String `tfsdk:"report_sarif"`
-	ReportJUnit     types.String `tfsdk:"report_junit"`
+	Status          types.String   `tfsdk:"status"`
+	Compliant       types.Bool     `tfsdk:"compliant"`
+	Findings        []findingModel `tfsdk:"findings"`
+	Summary         *summaryModel  `tfsdk:"summary"`
+	Reasons         types.List     `tfsdk:"reasons"`
+	Message         types.String   `tfsdk:"message"`
+	Bucket          types.String   `tfsdk:"bucket"`
+	EventsEvaluated types.Int64    `tfsdk:"events_evaluated"`
+	ReportJSON      types.String   `tfsdk:"report_json"`
+	ReportSARIF     types.String   `tfsdk:"report_sarif"`
+	ReportJUnit     types.String   `tfsdk:"report_junit"`
 }
 
 type userRule struct {
@@ -86,32 +84,6 @@ type userRule struct {
 	Severity    types.String `tfsdk:"severity"`
 	Condition   types.String `tfsdk:"condition"`
 	Remediation types.String `tfsdk:"remediation"`
-}
-
-type findingModel struct {
-	RuleID      types.String `tfsdk:"rule_id"`
-	Severity    types.String `tfsdk:"severity"`
-	Title       types.String `tfsdk:"title"`
-	Resource    types.String `tfsdk:"resource"`
-	EventID     types.String `tfsdk:"event_id"`
-	Region      types.String `tfsdk:"region"`
-	Principal   types.String `tfsdk:"principal"`
-	EventTime   types.String `tfsdk:"event_time"`
-	Message     types.String `tfsdk:"message"`
-	Remediation types.String `tfsdk:"remediation"`
-}
-
-var findingAttrTypes = map[string]attr.Type{
-	"rule_id": types.StringType, "severity": types.StringType, "title": types.StringType,
-	"resource": types.StringType, "event_id": types.StringType, "region": types.StringType,
-	"principal": types.StringType, "event_time": types.StringType, "message": types.StringType,
-	"remediation": types.StringType,
-}
-
-var summaryAttrTypes = map[string]attr.Type{
-	"total":       types.Int64Type,
-	"by_severity": types.MapType{ElemType: types.Int64Type},
-	"by_rule":     types.MapType{ElemType: types.Int64Type},
 }
 
 func (d *complianceDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -179,8 +151,7 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				Computed: true,
 				MarkdownDescription: "Audited service, as CloudTrail names it; built-in event rules look at its events " +
 					"only, and the trail must record them. Default: `" + events.DefaultEventSource + "`.",
-				Validators: []validator.String{stringvalidator.RegexMatches(eventSourcePattern,
-					"must be a service endpoint name such as opsworks-cm.amazonaws.com")},
+				Validators: []validator.String{eventSource()},
 			},
 			"allowed_principals": schema.ListAttribute{
 				ElementType: types.StringType,
@@ -321,19 +292,6 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			},
 		},
 	}
-}
-
-// trailNameOrARN accepts a trail ARN or a trail name.
-func trailNameOrARN() validator.String {
-	return stringCheck{description: "value must be a trail name or ARN", check: func(s string) string {
-		if strings.HasPrefix(s, "arn:") {
-			if trailHomeRegion(s) == "" {
-				return fmt.Sprintf("%q is not a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>).", s)
-			}
-			return ""
-		}
-		return trailNameProblem(s)
-	}}
 }
 
 // ValidateConfig compiles the rule blocks' CEL conditions, so that a
@@ -493,8 +451,9 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	var diags diag.Diagnostics
 	var in policy.Input
 	incomplete := func(summary string, err error) {
-		diags.AddWarning(summary, err.Error()+". The compliance status cannot be pass.")
-		in.Incomplete = append(in.Incomplete, err.Error())
+		reason := awserr.Explain(err)
+		diags.AddWarning(summary, reason+"\n\nThe compliance status cannot be pass.")
+		in.Incomplete = append(in.Incomplete, reason)
 	}
 
 	m.Bucket = types.StringNull()
@@ -502,8 +461,8 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	tflog.Debug(ctx, "Reading trail", map[string]any{"trail": nameOrARN})
 	info, err := readTrail(ctx, d.clients, nameOrARN)
 	switch {
-	case errors.Is(err, errTrailNotFound):
-		incomplete("Trail not found", fmt.Errorf("%w; check the name or ARN, and that the provider's region sees the trail", err))
+	case awserr.IsA[*cttypes.TrailNotFoundException](err):
+		incomplete("Trail not found", err)
 	case err != nil:
 		incomplete("Trail not readable", err)
 	default:
@@ -536,9 +495,7 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	})
 	res, err := lookup.Run(ctx, d.clients, q)
 	if err != nil {
-		diags.AddError("Looking up CloudTrail events", err.Error()+
-			". Throttling and 5xx answers were already retried; raise the provider's max_retries, remove the region "+
-			"from regions, or set on_region_error = \"warn\" to evaluate the other regions and report status unknown.")
+		diags.AddError("Looking up CloudTrail events", lookupFailure(err))
 		return in, diags
 	}
 	for _, f := range res.Failed {
@@ -549,149 +506,4 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	}
 	in.Events = res.Events
 	return in, diags
-}
-
-// policyTrail maps what readTrail read onto the policy's Trail.
-func policyTrail(info *trailInfo) *policy.Trail {
-	t := &policy.Trail{
-		Name:                              info.Name,
-		ARN:                               info.ARN,
-		HomeRegion:                        info.HomeRegion,
-		IsMultiRegion:                     info.IsMultiRegionTrail,
-		IsLogging:                         info.Status.IsLogging,
-		IncludeGlobalServiceEvents:        info.IncludeGlobalServiceEvents,
-		LogFileValidationEnabled:          info.LogFileValidationEnabled,
-		KMSKeyID:                          info.KMSKeyID,
-		CloudWatchLogsLogGroupARN:         info.CloudWatchLogsGroupARN,
-		CloudWatchLogsRoleARN:             info.CloudWatchLogsRoleARN,
-		S3BucketName:                      info.S3BucketName,
-		LatestDeliveryError:               info.Status.LatestDeliveryError,
-		LatestDeliveryTime:                info.Status.LatestDeliveryTime,
-		LatestCloudWatchLogsDeliveryError: info.Status.LatestCloudWatchLogsDeliveryError,
-	}
-	for _, s := range info.EventSelectors {
-		t.EventSelectors = append(t.EventSelectors, policy.EventSelector{
-			ReadWriteType:                 string(s.ReadWriteType),
-			IncludeManagementEvents:       aws.ToBool(s.IncludeManagementEvents),
-			ExcludeManagementEventSources: s.ExcludeManagementEventSources,
-		})
-	}
-	for _, s := range info.AdvancedEventSelectors {
-		t.AdvancedEventSelectors = append(t.AdvancedEventSelectors, policyAdvancedSelector(s))
-	}
-	return t
-}
-
-func policyAdvancedSelector(s cttypes.AdvancedEventSelector) policy.AdvancedEventSelector {
-	out := policy.AdvancedEventSelector{Name: aws.ToString(s.Name)}
-	for _, f := range s.FieldSelectors {
-		out.FieldSelectors = append(out.FieldSelectors, policy.FieldSelector{
-			Field:         aws.ToString(f.Field),
-			Equals:        f.Equals,
-			NotEquals:     f.NotEquals,
-			StartsWith:    f.StartsWith,
-			NotStartsWith: f.NotStartsWith,
-			EndsWith:      f.EndsWith,
-			NotEndsWith:   f.NotEndsWith,
-		})
-	}
-	return out
-}
-
-func (m *complianceModel) setResult(ctx context.Context, res policy.Result) diag.Diagnostics {
-	var diags diag.Diagnostics
-	m.Status = types.StringValue(string(res.Status))
-	m.Compliant = types.BoolValue(res.Status == policy.StatusPass)
-	m.EventsEvaluated = types.Int64Value(int64(res.EventsEvaluated))
-
-	list := make([]findingModel, len(res.Findings))
-	for i, f := range res.Findings {
-		list[i] = findingModel{
-			RuleID:      types.StringValue(f.RuleID),
-			Severity:    types.StringValue(string(f.Severity)),
-			Title:       types.StringValue(f.Title),
-			Resource:    types.StringValue(f.Resource),
-			EventID:     nullIfEmpty(f.EventID),
-			Region:      nullIfEmpty(f.Region),
-			Principal:   nullIfEmpty(f.Principal),
-			EventTime:   nullIfEmpty(policy.FormatTime(f.EventTime)),
-			Message:     types.StringValue(f.Message),
-			Remediation: types.StringValue(f.Remediation),
-		}
-	}
-	var d diag.Diagnostics
-	m.Findings, d = types.ListValueFrom(ctx, types.ObjectType{AttrTypes: findingAttrTypes}, list)
-	diags.Append(d...)
-
-	bySeverity := map[string]int64{}
-	for sev, n := range res.Summary.BySeverity {
-		bySeverity[string(sev)] = int64(n)
-	}
-	byRule := map[string]int64{}
-	for id, n := range res.Summary.ByRule {
-		byRule[id] = int64(n)
-	}
-	sevMap, d := types.MapValueFrom(ctx, types.Int64Type, bySeverity)
-	diags.Append(d...)
-	ruleMap, d := types.MapValueFrom(ctx, types.Int64Type, byRule)
-	diags.Append(d...)
-	m.Summary, d = types.ObjectValue(summaryAttrTypes, map[string]attr.Value{
-		"total": types.Int64Value(int64(res.Summary.Total)), "by_severity": sevMap, "by_rule": ruleMap,
-	})
-	diags.Append(d...)
-	m.Reasons, d = types.ListValueFrom(ctx, types.StringType, append([]string{}, res.Reasons...))
-	diags.Append(d...)
-	m.Message = types.StringValue(verdictMessage(res))
-
-	js, err := res.JSON()
-	if err != nil {
-		diags.AddError("Rendering the JSON report", err.Error())
-	}
-	sarif, err := res.SARIF(policy.SARIFOptions{ArtifactURI: m.SARIFArtifactURI.ValueString()})
-	if err != nil {
-		diags.AddError("Rendering the SARIF report", err.Error())
-	}
-	junit, err := res.JUnit()
-	if err != nil {
-		diags.AddError("Rendering the JUnit report", err.Error())
-	}
-	m.ReportJSON, m.ReportSARIF, m.ReportJUnit = types.StringValue(string(js)), types.StringValue(string(sarif)), types.StringValue(string(junit))
-	return diags
-}
-
-// verdictMessage is the result in a few lines, for an error_message:
-// status and counts, then the findings that fail (or all, up to a bound),
-// then why the input is incomplete.
-func verdictMessage(res policy.Result) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "opsaudit compliance: %s (fail_on = %s), %d finding(s)", res.Status, res.FailOn, res.Summary.Total)
-	var counts []string
-	for _, sev := range policy.Severities {
-		if n := res.Summary.BySeverity[sev]; n > 0 {
-			counts = append(counts, fmt.Sprintf("%d %s", n, sev))
-		}
-	}
-	if len(counts) > 0 {
-		fmt.Fprintf(&b, ": %s", strings.Join(counts, ", "))
-	}
-	b.WriteString(".")
-
-	shown := slices.DeleteFunc(slices.Clone(res.Findings), func(f policy.Finding) bool { return !f.Severity.AtLeast(res.FailOn) })
-	if len(shown) == 0 {
-		shown = res.Findings
-	}
-	for i, f := range shown {
-		if i == messageFindings {
-			fmt.Fprintf(&b, "\n  ... and %d more (see findings or report_json)", len(shown)-i)
-			break
-		}
-		fmt.Fprintf(&b, "\n  [%s] %s: %s", f.Severity, f.RuleID, f.Message)
-	}
-	if len(res.Reasons) > 0 {
-		b.WriteString("\nIncomplete input:")
-		for _, r := range res.Reasons {
-			fmt.Fprintf(&b, "\n  - %s", r)
-		}
-	}
-	return b.String()
 }

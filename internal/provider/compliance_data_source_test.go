@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -303,7 +305,7 @@ data "opsaudit_compliance" "test" {
 				ConfigStateChecks: []statecheck.StateCheck{status("unknown"),
 					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("bucket"), knownvalue.Null())},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					reason(`trail not found`),
+					reason(`TrailNotFoundException`),
 					reason(`trail rules not evaluated`),
 				),
 			},
@@ -406,6 +408,71 @@ data "opsaudit_compliance" "test" {
 				Config:      config(`  lookback = "91d"`),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`longer than 90 days`),
+			},
+		},
+	})
+}
+
+// denyLookups answers LookupEvents calls signed for region as AWS answers a
+// caller without cloudtrail:LookupEvents there, and hands every other
+// request to the sandbox.
+type denyLookups struct {
+	next    http.Handler
+	region  string
+	account string
+}
+
+func (d denyLookups) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".LookupEvents") &&
+		strings.Contains(r.Header.Get("Authorization"), "/"+d.region+"/cloudtrail/aws4_request") {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"__type":"AccessDeniedException","message":"User: arn:aws:iam::%s:user/test is not authorized to perform: cloudtrail:LookupEvents"}`, d.account)
+		return
+	}
+	d.next.ServeHTTP(w, r)
+}
+
+// TestAccLookupAccessDenied checks a region whose LookupEvents is denied
+// gets the same advice from both data sources that read events: grant
+// cloudtrail:LookupEvents, or go on without the region.
+func TestAccLookupAccessDenied(t *testing.T) {
+	base := newAccEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
+	base.needSandbox(t, "denies one region's lookups in front of the sandbox")
+	hs := httptest.NewServer(denyLookups{next: base.Sandbox, region: "eu-west-1", account: base.Account})
+	t.Cleanup(hs.Close)
+	env := newSandboxEnv(t, base.Sandbox, hs.URL)
+	advice := `eu-west-1\s+failed\s+with\s+AccessDeniedException.*lacks\s+the\s+IAM\s+permission\s+cloudtrail:LookupEvents`
+	compliance := func(extra string) string {
+		return complianceProvider(env) + `
+data "opsaudit_compliance" "test" {
+  trail   = "no-such-trail"
+  regions = ["us-east-1", "eu-west-1"]
+  ` + extra + `
+}
+`
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: compliance(""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("status"), knownvalue.StringExact("unknown")),
+				},
+				Check: resource.TestMatchResourceAttr(complianceAddr, "message", regexp.MustCompile(`(?s)Incomplete input:.*`+advice)),
+			},
+			{
+				Config:      compliance(`on_region_error = "fail"`),
+				ExpectError: regexp.MustCompile(`(?s)` + advice + `.*remove\s+it\s+from\s+regions`),
+			},
+			{
+				Config: env.ProviderConfig("") + `
+data "opsaudit_events" "this" {
+  regions = ["us-east-1", "eu-west-1"]
+}
+`,
+				ExpectError: regexp.MustCompile(`(?s)` + advice + `.*remove\s+it\s+from\s+regions`),
 			},
 		},
 	})

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -22,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
 )
@@ -63,7 +61,7 @@ type eventsModel struct {
 	MaxEvents     types.Int64  `tfsdk:"max_events"`
 	OnRegionError types.String `tfsdk:"on_region_error"`
 
-	Events            types.List   `tfsdk:"events"`
+	Events            []eventModel `tfsdk:"events"`
 	TotalCount        types.Int64  `tfsdk:"total_count"`
 	Truncated         types.Bool   `tfsdk:"truncated"`
 	CountsByEventName types.Map    `tfsdk:"counts_by_event_name"`
@@ -103,19 +101,6 @@ type resourceModel struct {
 	Name types.String `tfsdk:"name"`
 }
 
-var resourceAttrTypes = map[string]attr.Type{"type": types.StringType, "name": types.StringType}
-
-var eventAttrTypes = map[string]attr.Type{
-	"event_id": types.StringType, "event_name": types.StringType, "event_time": types.StringType,
-	"region": types.StringType, "event_source": types.StringType, "username": types.StringType,
-	"user_identity_type": types.StringType, "principal_arn": types.StringType, "session_issuer_arn": types.StringType,
-	"account_id": types.StringType, "access_key_id": types.StringType, "invoked_by": types.StringType,
-	"mfa_authenticated": types.BoolType, "source_ip_address": types.StringType, "user_agent": types.StringType,
-	"read_only": types.BoolType, "error_code": types.StringType, "error_message": types.StringType,
-	"resources":          types.ListType{ElemType: types.ObjectType{AttrTypes: resourceAttrTypes}},
-	"request_parameters": types.StringType, "response_elements": types.StringType, "cloudtrail_event": types.StringType,
-}
-
 func (d *eventsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_events"
 }
@@ -153,8 +138,7 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				Computed: true,
 				MarkdownDescription: "Service whose events are read, as CloudTrail names it. Default: `" +
 					events.DefaultEventSource + "`.",
-				Validators: []validator.String{stringvalidator.RegexMatches(eventSourcePattern,
-					"must be a service endpoint name such as opsworks-cm.amazonaws.com")},
+				Validators: []validator.String{eventSource()},
 			},
 			"regions": schema.ListAttribute{
 				ElementType:         types.StringType,
@@ -300,12 +284,12 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	})
 	res, err := lookup.Run(ctx, d.clients, q)
 	if err != nil {
-		resp.Diagnostics.AddError("Looking up CloudTrail events", err.Error()+". "+regionErrorHint(err))
+		resp.Diagnostics.AddError("Looking up CloudTrail events", lookupFailure(err))
 		return
 	}
 	for _, f := range res.Failed {
 		resp.Diagnostics.AddWarning("CloudTrail events incomplete: region "+f.Region+" failed",
-			f.Error()+". Its events are missing and it is left out of regions_queried.")
+			awserr.Explain(f)+"\n\nIts events are missing and it is left out of regions_queried.")
 	}
 	tflog.Debug(ctx, "Looked up events", map[string]any{"events": len(res.Events), "truncated": res.Truncated})
 
@@ -316,17 +300,17 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
-// regionErrorHint says what to do about a lookup that failed.
-func regionErrorHint(err error) string {
+// lookupFailure is the detail of a lookup that failed in a region: the
+// error, what to do about its AWS error code, and how to go on without the
+// region. The events and compliance data sources both report it.
+func lookupFailure(err error) string {
+	msg := awserr.Explain(err)
 	var re *lookup.RegionError
-	switch {
-	case !errors.As(err, &re):
-		return ""
-	case strings.Contains(re.Code, "AccessDenied") || re.Code == "UnrecognizedClientException":
-		return "The caller needs cloudtrail:LookupEvents in " + re.Region + "; grant it, or remove the region from regions."
+	if errors.As(err, &re) {
+		msg += fmt.Sprintf("\n\nTo go on without %s, remove it from regions, or set on_region_error = \"warn\" "+
+			"to go on with the other regions.", re.Region)
 	}
-	return "Throttling and 5xx answers were already retried: raise the provider's max_retries, remove the region " +
-		"from regions, or set on_region_error = \"warn\" to keep the other regions' events."
+	return msg
 }
 
 // query turns the configuration into a lookup, with defaults applied to
@@ -393,16 +377,15 @@ func (m *eventsModel) query(ctx context.Context, clients *awsclient.Clients, now
 
 func (m *eventsModel) setResult(ctx context.Context, res *lookup.Result) diag.Diagnostics {
 	var diags diag.Diagnostics
-	list := make([]eventModel, len(res.Events))
+	// An empty list, not null: "no events" is an answer.
+	m.Events = make([]eventModel, len(res.Events))
 	counts := map[string]int64{}
 	for i := range res.Events {
 		ev := &res.Events[i]
-		list[i] = newEventModel(ev)
+		m.Events[i] = newEventModel(ev)
 		counts[ev.EventName]++
 	}
 	var d diag.Diagnostics
-	m.Events, d = types.ListValueFrom(ctx, types.ObjectType{AttrTypes: eventAttrTypes}, list)
-	diags.Append(d...)
 	m.CountsByEventName, d = types.MapValueFrom(ctx, types.Int64Type, counts)
 	diags.Append(d...)
 	m.RegionsQueried, d = types.ListValueFrom(ctx, types.StringType, res.RegionsQueried)
@@ -454,25 +437,4 @@ func nullIfEmpty(s string) types.String {
 		return types.StringNull()
 	}
 	return types.StringValue(s)
-}
-
-// eventSourcePattern is a service's endpoint name as CloudTrail records it.
-var eventSourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$`)
-
-func rfc3339Time() validator.String {
-	return stringCheck{description: "value must be an RFC 3339 time", check: func(s string) string {
-		if _, err := time.Parse(time.RFC3339, s); err != nil {
-			return fmt.Sprintf("%q is not an RFC 3339 time such as \"2024-03-01T00:00:00Z\": %s.", s, err)
-		}
-		return ""
-	}}
-}
-
-func cidrBlock() validator.String {
-	return stringCheck{description: "value must be a CIDR block or IP address", check: func(s string) string {
-		if _, err := events.ParseCIDR(s); err != nil {
-			return err.Error() + "."
-		}
-		return ""
-	}}
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -33,9 +29,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 )
 
@@ -52,9 +50,6 @@ const (
 	// bucketPrefixMaxLength leaves room for the 26-character unique suffix
 	// within S3's 63, as hashicorp/aws does.
 	bucketPrefixMaxLength = 37
-	// s3RetryTime bounds the retries of OperationAborted and of
-	// NoSuchBucket right after CreateBucket.
-	s3RetryTime = 2 * time.Minute
 
 	sseS3  = string(s3types.ServerSideEncryptionAes256)
 	sseKMS = string(s3types.ServerSideEncryptionAwsKms)
@@ -70,22 +65,22 @@ type logBucketResource struct {
 }
 
 type logBucketModel struct {
-	ID                             types.String     `tfsdk:"id"`
-	Bucket                         types.String     `tfsdk:"bucket"`
-	BucketPrefix                   types.String     `tfsdk:"bucket_prefix"`
-	TrailNames                     types.Set        `tfsdk:"trail_names"`
-	SourceTrailARNs                types.Set        `tfsdk:"source_trail_arns"`
-	S3KeyPrefix                    types.String     `tfsdk:"s3_key_prefix"`
-	OrganizationID                 types.String     `tfsdk:"organization_id"`
-	KMSKeyARN                      types.String     `tfsdk:"kms_key_arn"`
-	RetentionDays                  types.Int64      `tfsdk:"retention_days"`
-	NoncurrentVersionRetentionDays types.Int64      `tfsdk:"noncurrent_version_retention_days"`
-	Versioning                     types.Bool       `tfsdk:"versioning"`
-	ObjectLock                     *objectLockModel `tfsdk:"object_lock"`
-	AccessLogBucket                types.String     `tfsdk:"access_log_bucket"`
-	AccessLogPrefix                types.String     `tfsdk:"access_log_prefix"`
-	ForceDestroy                   types.Bool       `tfsdk:"force_destroy"`
-	Tags                           types.Map        `tfsdk:"tags"`
+	ID                             types.String `tfsdk:"id"`
+	Bucket                         types.String `tfsdk:"bucket"`
+	BucketPrefix                   types.String `tfsdk:"bucket_prefix"`
+	TrailNames                     types.Set    `tfsdk:"trail_names"`
+	SourceTrailARNs                types.Set    `tfsdk:"source_trail_arns"`
+	S3KeyPrefix                    types.String `tfsdk:"s3_key_prefix"`
+	OrganizationID                 types.String `tfsdk:"organization_id"`
+	KMSKeyARN                      types.String `tfsdk:"kms_key_arn"`
+	RetentionDays                  types.Int64  `tfsdk:"retention_days"`
+	NoncurrentVersionRetentionDays types.Int64  `tfsdk:"noncurrent_version_retention_days"`
+	Versioning                     types.Bool   `tfsdk:"versioning"`
+	ObjectLock                     types.Object `tfsdk:"object_lock"`
+	AccessLogBucket                types.String `tfsdk:"access_log_bucket"`
+	AccessLogPrefix                types.String `tfsdk:"access_log_prefix"`
+	ForceDestroy                   types.Bool   `tfsdk:"force_destroy"`
+	Tags                           types.Map    `tfsdk:"tags"`
 
 	ARN                   types.String `tfsdk:"arn"`
 	Region                types.String `tfsdk:"region"`
@@ -149,7 +144,7 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, bucketPrefixMaxLength),
-					stringCheck{description: "value must be a valid start of an S3 bucket name", check: bucketPrefixProblem},
+					bucketPrefix(),
 				},
 			},
 			"trail_names": schema.SetAttribute{
@@ -166,34 +161,19 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Optional:    true,
 				MarkdownDescription: "ARNs of further trails allowed to write, for trails of another region or " +
 					"account (such as an organization trail created by the management account).",
-				Validators: []validator.Set{setvalidator.ValueStringsAre(
-					stringCheck{description: "value must be a CloudTrail trail ARN", check: func(s string) string {
-						if _, err := bucketpolicy.ValidateTrailARN(s); err != nil {
-							return err.Error() + "."
-						}
-						return ""
-					}})},
+				Validators: []validator.Set{setvalidator.ValueStringsAre(trailARN())},
 			},
 			"s3_key_prefix": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "The trails' `s3_key_prefix`: log files arrive under " +
 					"`<s3_key_prefix>/AWSLogs/<account id>/`. Without slashes at either end. Default: none.",
-				Validators: []validator.String{
-					stringvalidator.LengthAtLeast(1),
-					stringCheck{description: "value must be a CloudTrail S3 key prefix", check: func(s string) string {
-						if err := bucketpolicy.ValidateKeyPrefix(s); err != nil {
-							return err.Error() + "."
-						}
-						return ""
-					}},
-				},
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1), keyPrefix()},
 			},
 			"organization_id": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "AWS Organizations id (`o-...`) of an organization trail: CloudTrail may then " +
 					"also write under `AWSLogs/<organization_id>/`.",
-				Validators: []validator.String{stringvalidator.RegexMatches(bucketpolicy.OrganizationIDPattern,
-					"must be an organization id such as o-a1b2c3d4e5")},
+				Validators: []validator.String{organizationID()},
 			},
 			"kms_key_arn": schema.StringAttribute{
 				Optional: true,
@@ -291,36 +271,56 @@ func (r *logBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Computed:            true,
 				MarkdownDescription: "Whether the S3 bucket key is on, as read from the bucket; `true` with `kms_key_arn`.",
 			},
+			"object_lock": objectLockAttribute(),
 		},
-		Blocks: map[string]schema.Block{
-			"object_lock": schema.SingleNestedBlock{
-				MarkdownDescription: "Object lock default retention (WORM) for log objects. Object lock can only be " +
-					"turned on when a bucket is created, so adding or removing the block replaces the bucket; changing " +
-					"`mode` or `days` is done in place. Requires `versioning`.",
-				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(
-					func(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
-						resp.RequiresReplace = req.StateValue.IsNull() != req.PlanValue.IsNull()
-					},
-					"Adding or removing object lock replaces the bucket.",
-					"Adding or removing object lock replaces the bucket.",
-				)},
-				Attributes: map[string]schema.Attribute{
-					"mode": schema.StringAttribute{
-						Optional: true,
-						MarkdownDescription: "`GOVERNANCE` (users with `s3:BypassGovernanceRetention` may delete) or " +
-							"`COMPLIANCE` (nobody may delete before the days are over). Required in the block.",
-						Validators: []validator.String{stringvalidator.OneOf(
-							string(s3types.ObjectLockRetentionModeGovernance), string(s3types.ObjectLockRetentionModeCompliance))},
-					},
-					"days": schema.Int64Attribute{
-						Optional:            true,
-						MarkdownDescription: "Days a new log object is locked. Required in the block.",
-						Validators:          []validator.Int64{int64validator.Between(1, 36500)},
-					},
-				},
+	}
+}
+
+// objectLockAttribute is object_lock: a single object whose mode and days
+// are both required, which Terraform then checks itself.
+func objectLockAttribute() schema.SingleNestedAttribute {
+	return schema.SingleNestedAttribute{
+		Optional: true,
+		MarkdownDescription: "Object lock default retention (WORM) for log objects, such as " +
+			"`{ mode = \"GOVERNANCE\", days = 365 }`. Object lock can only be turned on when a bucket is created, so " +
+			"adding or removing it replaces the bucket; changing `mode` or `days` is done in place. Requires " +
+			"`versioning`. Default: none.",
+		PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(
+			func(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
+				resp.RequiresReplace = req.StateValue.IsNull() != req.PlanValue.IsNull()
+			},
+			"Adding or removing object lock replaces the bucket.",
+			"Adding or removing object lock replaces the bucket.",
+		)},
+		Attributes: map[string]schema.Attribute{
+			"mode": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "`GOVERNANCE` (users with `s3:BypassGovernanceRetention` may delete) or " +
+					"`COMPLIANCE` (nobody may delete before the days are over).",
+				Validators: []validator.String{stringvalidator.OneOf(
+					string(s3types.ObjectLockRetentionModeGovernance), string(s3types.ObjectLockRetentionModeCompliance))},
+			},
+			"days": schema.Int64Attribute{
+				Required:            true,
+				MarkdownDescription: "Days a new log object is locked.",
+				Validators:          []validator.Int64{int64validator.Between(1, 36500)},
 			},
 		},
 	}
+}
+
+// objectLockType is object_lock's type, taken from its schema.
+var objectLockType = objectLockAttribute().GetType().(types.ObjectType)
+
+// objectLock is object_lock's value; nil when it is not set or not known
+// yet.
+func (m *logBucketModel) objectLock(ctx context.Context) (*objectLockModel, diag.Diagnostics) {
+	if m.ObjectLock.IsNull() || m.ObjectLock.IsUnknown() {
+		return nil, nil
+	}
+	var lock objectLockModel
+	diags := m.ObjectLock.As(ctx, &lock, basetypes.ObjectAsOptions{})
+	return &lock, diags
 }
 
 func (r *logBucketResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -340,21 +340,16 @@ func (r *logBucketResource) ValidateConfig(ctx context.Context, req resource.Val
 			"Give trail_names (trails of this account and region) or source_trail_arns: the bucket policy lets only "+
 				"these trails write (aws:SourceArn), so without any the bucket cannot receive logs.")
 	}
-	if m.ObjectLock == nil {
+	lock, diags := m.objectLock(ctx)
+	resp.Diagnostics.Append(diags...)
+	if lock == nil {
 		return
-	}
-	lock := path.Root("object_lock")
-	if m.ObjectLock.Mode.IsNull() {
-		resp.Diagnostics.AddAttributeError(lock.AtName("mode"), "Missing object lock mode", "The object_lock block needs mode (GOVERNANCE or COMPLIANCE).")
-	}
-	if m.ObjectLock.Days.IsNull() {
-		resp.Diagnostics.AddAttributeError(lock.AtName("days"), "Missing object lock days", "The object_lock block needs days.")
 	}
 	if !m.Versioning.IsNull() && !m.Versioning.IsUnknown() && !m.Versioning.ValueBool() {
 		resp.Diagnostics.AddAttributeError(path.Root("versioning"), "Object lock needs versioning",
-			"S3 object lock works on object versions: remove versioning = false or the object_lock block.")
+			"S3 object lock works on object versions: remove versioning = false or object_lock.")
 	}
-	days, retention := m.ObjectLock.Days, m.RetentionDays
+	days, retention := lock.Days, m.RetentionDays
 	if !days.IsNull() && !days.IsUnknown() && !retention.IsNull() && !retention.IsUnknown() &&
 		retention.ValueInt64() > 0 && retention.ValueInt64() < days.ValueInt64() {
 		resp.Diagnostics.AddAttributeError(path.Root("retention_days"), "Retention shorter than object lock",
@@ -481,20 +476,21 @@ func (r *logBucketResource) Create(ctx context.Context, req resource.CreateReque
 			LocationConstraint: s3types.BucketLocationConstraint(r.clients.Region),
 		}
 	}
-	if plan.ObjectLock != nil {
+	if !plan.ObjectLock.IsNull() {
 		in.ObjectLockEnabledForBucket = aws.Bool(true)
 	}
-	tflog.Debug(ctx, "creating log bucket", map[string]any{"bucket": name, "object_lock": plan.ObjectLock != nil})
-	if _, err := retryS3(ctx, func() (*s3.CreateBucketOutput, error) { return client.CreateBucket(ctx, in) },
-		"OperationAborted"); err != nil {
-		resp.Diagnostics.AddError("Creating the log bucket", s3Error("creating bucket", name, err).Error())
+	tflog.Debug(ctx, "creating log bucket", map[string]any{"bucket": name, "object_lock": !plan.ObjectLock.IsNull()})
+	if _, err := awserr.RetryWhen(ctx, awserr.PropagationTimeout, func(ctx context.Context) (*s3.CreateBucketOutput, error) {
+		return client.CreateBucket(ctx, in)
+	}, "OperationAborted"); err != nil {
+		resp.Diagnostics.AddError("Creating the log bucket", awserr.Explain(fmt.Errorf("creating bucket %q: %w", name, err)))
 		return
 	}
 	// From here on the bucket exists: a failure below keeps it in state,
 	// where Terraform taints it, so nothing is orphaned.
 	if err := r.apply(ctx, client, &plan, nil); err != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-		resp.Diagnostics.AddError("Configuring the log bucket", err.Error())
+		resp.Diagnostics.AddError("Configuring the log bucket", awserr.Explain(err))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -508,7 +504,7 @@ func (r *logBucketResource) Read(ctx context.Context, req resource.ReadRequest, 
 	}
 	found, err := r.read(ctx, &state, &resp.Diagnostics)
 	if err != nil {
-		resp.Diagnostics.AddError("Reading the log bucket", err.Error())
+		resp.Diagnostics.AddError("Reading the log bucket", awserr.Explain(err))
 		return
 	}
 	if !found {
@@ -527,7 +523,7 @@ func (r *logBucketResource) Update(ctx context.Context, req resource.UpdateReque
 		return
 	}
 	if err := r.apply(ctx, r.clients.S3(""), &plan, &state); err != nil {
-		resp.Diagnostics.AddError("Updating the log bucket", err.Error())
+		resp.Diagnostics.AddError("Updating the log bucket", awserr.Explain(err))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -542,16 +538,16 @@ func (r *logBucketResource) Delete(ctx context.Context, req resource.DeleteReque
 	name, client := state.Bucket.ValueString(), r.clients.S3("")
 	if state.ForceDestroy.ValueBool() {
 		if err := emptyBucket(ctx, client, name); err != nil {
-			resp.Diagnostics.AddError("Emptying the log bucket", err.Error())
+			resp.Diagnostics.AddError("Emptying the log bucket", awserr.Explain(err))
 			return
 		}
 	}
 	tflog.Debug(ctx, "deleting log bucket", map[string]any{"bucket": name})
-	_, err := retryS3(ctx, func() (*s3.DeleteBucketOutput, error) {
+	_, err := awserr.RetryWhen(ctx, awserr.PropagationTimeout, func(ctx context.Context) (*s3.DeleteBucketOutput, error) {
 		return client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
 	}, "OperationAborted")
-	if err != nil && !isNoSuchBucket(err) {
-		resp.Diagnostics.AddError("Deleting the log bucket", s3Error("deleting bucket", name, err).Error())
+	if err != nil && !awserr.BucketNotFound(err) {
+		resp.Diagnostics.AddError("Deleting the log bucket", awserr.Explain(fmt.Errorf("deleting bucket %q: %w", name, err)))
 	}
 }
 
@@ -564,153 +560,6 @@ func (r *logBucketResource) ImportState(ctx context.Context, req resource.Import
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 }
 
-// apply writes each sub-resource whose desired value (plan) differs from
-// prior (nil: a new bucket, write all), one after another: concurrent
-// writes to one bucket fail with OperationAborted (hashicorp/aws #7628).
-func (r *logBucketResource) apply(ctx context.Context, client *s3.Client, plan, prior *logBucketModel) error {
-	name := plan.Bucket.ValueString()
-	changed := func(desired, current attr.Value) bool { return prior == nil || !desired.Equal(current) }
-	var p logBucketModel
-	if prior != nil {
-		p = *prior
-	}
-	type step struct {
-		what  string
-		needs bool
-		call  func() error
-	}
-	steps := []step{
-		{"object ownership", changed(plan.ObjectOwnership, p.ObjectOwnership), func() error {
-			_, err := client.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{
-				Bucket: aws.String(name),
-				OwnershipControls: &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{
-					{ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced}}},
-			})
-			return err
-		}},
-		{"public access block", changed(plan.BlockPublicACLs, p.BlockPublicACLs) || changed(plan.BlockPublicPolicy, p.BlockPublicPolicy) ||
-			changed(plan.IgnorePublicACLs, p.IgnorePublicACLs) || changed(plan.RestrictPublicBuckets, p.RestrictPublicBuckets), func() error {
-			_, err := client.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
-				Bucket: aws.String(name),
-				PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
-					BlockPublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true),
-					IgnorePublicAcls: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true),
-				},
-			})
-			return err
-		}},
-		{"bucket policy", changed(plan.Policy, p.Policy), func() error {
-			_, err := client.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(plan.Policy.ValueString())})
-			return err
-		}},
-		{"default encryption", changed(plan.KMSKeyARN, p.KMSKeyARN) || changed(plan.SSEAlgorithm, p.SSEAlgorithm) ||
-			changed(plan.BucketKeyEnabled, p.BucketKeyEnabled), func() error {
-			rule := s3types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{
-				SSEAlgorithm: s3types.ServerSideEncryptionAes256}}
-			if !plan.KMSKeyARN.IsNull() {
-				rule.ApplyServerSideEncryptionByDefault = &s3types.ServerSideEncryptionByDefault{
-					SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(plan.KMSKeyARN.ValueString())}
-				rule.BucketKeyEnabled = aws.Bool(true)
-			}
-			_, err := client.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String(name),
-				ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{rule}}})
-			return err
-		}},
-		// A new bucket is unversioned: only turning versioning on needs a call.
-		{"versioning", (prior == nil && plan.Versioning.ValueBool()) || (prior != nil && changed(plan.Versioning, p.Versioning)), func() error {
-			status := s3types.BucketVersioningStatusSuspended
-			if plan.Versioning.ValueBool() {
-				status = s3types.BucketVersioningStatusEnabled
-			}
-			_, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(name),
-				VersioningConfiguration: &s3types.VersioningConfiguration{Status: status}})
-			return err
-		}},
-		{"object lock retention", plan.ObjectLock != nil && (p.ObjectLock == nil || !plan.ObjectLock.Mode.Equal(p.ObjectLock.Mode) ||
-			!plan.ObjectLock.Days.Equal(p.ObjectLock.Days)), func() error {
-			_, err := client.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name),
-				ObjectLockConfiguration: &s3types.ObjectLockConfiguration{
-					ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
-					Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{
-						Mode: s3types.ObjectLockRetentionMode(plan.ObjectLock.Mode.ValueString()),
-						Days: aws.Int32(int32(plan.ObjectLock.Days.ValueInt64())),
-					}},
-				}})
-			return err
-		}},
-		{"lifecycle", changed(plan.RetentionDays, p.RetentionDays) || changed(plan.NoncurrentVersionRetentionDays, p.NoncurrentVersionRetentionDays), func() error {
-			return putLifecycle(ctx, client, name, plan.RetentionDays.ValueInt64(), plan.NoncurrentVersionRetentionDays.ValueInt64(), prior == nil)
-		}},
-		{"server access logging", (prior == nil && !plan.AccessLogBucket.IsNull()) ||
-			(prior != nil && (changed(plan.AccessLogBucket, p.AccessLogBucket) || changed(plan.AccessLogPrefix, p.AccessLogPrefix))), func() error {
-			status := &s3types.BucketLoggingStatus{}
-			if !plan.AccessLogBucket.IsNull() {
-				status.LoggingEnabled = &s3types.LoggingEnabled{TargetBucket: aws.String(plan.AccessLogBucket.ValueString()),
-					TargetPrefix: aws.String(plan.AccessLogPrefix.ValueString())}
-			}
-			_, err := client.PutBucketLogging(ctx, &s3.PutBucketLoggingInput{Bucket: aws.String(name), BucketLoggingStatus: status})
-			return err
-		}},
-		{"tags", (prior == nil && len(plan.Tags.Elements()) > 0) || (prior != nil && !tagsEqual(plan.Tags, p.Tags)), func() error {
-			tags := map[string]string{}
-			if d := plan.Tags.ElementsAs(ctx, &tags, false); d.HasError() {
-				return fmt.Errorf("reading tags: %v", d)
-			}
-			if len(tags) == 0 {
-				_, err := client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(name)})
-				return err
-			}
-			set := make([]s3types.Tag, 0, len(tags))
-			for _, k := range slices.Sorted(maps.Keys(tags)) {
-				set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-			}
-			_, err := client.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}})
-			return err
-		}},
-	}
-	for _, s := range steps {
-		if !s.needs {
-			continue
-		}
-		tflog.Debug(ctx, "writing log bucket "+s.what, map[string]any{"bucket": name})
-		// Right after CreateBucket, S3 may still answer NoSuchBucket.
-		if _, err := retryS3(ctx, func() (struct{}, error) { return struct{}{}, s.call() }, "OperationAborted", "NoSuchBucket"); err != nil {
-			return s3Error("writing the "+s.what+" of bucket", name, err)
-		}
-	}
-	return nil
-}
-
-func tagsEqual(a, b types.Map) bool {
-	return a.Equal(b) || (len(a.Elements()) == 0 && len(b.Elements()) == 0)
-}
-
-func putLifecycle(ctx context.Context, client *s3.Client, name string, retention, noncurrent int64, fresh bool) error {
-	if retention == 0 && noncurrent == 0 {
-		if fresh {
-			return nil
-		}
-		_, err := client.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: aws.String(name)})
-		return err
-	}
-	rule := s3types.LifecycleRule{
-		ID:     aws.String(lifecycleRuleID),
-		Status: s3types.ExpirationStatusEnabled,
-		Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String("")},
-	}
-	if retention > 0 {
-		rule.Expiration = &s3types.LifecycleExpiration{Days: aws.Int32(int32(retention))}
-	}
-	if noncurrent > 0 {
-		rule.NoncurrentVersionExpiration = &s3types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(int32(noncurrent))}
-	}
-	_, err := client.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
-		Bucket:                 aws.String(name),
-		LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: []s3types.LifecycleRule{rule}},
-	})
-	return err
-}
-
 // read fills m with what the bucket holds; found is false when the bucket
 // does not exist. A policy, trail list or key prefix missing from m (after
 // import) is recovered from the bucket policy.
@@ -718,10 +567,10 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 	name, client := m.Bucket.ValueString(), r.clients.S3("")
 	in := func() *string { return aws.String(name) }
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: in()}); err != nil {
-		if isNoSuchBucket(err) {
+		if awserr.BucketNotFound(err) {
 			return false, nil
 		}
-		return false, s3Error("reading bucket", name, err)
+		return false, fmt.Errorf("reading bucket %q: %w", name, err)
 	}
 	m.ID = types.StringValue(name)
 	m.ARN = types.StringValue(r.bucketARN(name))
@@ -731,7 +580,7 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 
 	loc, err := client.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: in()})
 	if err != nil {
-		return true, s3Error("reading the location of bucket", name, err)
+		return true, fmt.Errorf("reading the location of bucket %q: %w", name, err)
 	}
 	m.Region = types.StringValue(bucketRegion(loc.LocationConstraint))
 
@@ -754,23 +603,28 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 	m.BucketKeyEnabled = types.BoolValue(cfg.BucketKeyEnabled)
 	m.Versioning = types.BoolValue(cfg.Versioning == string(s3types.BucketVersioningStatusEnabled))
 
-	m.ObjectLock = nil
+	m.ObjectLock = types.ObjectNull(objectLockType.AttrTypes)
 	lock, err := client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: in()})
 	switch {
 	case err == nil && lock.ObjectLockConfiguration != nil && lock.ObjectLockConfiguration.ObjectLockEnabled == s3types.ObjectLockEnabledEnabled:
-		m.ObjectLock = &objectLockModel{Mode: types.StringNull(), Days: types.Int64Null()}
+		// Enabled without a default retention reads as mode and days null:
+		// the plan then shows the configured ones to write.
+		l := objectLockModel{Mode: types.StringNull(), Days: types.Int64Null()}
 		if rule := lock.ObjectLockConfiguration.Rule; rule != nil && rule.DefaultRetention != nil {
 			d := rule.DefaultRetention
-			m.ObjectLock.Mode = types.StringValue(string(d.Mode))
+			l.Mode = types.StringValue(string(d.Mode))
 			switch {
 			case d.Days != nil:
-				m.ObjectLock.Days = types.Int64Value(int64(*d.Days))
+				l.Days = types.Int64Value(int64(*d.Days))
 			case d.Years != nil:
-				m.ObjectLock.Days = types.Int64Value(int64(*d.Years) * 365)
+				l.Days = types.Int64Value(int64(*d.Years) * 365)
 			}
 		}
-	case err != nil && awsErrorCode(err) != "ObjectLockConfigurationNotFoundError":
-		return true, s3Error("reading the object lock configuration of bucket", name, err)
+		v, d := types.ObjectValueFrom(ctx, objectLockType.AttrTypes, l)
+		diags.Append(d...)
+		m.ObjectLock = v
+	case err != nil && !awserr.NotConfigured(err):
+		return true, fmt.Errorf("reading the object lock configuration of bucket %q: %w", name, err)
 	}
 
 	m.RetentionDays, m.NoncurrentVersionRetentionDays = types.Int64Value(0), types.Int64Value(0)
@@ -794,8 +648,8 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 		for _, t := range tg.TagSet {
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
-	case awsErrorCode(err) != "NoSuchTagSet":
-		return true, s3Error("reading the tags of bucket", name, err)
+	case !awserr.NotConfigured(err):
+		return true, fmt.Errorf("reading the tags of bucket %q: %w", name, err)
 	}
 	v, d := types.MapValueFrom(ctx, types.StringType, tags)
 	diags.Append(d...)
@@ -867,106 +721,6 @@ func (r *logBucketResource) recoverPolicyInputs(ctx context.Context, policy stri
 	if opts.OrganizationID != "" {
 		m.OrganizationID = types.StringValue(opts.OrganizationID)
 	}
-}
-
-// emptyBucket deletes every object version and delete marker, a page of
-// up to 1,000 at a time (DeleteObjects' limit and ListObjectVersions' page).
-func emptyBucket(ctx context.Context, client *s3.Client, name string) error {
-	pages := s3.NewListObjectVersionsPaginator(client, &s3.ListObjectVersionsInput{Bucket: aws.String(name)})
-	deleted := 0
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			if isNoSuchBucket(err) {
-				return nil
-			}
-			return s3Error("listing the object versions of bucket", name, err)
-		}
-		ids := make([]s3types.ObjectIdentifier, 0, len(page.Versions)+len(page.DeleteMarkers))
-		for _, v := range page.Versions {
-			ids = append(ids, s3types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId})
-		}
-		for _, d := range page.DeleteMarkers {
-			ids = append(ids, s3types.ObjectIdentifier{Key: d.Key, VersionId: d.VersionId})
-		}
-		if len(ids) == 0 {
-			continue
-		}
-		out, err := client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-			Bucket: aws.String(name),
-			Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)},
-			// Objects under GOVERNANCE retention may go when the caller
-			// may bypass it; COMPLIANCE ones stay and are reported below.
-			BypassGovernanceRetention: aws.Bool(true),
-		})
-		if err != nil {
-			return s3Error("deleting object versions of bucket", name, err)
-		}
-		if len(out.Errors) > 0 {
-			e := out.Errors[0]
-			return fmt.Errorf("deleting object versions of bucket %q: %d could not be deleted, first %q (version %s): %s: %s",
-				name, len(out.Errors), aws.ToString(e.Key), aws.ToString(e.VersionId), aws.ToString(e.Code), aws.ToString(e.Message))
-		}
-		deleted += len(ids)
-	}
-	tflog.Debug(ctx, "emptied log bucket", map[string]any{"bucket": name, "deleted": deleted})
-	return nil
-}
-
-// retryS3 runs op, retrying briefly with backoff while it fails with one of
-// the given S3 error codes.
-func retryS3[T any](ctx context.Context, op func() (T, error), codes ...string) (T, error) {
-	return backoff.Retry(ctx, func() (T, error) {
-		v, err := op()
-		if err != nil && !slices.Contains(codes, awsErrorCode(err)) {
-			return v, backoff.Permanent(err)
-		}
-		return v, err
-	}, backoff.WithMaxElapsedTime(s3RetryTime), backoff.WithNotify(func(err error, wait time.Duration) {
-		tflog.Debug(ctx, "retrying S3 call", map[string]any{"error": err.Error(), "wait": wait.String()})
-	}))
-}
-
-func isNoSuchBucket(err error) bool {
-	var nsb *s3types.NoSuchBucket
-	var nf *s3types.NotFound
-	return errors.As(err, &nsb) || errors.As(err, &nf) || awsErrorCode(err) == "NoSuchBucket"
-}
-
-// s3Error wraps err with what was being done and, for the usual AWS error
-// codes, what to do about it.
-func s3Error(doing, bucket string, err error) error {
-	advice := map[string]string{
-		"AccessDenied": "the caller lacks the S3 permission for this call; check its IAM policy, any SCP and the " +
-			"bucket policy",
-		"BucketAlreadyExists": "bucket names are global across all AWS accounts and this one is taken; choose " +
-			"another bucket name or use bucket_prefix",
-		"BucketAlreadyOwnedByYou": "the bucket already exists in this account; import it " +
-			"(terraform import opsaudit_log_bucket.<name> <bucket>) instead of creating it",
-		"BucketNotEmpty": "the bucket still holds log objects; set force_destroy = true and apply before " +
-			"destroying, or empty the bucket yourself",
-		"OperationAborted":  "another operation on the bucket kept conflicting; run the apply again",
-		"MalformedPolicy":   "S3 refused the bucket policy; check trail_names, source_trail_arns and s3_key_prefix",
-		"InvalidBucketName": "the name breaks the S3 naming rules",
-		"KMS.NotFoundException": "the KMS key does not exist or is in another region; give a key ARN of the " +
-			"bucket's region",
-	}[awsErrorCode(err)]
-	if advice != "" {
-		return fmt.Errorf("%s %q: %s: %w", doing, bucket, advice, err)
-	}
-	return fmt.Errorf("%s %q: %w", doing, bucket, err)
-}
-
-// bucketRegion maps GetBucketLocation's answer to a region name: empty
-// means us-east-1 and "EU" is the legacy name of eu-west-1.
-func bucketRegion(c s3types.BucketLocationConstraint) string {
-	switch c {
-	case "":
-		return "us-east-1"
-	case s3types.BucketLocationConstraintEu:
-		return "eu-west-1"
-	}
-	return string(c)
 }
 
 // uniqueSuffix is 26 characters like hashicorp/aws's generated names: a

@@ -29,6 +29,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 )
@@ -151,7 +152,7 @@ func checkBucket(env *accEnv, name string, w wantBucket) resource.TestCheckFunc 
 			for _, t := range tg.TagSet {
 				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
-		} else if awsErrorCode(err) != "NoSuchTagSet" {
+		} else if !awserr.NotConfigured(err) {
 			return fmt.Errorf("GetBucketTagging: %w", err)
 		}
 		if !maps.Equal(tags, w.tags) && (len(tags) > 0 || len(w.tags) > 0) {
@@ -162,7 +163,7 @@ func checkBucket(env *accEnv, name string, w wantBucket) resource.TestCheckFunc 
 		switch {
 		case w.lockMode == "" && err == nil && lock.ObjectLockConfiguration.ObjectLockEnabled == s3types.ObjectLockEnabledEnabled:
 			fail("object lock is on, want off")
-		case w.lockMode == "" && err != nil && awsErrorCode(err) != "ObjectLockConfigurationNotFoundError":
+		case w.lockMode == "" && err != nil && !awserr.NotConfigured(err):
 			return fmt.Errorf("GetObjectLockConfiguration: %w", err)
 		case w.lockMode != "" && err != nil:
 			return fmt.Errorf("GetObjectLockConfiguration: %w", err)
@@ -183,7 +184,7 @@ func checkBucketGone(env *accEnv, names ...string) func(*terraform.State) error 
 			if err == nil {
 				return fmt.Errorf("bucket %s still exists", n)
 			}
-			if !isNoSuchBucket(err) {
+			if !awserr.BucketNotFound(err) {
 				return fmt.Errorf("HeadBucket %s: %w", n, err)
 			}
 		}
@@ -455,7 +456,7 @@ func TestAccLogBucket_replace(t *testing.T) {
 		return logBucketConfig(env, fmt.Sprintf("  bucket = %q\n  trail_names = [\"main\"]\n%s", name, extra))
 	}
 	lock := func(mode string, days int) string {
-		return fmt.Sprintf("  object_lock {\n    mode = %q\n    days = %d\n  }", mode, days)
+		return fmt.Sprintf("  object_lock = {\n    mode = %q\n    days = %d\n  }", mode, days)
 	}
 	want := defaultWant(env, "main")
 	locked := want
@@ -484,6 +485,75 @@ func TestAccLogBucket_replace(t *testing.T) {
 			},
 			{ResourceName: logBucketAddr, ImportState: true, ImportStateId: second, ImportStateVerify: true},
 			{Config: cfg(second, ""), ConfigPlanChecks: replace(), Check: checkBucket(env, second, want)},
+		},
+	})
+}
+
+// TestAccLogBucket_importHandWrittenPolicy imports a bucket whose policy
+// was written by hand the way S3 accepts it: the TLS condition as a JSON
+// boolean, one-element lists as strings. The trails and key prefix are
+// recovered from it, and the imported bucket matches its configuration.
+func TestAccLogBucket_importHandWrittenPolicy(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{NoHistory: true})
+	name := acctest.RandomWithPrefix("opsaudit-hand")
+	cfg := logBucketConfig(env, fmt.Sprintf("  bucket        = %q\n  trail_names   = [\"main\"]\n  s3_key_prefix = \"audit\"", name))
+	trail := fmt.Sprintf("arn:aws:cloudtrail:%s:%s:trail/main", env.Region, env.Account)
+	handWritten := fmt.Sprintf(`{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+     "Action": "s3:GetBucketAcl", "Resource": "arn:aws:s3:::%[1]s",
+     "Condition": {"StringEquals": {"aws:SourceArn": %[2]q}}},
+    {"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+     "Action": "s3:PutObject", "Resource": "arn:aws:s3:::%[1]s/audit/AWSLogs/%[3]s/*",
+     "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": %[2]q}}},
+    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+     "Resource": ["arn:aws:s3:::%[1]s", "arn:aws:s3:::%[1]s/*"],
+     "Condition": {"Bool": {"aws:SecureTransport": false}}}
+  ]
+}`, name, trail, env.Account)
+	want := defaultWant(env, "main")
+	want.keyPrefix = "audit"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkBucketGone(env, name),
+		Steps: []resource.TestStep{
+			{Config: cfg, Check: checkBucket(env, name, want)},
+			{
+				PreConfig: func() {
+					mustS3(t, "writing the policy by hand", func() error {
+						_, err := env.S3().PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{
+							Bucket: aws.String(name), Policy: aws.String(handWritten)})
+						return err
+					})
+				},
+				ResourceName: logBucketAddr, ImportState: true, ImportStateId: name, ImportStateVerify: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					a := states[0].Attributes
+					if a["trail_names.#"] != "1" || a["trail_names.0"] != "main" || a["s3_key_prefix"] != "audit" ||
+						a["source_trail_arns.#"] != "" && a["source_trail_arns.#"] != "0" {
+						return fmt.Errorf("import did not recover the trails and key prefix: %v", a)
+					}
+					return nil
+				},
+			},
+			{
+				// The hand-written policy means what the configuration
+				// asks for: no change to plan.
+				Config:           cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check: func(*terraform.State) error {
+					pol, err := env.S3().GetBucketPolicy(context.Background(), &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
+					if err != nil {
+						return err
+					}
+					if !strings.Contains(aws.ToString(pol.Policy), `"aws:SecureTransport": false`) &&
+						!strings.Contains(aws.ToString(pol.Policy), `"aws:SecureTransport":false`) {
+						return fmt.Errorf("the bucket's hand-written policy was replaced: %s", aws.ToString(pol.Policy))
+					}
+					return nil
+				},
+			},
 		},
 	})
 }
@@ -539,9 +609,13 @@ func TestAccLogBucket_planTimeErrors(t *testing.T) {
 			step(`bucket = "logs"`, `No trail may write to the bucket`),
 			step(`bucket = "logs"`+"\n"+`trail_names = []`+"\n"+`source_trail_arns = []`, `No trail may write to the bucket`),
 			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`retention_days = 10`+"\n"+
-				`object_lock {`+"\n"+`mode = "GOVERNANCE"`+"\n"+`days = 30`+"\n}", `Retention shorter than object lock`),
+				`object_lock = {`+"\n"+`mode = "GOVERNANCE"`+"\n"+`days = 30`+"\n}", `Retention shorter than object lock`),
 			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`versioning = false`+"\n"+
-				`object_lock {`+"\n"+`mode = "GOVERNANCE"`+"\n"+`days = 30`+"\n}", `Object lock needs versioning`),
+				`object_lock = {`+"\n"+`mode = "GOVERNANCE"`+"\n"+`days = 30`+"\n}", `Object lock needs versioning`),
+			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`object_lock = { mode = "GOVERNANCE" }`,
+				`(?s)object_lock.*attribute\s+"days"\s+is\s+required`),
+			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`object_lock = { mode = "LEGAL_HOLD", days = 1 }`,
+				`(?s)object_lock.mode.*value must be one of`),
 			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`kms_key_arn = "arn:aws:kms:us-east-1:123456789012:alias/logs"`,
 				`is\s+a\s+KMS\s+alias\s+ARN,\s+not\s+a\s+key\s+ARN`),
 			step(`bucket = "logs"`+"\n"+`trail_names = ["main"]`+"\n"+`kms_key_arn = "alias/logs"`, `is\s+a\s+KMS\s+alias,\s+not\s+a\s+key\s+ARN`),

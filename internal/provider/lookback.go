@@ -5,10 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-
-	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
 )
 
 // The lookback syntax is shared by every data source that reads events
@@ -39,18 +35,4 @@ func parseLookback(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: the lookback must be longer than zero", s)
 	}
 	return d, nil
-}
-
-func lookbackDuration() validator.String {
-	return stringCheck{description: "value must be a duration of at most 90 days", check: func(s string) string {
-		d, err := parseLookback(s)
-		if err != nil {
-			return err.Error() + "."
-		}
-		if d > lookup.Window {
-			return fmt.Sprintf("%q is longer than 90 days: LookupEvents only reaches 90 days back. For older events, "+
-				"read the trail's archive in S3.", s)
-		}
-		return ""
-	}}
 }

@@ -85,13 +85,13 @@ func TestAccProvider_badInput(t *testing.T) {
   access_key = "test"
   secret_key = "not-the-secret"
   endpoints { sts = %q }
-}`, env.Endpoint), `(?s)Invalid AWS credentials.*SignatureDoesNotMatch`},
+}`, env.Endpoint), `(?s)Invalid AWS credentials.*SignatureDoesNotMatch.*secret\s+key\s+does\s+not\s+belong\s+to\s+the\s+access\s+key`},
 		{"unknown access key", fmt.Sprintf(`provider "opsaudit" {
   region     = "us-east-1"
   access_key = "AKIANOTKNOWN"
   secret_key = "test"
   endpoints { sts = %q }
-}`, env.Endpoint), `(?s)Invalid AWS credentials.*InvalidClientTokenId`},
+}`, env.Endpoint), `(?s)Invalid AWS credentials.*InvalidClientTokenId.*AWS\s+does\s+not\s+know\s+this\s+access\s+key`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -81,7 +81,7 @@ func TestAccTrailDataSource(t *testing.T) {
 			// Errors first: the last step's configuration is also destroyed.
 			{
 				Config:      env.ProviderConfig("") + "data \"opsaudit_trail\" \"missing\" {\n  name = \"no-such-trail\"\n}\n",
-				ExpectError: regexp.MustCompile(`trail not found`),
+				ExpectError: regexp.MustCompile(`(?s)TrailNotFoundException.*No\s+trail\s+has\s+this\s+name\s+or\s+ARN`),
 			},
 			{
 				Config:      env.ProviderConfig("") + "data \"opsaudit_trail\" \"both\" {\n  name = \"a-trail\"\n  arn = \"" + trailARN + "\"\n}\n",

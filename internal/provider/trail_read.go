@@ -2,19 +2,18 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 )
 
 // Management event modes a trail can be in. All, ReadOnly and WriteOnly are
@@ -36,10 +35,6 @@ const (
 // reverse and record only named sources: that takes a CloudTrail Lake event
 // data store.
 var excludableManagementSources = []string{"kms.amazonaws.com", "rdsdata.amazonaws.com"}
-
-// errTrailNotFound is returned (wrapped) by readTrail when no trail has the
-// name or ARN asked for.
-var errTrailNotFound = errors.New("trail not found")
 
 // trailInfo is everything the provider knows about one trail: its settings,
 // logging status, what it records and its tags, with Terraform types left
@@ -103,8 +98,8 @@ type trailRecording struct {
 
 // trailHomeRegion is the region in a trail ARN, or "" when s is not one.
 func trailHomeRegion(s string) string {
-	a, err := arn.Parse(s)
-	if err != nil || a.Service != "cloudtrail" || !strings.HasPrefix(a.Resource, "trail/") {
+	a, err := bucketpolicy.ParseTrailARN(s)
+	if err != nil {
 		return ""
 	}
 	return a.Region
@@ -135,7 +130,7 @@ func resolveTrailARN(ctx context.Context, clients *awsclient.Clients, nameOrARN 
 	}
 	out, err := clients.CloudTrail(clients.Region).GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(nameOrARN)})
 	if err != nil {
-		return "", trailError("looking up trail", nameOrARN, err)
+		return "", fmt.Errorf("looking up trail %q: %w", nameOrARN, err)
 	}
 	if out.Trail == nil || aws.ToString(out.Trail.TrailARN) == "" {
 		return "", fmt.Errorf("looking up trail %q: GetTrail returned no trail ARN", nameOrARN)
@@ -145,7 +140,7 @@ func resolveTrailARN(ctx context.Context, clients *awsclient.Clients, nameOrARN 
 
 // readTrail reads a trail by name or ARN from its home region: settings,
 // status, event and insight selectors, tags. A missing trail yields an
-// error that errors.Is(err, errTrailNotFound).
+// error that wraps *types.TrailNotFoundException.
 func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string) (*trailInfo, error) {
 	trailARN, err := resolveTrailARN(ctx, clients, nameOrARN)
 	if err != nil {
@@ -158,7 +153,7 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 
 	got, err := ct.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: in})
 	if err != nil {
-		return nil, trailError("reading trail", trailARN, err)
+		return nil, fmt.Errorf("reading trail %q: %w", trailARN, err)
 	}
 	t := got.Trail
 	info := &trailInfo{
@@ -184,7 +179,7 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 
 	status, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: in})
 	if err != nil {
-		return nil, trailError("reading the status of trail", trailARN, err)
+		return nil, fmt.Errorf("reading the status of trail %q: %w", trailARN, err)
 	}
 	info.Status = trailStatus{
 		IsLogging:                         aws.ToBool(status.IsLogging),
@@ -202,7 +197,7 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 
 	sel, err := ct.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: in})
 	if err != nil {
-		return nil, trailError("reading the event selectors of trail", trailARN, err)
+		return nil, fmt.Errorf("reading the event selectors of trail %q: %w", trailARN, err)
 	}
 	info.EventSelectors, info.AdvancedEventSelectors = sel.EventSelectors, sel.AdvancedEventSelectors
 	if len(sel.AdvancedEventSelectors) > 0 {
@@ -215,8 +210,8 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 	// InsightNotEnabledException.
 	if aws.ToBool(t.HasInsightSelectors) {
 		ins, err := ct.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: in})
-		if err != nil && awsErrorCode(err) != "InsightNotEnabledException" {
-			return nil, trailError("reading the insight selectors of trail", trailARN, err)
+		if err != nil && !awserr.IsA[*cttypes.InsightNotEnabledException](err) {
+			return nil, fmt.Errorf("reading the insight selectors of trail %q: %w", trailARN, err)
 		}
 		if err == nil {
 			for _, s := range ins.InsightSelectors {
@@ -228,7 +223,7 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 
 	tags, err := ct.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{trailARN}})
 	if err != nil {
-		return nil, trailError("reading the tags of trail", trailARN, err)
+		return nil, fmt.Errorf("reading the tags of trail %q: %w", trailARN, err)
 	}
 	for _, rt := range tags.ResourceTagList {
 		for _, tag := range rt.TagsList {
@@ -339,27 +334,4 @@ func sortedCopy(ss []string) []string {
 	out := slices.Clone(ss)
 	slices.Sort(out)
 	return out
-}
-
-// awsErrorCode is the AWS error code of err, or "".
-func awsErrorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
-}
-
-// trailError wraps a CloudTrail error with what was being done, marking a
-// missing trail with errTrailNotFound.
-func trailError(doing, trail string, err error) error {
-	switch awsErrorCode(err) {
-	case "TrailNotFoundException":
-		return fmt.Errorf("%s %q: %w: %w", doing, trail, errTrailNotFound, err)
-	case "CloudTrailARNInvalidException", "InvalidTrailNameException":
-		return fmt.Errorf("%s %q: give a trail name or a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>): %w", doing, trail, err)
-	case "AccessDeniedException":
-		return fmt.Errorf("%s %q: the caller lacks CloudTrail read permissions (cloudtrail:GetTrail, GetTrailStatus, GetEventSelectors, GetInsightSelectors, ListTags): %w", doing, trail, err)
-	}
-	return fmt.Errorf("%s %q: %w", doing, trail, err)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -13,11 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -33,6 +30,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 )
 
@@ -54,85 +52,9 @@ type trailResource struct {
 	clients *awsclient.Clients
 }
 
-// trailModel holds the attributes the resource and the data source share.
-type trailModel struct {
-	ID                            types.String `tfsdk:"id"`
-	ARN                           types.String `tfsdk:"arn"`
-	Name                          types.String `tfsdk:"name"`
-	HomeRegion                    types.String `tfsdk:"home_region"`
-	S3BucketName                  types.String `tfsdk:"s3_bucket_name"`
-	S3KeyPrefix                   types.String `tfsdk:"s3_key_prefix"`
-	IsMultiRegionTrail            types.Bool   `tfsdk:"is_multi_region_trail"`
-	IncludeGlobalServiceEvents    types.Bool   `tfsdk:"include_global_service_events"`
-	EnableLogFileValidation       types.Bool   `tfsdk:"enable_log_file_validation"`
-	EnableLogging                 types.Bool   `tfsdk:"enable_logging"`
-	IsOrganizationTrail           types.Bool   `tfsdk:"is_organization_trail"`
-	KMSKeyID                      types.String `tfsdk:"kms_key_id"`
-	CloudWatchLogsGroupARN        types.String `tfsdk:"cloud_watch_logs_group_arn"`
-	CloudWatchLogsRoleARN         types.String `tfsdk:"cloud_watch_logs_role_arn"`
-	SNSTopicName                  types.String `tfsdk:"sns_topic_name"`
-	SNSTopicARN                   types.String `tfsdk:"sns_topic_arn"`
-	Tags                          types.Map    `tfsdk:"tags"`
-	ManagementEvents              types.String `tfsdk:"management_events"`
-	ExcludeManagementEventSources types.Set    `tfsdk:"exclude_management_event_sources"`
-	InsightTypes                  types.Set    `tfsdk:"insight_types"`
-	Status                        types.Object `tfsdk:"status"`
-}
-
 type trailResourceModel struct {
 	trailModel
 	Timeouts timeouts.Value `tfsdk:"timeouts"`
-}
-
-var trailStatusAttrTypes = map[string]attr.Type{
-	"is_logging":                  types.BoolType,
-	"latest_delivery_time":        types.StringType,
-	"latest_delivery_error":       types.StringType,
-	"latest_digest_delivery_time": types.StringType,
-}
-
-// trailDocs are the attribute descriptions the resource and the data
-// source share.
-var trailDocs = map[string]string{
-	"id":             "The trail ARN: name-based calls fail for organization trails created by a delegated administrator.",
-	"arn":            "ARN of the trail.",
-	"name":           "Name of the trail: 3 to 128 letters, digits, periods, underscores and dashes, starting and ending with a letter or digit, without adjacent punctuation. Changing it replaces the trail.",
-	"home_region":    "Region the trail was created in; every change to it is made there.",
-	"s3_bucket_name": "Bucket that receives the log files. Its policy must let `cloudtrail.amazonaws.com` write (see `opsaudit_log_bucket`); a policy still propagating is waited for within the create timeout.",
-	"s3_key_prefix":  "Key prefix of the log files in the bucket, without leading or trailing `/`.",
-	"is_multi_region_trail": "Whether the trail records events of every region (a shadow of it shows in each). " +
-		"Default: `true`.",
-	"include_global_service_events": "Whether the trail records events of global services such as IAM and STS. " +
-		"Must be `true` for a multi-region trail. Default: `true`.",
-	"enable_log_file_validation": "Whether CloudTrail writes digest files that prove log files were not changed " +
-		"(Security Hub CloudTrail.4, CIS 3.2). Default: `true`.",
-	"enable_logging": "Whether the trail is logging: new trails start stopped, so the provider starts them. " +
-		"Default: `true`.",
-	"is_organization_trail": "Whether the trail records the events of every account of the organization; the " +
-		"caller must be the management account or a delegated administrator. Default: `false`.",
-	"kms_key_id": "ARN of the KMS key that encrypts the log files (`arn:aws:kms:<region>:<account>:key/<id>`), in " +
-		"the home region. A key ARN rather than an alias, because CloudTrail reports the key ARN and an alias would " +
-		"never match it (the hashicorp/aws #33928 diff).",
-	"cloud_watch_logs_group_arn": "ARN of a CloudWatch Logs log group (ending in `:*`) the trail also delivers to. " +
-		"Requires `cloud_watch_logs_role_arn`.",
-	"cloud_watch_logs_role_arn": "ARN of the role CloudTrail assumes to write to `cloud_watch_logs_group_arn`. " +
-		"Requires `cloud_watch_logs_group_arn`.",
-	"sns_topic_name": "SNS topic name or ARN notified of each log file delivery.",
-	"sns_topic_arn":  "ARN of the SNS topic notified of each log file delivery.",
-	"tags":           "Tags of the trail.",
-	"management_events": "Which management events the trail records: `All` (default), `WriteOnly` or `ReadOnly`. " +
-		"Writing the default or omitting it is the same and never shows a diff. Read from AWS, `None` means no " +
-		"management events are recorded and `Custom` means selectors this provider does not express (such as data " +
-		"events); either shows as a change that puts the configured selectors back.",
-	"exclude_management_event_sources": "Management event sources the trail leaves out, to cut high-volume noise: " +
-		"AWS accepts only `kms.amazonaws.com` (KMS) and `rdsdata.amazonaws.com` (RDS Data API). The audited source (`" +
-		events.DefaultEventSource + "`) can never be excluded.",
-	"insight_types":                      "CloudTrail Insights types to enable: `ApiCallRateInsight`, `ApiErrorRateInsight`.",
-	"status":                             "Logging status, from GetTrailStatus.",
-	"status.is_logging":                  "Whether the trail is logging.",
-	"status.latest_delivery_time":        "When CloudTrail last delivered a log file to the bucket (RFC 3339), null before the first delivery.",
-	"status.latest_delivery_error":       "The error of the latest failed delivery to the bucket, such as `AccessDenied`; null when the latest delivery succeeded.",
-	"status.latest_digest_delivery_time": "When CloudTrail last delivered a digest file (RFC 3339), null before the first one.",
 }
 
 func (r *trailResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -162,13 +84,6 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 		}
 		return a
 	}
-	statusAttrs := map[string]schema.Attribute{
-		"is_logging": schema.BoolAttribute{Computed: true, MarkdownDescription: trailDocs["status.is_logging"]},
-	}
-	for _, n := range []string{"latest_delivery_time", "latest_delivery_error", "latest_digest_delivery_time"} {
-		statusAttrs[n] = schema.StringAttribute{Computed: true, MarkdownDescription: trailDocs["status."+n]}
-	}
-
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A CloudTrail trail that records the audited service's API calls: multi-region, " +
 			"global service events, log file validation and logging on by default. A trail records all management " +
@@ -188,8 +103,7 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"s3_bucket_name": schema.StringAttribute{Required: true, MarkdownDescription: trailDocs["s3_bucket_name"],
 				Validators: []validator.String{stringvalidator.LengthBetween(3, 63)}},
-			"s3_key_prefix": optString("s3_key_prefix", stringvalidator.LengthAtMost(200),
-				stringvalidator.RegexMatches(regexp.MustCompile(`^[^/].*[^/]$|^[^/]$`), "must not start or end with /")),
+			"s3_key_prefix":                 optString("s3_key_prefix", keyPrefix()),
 			"is_multi_region_trail":         optBool("is_multi_region_trail", true),
 			"include_global_service_events": optBool("include_global_service_events", true),
 			"enable_log_file_validation":    optBool("enable_log_file_validation", true),
@@ -212,8 +126,7 @@ func (r *trailResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				setvalidator.ValueStringsAre(stringvalidator.OneOf(excludableManagementSources...))),
 			"insight_types": optSet("insight_types", setvalidator.ValueStringsAre(
 				stringvalidator.OneOf(string(cttypes.InsightTypeApiCallRateInsight), string(cttypes.InsightTypeApiErrorRateInsight)))),
-			"status": schema.SingleNestedAttribute{Computed: true, MarkdownDescription: trailDocs["status"],
-				Attributes: statusAttrs},
+			"status": trailStatusAttribute(),
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true,
@@ -290,9 +203,9 @@ func (r *trailResource) Create(ctx context.Context, req resource.CreateRequest, 
 		CloudWatchLogsRoleArn:      plan.CloudWatchLogsRoleARN.ValueStringPointer(),
 		TagsList:                   tagList(tags),
 	}
-	out, err := retryPolicyPropagation(ctx, timeout, func() (*cloudtrail.CreateTrailOutput, error) {
+	out, err := awserr.RetryWhen(ctx, 0, func(ctx context.Context) (*cloudtrail.CreateTrailOutput, error) {
 		return ct.CreateTrail(ctx, in)
-	})
+	}, policyPropagationCodes...)
 	if err != nil {
 		resp.Diagnostics.AddError("Creating trail", trailWriteError(fmt.Errorf("creating trail %q: %w", name, err), timeout))
 		return
@@ -303,7 +216,7 @@ func (r *trailResource) Create(ctx context.Context, req resource.CreateRequest, 
 	// From here on the trail exists: whatever fails, it is saved in state
 	// (and so tainted) rather than orphaned.
 	stepErr := r.apply(ctx, ct, trailARN, &plan.trailModel, nil)
-	r.saveState(ctx, trailARN, plan, &resp.State, &resp.Diagnostics)
+	r.saveState(ctx, trailARN, plan, true, &resp.State, &resp.Diagnostics)
 	if stepErr != nil {
 		resp.Diagnostics.AddError("Configuring trail", trailWriteError(stepErr, timeout)+
 			"\n\nThe trail was created and is saved in state, marked tainted: the next apply replaces it.")
@@ -317,13 +230,13 @@ func (r *trailResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	info, err := readTrail(ctx, r.clients, state.ARN.ValueString())
-	if errors.Is(err, errTrailNotFound) {
+	if awserr.IsA[*cttypes.TrailNotFoundException](err) {
 		tflog.Debug(ctx, "trail is gone; removing it from state", map[string]any{"arn": state.ARN.ValueString()})
 		resp.State.RemoveResource(ctx)
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError("Reading trail", err.Error())
+		resp.Diagnostics.AddError("Reading trail", awserr.Explain(err))
 		return
 	}
 	resp.Diagnostics.Append(state.fill(ctx, info)...)
@@ -348,7 +261,7 @@ func (r *trailResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	trailARN := state.ARN.ValueString()
 	ct := r.clients.CloudTrail(state.HomeRegion.ValueString())
 	err := r.apply(ctx, ct, trailARN, &plan.trailModel, &state.trailModel)
-	r.saveState(ctx, trailARN, plan, &resp.State, &resp.Diagnostics)
+	r.saveState(ctx, trailARN, plan, false, &resp.State, &resp.Diagnostics)
 	if err != nil {
 		resp.Diagnostics.AddError("Updating trail", trailWriteError(err, timeout))
 	}
@@ -363,8 +276,8 @@ func (r *trailResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	trailARN := state.ARN.ValueString()
 	ct := r.clients.CloudTrail(trailHomeRegion(trailARN))
 	_, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(trailARN)})
-	if err != nil && awsErrorCode(err) != "TrailNotFoundException" {
-		resp.Diagnostics.AddError("Deleting trail", trailError("deleting trail", trailARN, err).Error())
+	if err != nil && !awserr.IsA[*cttypes.TrailNotFoundException](err) {
+		resp.Diagnostics.AddError("Deleting trail", awserr.Explain(fmt.Errorf("deleting trail %q: %w", trailARN, err)))
 		return
 	}
 	tflog.Debug(ctx, "deleted trail", map[string]any{"arn": trailARN})
@@ -375,7 +288,7 @@ func (r *trailResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 func (r *trailResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	trailARN, err := resolveTrailARN(ctx, r.clients, req.ID)
 	if err != nil {
-		resp.Diagnostics.AddError("Importing trail", err.Error()+"\n\nGive the ARN or the name of an existing trail.")
+		resp.Diagnostics.AddError("Importing trail", awserr.Explain(err)+"\n\nGive the ARN or the name of an existing trail.")
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), trailARN)...)
@@ -400,9 +313,9 @@ func (r *trailResource) apply(ctx context.Context, ct *cloudtrail.Client, trailA
 			CloudWatchLogsLogGroupArn:  aws.String(plan.CloudWatchLogsGroupARN.ValueString()),
 			CloudWatchLogsRoleArn:      aws.String(plan.CloudWatchLogsRoleARN.ValueString()),
 		}
-		if _, err := retryPolicyPropagation(ctx, 0, func() (*cloudtrail.UpdateTrailOutput, error) {
+		if _, err := awserr.RetryWhen(ctx, 0, func(ctx context.Context) (*cloudtrail.UpdateTrailOutput, error) {
 			return ct.UpdateTrail(ctx, in)
-		}); err != nil {
+		}, policyPropagationCodes...); err != nil {
 			return fmt.Errorf("updating trail %q: %w", trailARN, err)
 		}
 		tflog.Debug(ctx, "updated trail settings", map[string]any{"arn": trailARN})
@@ -504,23 +417,31 @@ func updateTags(ctx context.Context, ct *cloudtrail.Client, trailARN string, pla
 	return nil
 }
 
-// saveState reads the trail back and stores what AWS reports. When the
-// read fails, it stores the plan with the ARN, so the trail is tracked.
-func (r *trailResource) saveState(ctx context.Context, trailARN string, plan trailResourceModel, state stateSetter, diags *diag.Diagnostics) {
-	info, err := readTrail(ctx, r.clients, trailARN)
+// saveState reads the trail back and stores what AWS reports. A trail just
+// created may not show at once: reading it back retries NotFound briefly,
+// as hashicorp/aws does. When the read fails, it stores the plan with the
+// ARN, so the trail is tracked.
+func (r *trailResource) saveState(ctx context.Context, trailARN string, plan trailResourceModel, created bool, state stateSetter, diags *diag.Diagnostics) {
+	var notFound []string
+	if created {
+		notFound = []string{"TrailNotFoundException"}
+	}
+	info, err := awserr.RetryWhen(ctx, awserr.PropagationTimeout, func(ctx context.Context) (*trailInfo, error) {
+		return readTrail(ctx, r.clients, trailARN)
+	}, notFound...)
 	if err == nil {
 		diags.Append(plan.fill(ctx, info)...)
 		diags.Append(state.Set(ctx, plan)...)
 		return
 	}
-	diags.AddError("Reading trail back", err.Error())
+	diags.AddError("Reading trail back", awserr.Explain(err))
 	plan.ID, plan.ARN = types.StringValue(trailARN), types.StringValue(trailARN)
 	plan.HomeRegion = types.StringValue(trailHomeRegion(trailARN))
 	if plan.SNSTopicARN.IsUnknown() {
 		plan.SNSTopicARN = types.StringNull()
 	}
 	if plan.Status.IsUnknown() {
-		plan.Status = types.ObjectNull(trailStatusAttrTypes)
+		plan.Status = types.ObjectNull(trailStatusType.AttrTypes)
 	}
 	diags.Append(state.Set(ctx, plan)...)
 }
@@ -529,64 +450,19 @@ type stateSetter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
 }
 
-// retryPolicyPropagation runs a CreateTrail or UpdateTrail call again while
-// AWS answers that a bucket, key or topic policy does not yet let
-// CloudTrail in: right after the policy is written, it is still
-// propagating. It gives up when ctx ends (or after maxElapsed, if set).
-func retryPolicyPropagation[T any](ctx context.Context, maxElapsed time.Duration, call func() (T, error)) (T, error) {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = time.Second
-	b.MaxInterval = 15 * time.Second
-	opts := []backoff.RetryOption{backoff.WithBackOff(b), backoff.WithMaxElapsedTime(maxElapsed),
-		backoff.WithNotify(func(err error, next time.Duration) {
-			tflog.Debug(ctx, "policy not yet in force; retrying", map[string]any{"error": err.Error(), "in": next.String()})
-		})}
-	return backoff.Retry(ctx, func() (T, error) {
-		out, err := call()
-		switch awsErrorCode(err) {
-		case "":
-			if err != nil {
-				return out, backoff.Permanent(err)
-			}
-			return out, nil
-		case "InsufficientS3BucketPolicyException", "InsufficientEncryptionPolicyException", "InsufficientSnsTopicPolicyException":
-			return out, err
-		}
-		return out, backoff.Permanent(err)
-	}, opts...)
+// policyPropagationCodes are CreateTrail's and UpdateTrail's answers while
+// a bucket, key or topic policy written moments ago does not yet let
+// CloudTrail in: they are retried until the operation's timeout.
+var policyPropagationCodes = []string{
+	"InsufficientS3BucketPolicyException", "InsufficientEncryptionPolicyException", "InsufficientSnsTopicPolicyException",
 }
 
-// trailWriteAdvice tells the user what to do about the AWS errors a trail
-// create or update commonly meets.
-var trailWriteAdvice = map[string]string{
-	"InsufficientS3BucketPolicyException": "The bucket policy must allow cloudtrail.amazonaws.com s3:GetBucketAcl on the " +
-		"bucket and s3:PutObject on <bucket>/[<prefix>/]AWSLogs/<account>/* with s3:x-amz-acl = bucket-owner-full-control, " +
-		"with aws:SourceArn equal to the trail ARN. The provider retried until the timeout: fix the policy, or raise " +
-		"timeouts.create if it is still propagating.",
-	"InsufficientEncryptionPolicyException": "The KMS key policy must let cloudtrail.amazonaws.com use the key " +
-		"(kms:GenerateDataKey*, kms:DescribeKey) for this trail.",
-	"InsufficientSnsTopicPolicyException": "The SNS topic policy must allow cloudtrail.amazonaws.com sns:Publish.",
-	"S3BucketDoesNotExistException":       "Create the bucket first, or reference the opsaudit_log_bucket resource's bucket attribute.",
-	"TrailAlreadyExistsException": "A trail with this name already exists in this region, or a multi-region trail of " +
-		"that name exists in another: import it (terraform import) or choose another name.",
-	"KmsKeyNotFoundException":              "The KMS key must exist, be enabled and be in the trail's home region.",
-	"InvalidParameterCombinationException": "A multi-region trail must include global service events.",
-	"OrganizationsNotInUseException":       "is_organization_trail needs AWS Organizations; set it to false.",
-	"NotOrganizationMasterAccountException": "Only the management account or a delegated administrator can create an " +
-		"organization trail.",
-	"InvalidEventSelectorsException": "AWS refused the event selectors: a trail can exclude only kms.amazonaws.com " +
-		"and rdsdata.amazonaws.com from its management events.",
-	"AccessDeniedException": "The caller lacks a CloudTrail permission (cloudtrail:CreateTrail, UpdateTrail, " +
-		"StartLogging, StopLogging, PutEventSelectors, PutInsightSelectors, AddTags, RemoveTags).",
-}
-
+// trailWriteError is the detail of a failed create or update: the error,
+// what to do about its AWS error code, and the timeout when it ran out.
 func trailWriteError(err error, timeout time.Duration) string {
-	msg := err.Error()
+	msg := awserr.Explain(err)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return msg + fmt.Sprintf("\n\nThe operation did not finish within %s; raise the timeouts block's value.", timeout)
-	}
-	if advice := trailWriteAdvice[awsErrorCode(err)]; advice != "" {
-		return msg + "\n\n" + advice
+		msg += fmt.Sprintf("\n\nThe operation did not finish within %s; raise the timeouts block's value.", timeout)
 	}
 	return msg
 }
@@ -606,15 +482,6 @@ func recordingEqual(a, b trailRecording) bool {
 		slices.Equal(a.ExcludeManagementEventSources, b.ExcludeManagementEventSources)
 }
 
-// recording is what the model asks the trail to record.
-func (m *trailModel) recording(ctx context.Context) (trailRecording, error) {
-	excluded, diags := setStrings(ctx, m.ExcludeManagementEventSources)
-	if diags.HasError() {
-		return trailRecording{}, fmt.Errorf("reading exclude_management_event_sources: %v", diags)
-	}
-	return trailRecording{ManagementEvents: m.ManagementEvents.ValueString(), ExcludeManagementEventSources: excluded}, nil
-}
-
 // settingsDiffer reports whether UpdateTrail is needed to go from prior to m.
 func (m *trailModel) settingsDiffer(prior *trailModel) bool {
 	return !m.S3BucketName.Equal(prior.S3BucketName) || !m.S3KeyPrefix.Equal(prior.S3KeyPrefix) ||
@@ -626,93 +493,10 @@ func (m *trailModel) settingsDiffer(prior *trailModel) bool {
 		!m.CloudWatchLogsRoleARN.Equal(prior.CloudWatchLogsRoleARN)
 }
 
-func (m *trailModel) tagMap(ctx context.Context) (map[string]string, diag.Diagnostics) {
-	tags := map[string]string{}
-	if m.Tags.IsNull() || m.Tags.IsUnknown() {
-		return tags, nil
-	}
-	diags := m.Tags.ElementsAs(ctx, &tags, false)
-	return tags, diags
-}
-
 func tagList(tags map[string]string) []cttypes.Tag {
 	var out []cttypes.Tag
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		out = append(out, cttypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
 	return out
-}
-
-// setStrings is a string set's elements, sorted; nil when null or empty.
-func setStrings(ctx context.Context, s types.Set) ([]string, diag.Diagnostics) {
-	if s.IsNull() || s.IsUnknown() {
-		return nil, nil
-	}
-	var out []string
-	diags := s.ElementsAs(ctx, &out, false)
-	return sortedCopy(out), diags
-}
-
-// fill sets every attribute from what AWS reports.
-func (m *trailModel) fill(ctx context.Context, info *trailInfo) diag.Diagnostics {
-	var diags diag.Diagnostics
-	optional := func(s string) types.String {
-		if s == "" {
-			return types.StringNull()
-		}
-		return types.StringValue(s)
-	}
-	timestamp := func(t time.Time) types.String {
-		if t.IsZero() {
-			return types.StringNull()
-		}
-		return types.StringValue(t.UTC().Format(time.RFC3339))
-	}
-	stringSet := func(ss []string) types.Set {
-		v, d := types.SetValueFrom(ctx, types.StringType, append([]string{}, ss...))
-		diags.Append(d...)
-		return v
-	}
-
-	m.ID, m.ARN, m.Name = types.StringValue(info.ARN), types.StringValue(info.ARN), types.StringValue(info.Name)
-	m.HomeRegion = types.StringValue(info.HomeRegion)
-	m.S3BucketName, m.S3KeyPrefix = types.StringValue(info.S3BucketName), optional(info.S3KeyPrefix)
-	m.IsMultiRegionTrail = types.BoolValue(info.IsMultiRegionTrail)
-	m.IncludeGlobalServiceEvents = types.BoolValue(info.IncludeGlobalServiceEvents)
-	m.EnableLogFileValidation = types.BoolValue(info.LogFileValidationEnabled)
-	m.EnableLogging = types.BoolValue(info.Status.IsLogging)
-	m.IsOrganizationTrail = types.BoolValue(info.IsOrganizationTrail)
-	m.KMSKeyID = optional(info.KMSKeyID)
-	m.CloudWatchLogsGroupARN = optional(info.CloudWatchLogsGroupARN)
-	m.CloudWatchLogsRoleARN = optional(info.CloudWatchLogsRoleARN)
-	// A topic configured by its ARN keeps that spelling: AWS reads it back
-	// as the bare name, and the two denote the same topic.
-	if info.SNSTopicARN == "" || m.SNSTopicName.ValueString() != info.SNSTopicARN {
-		m.SNSTopicName = optional(info.SNSTopicName)
-	}
-	m.SNSTopicARN = optional(info.SNSTopicARN)
-
-	tags, d := types.MapValueFrom(ctx, types.StringType, info.Tags)
-	diags.Append(d...)
-	m.Tags = tags
-
-	rec := info.Recording
-	m.ManagementEvents = types.StringValue(rec.ManagementEvents)
-	if rec.DataEvents && rec.ManagementEvents != managementNone {
-		// Data events are beyond what the attributes express: showing
-		// Custom makes the plan put the configured selectors back.
-		m.ManagementEvents = types.StringValue(managementCustom)
-	}
-	m.ExcludeManagementEventSources = stringSet(rec.ExcludeManagementEventSources)
-	m.InsightTypes = stringSet(info.InsightTypes)
-
-	status, d := types.ObjectValue(trailStatusAttrTypes, map[string]attr.Value{
-		"is_logging":                  types.BoolValue(info.Status.IsLogging),
-		"latest_delivery_time":        timestamp(info.Status.LatestDeliveryTime),
-		"latest_delivery_error":       optional(info.Status.LatestDeliveryError),
-		"latest_digest_delivery_time": timestamp(info.Status.LatestDigestDeliveryTime),
-	})
-	diags.Append(d...)
-	m.Status = status
-	return diags
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 )
 
@@ -99,14 +100,13 @@ func (e *accEnv) readBack(name string) (*readBack, error) {
 		return nil, err
 	}
 	ins, err := ct.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: id})
-	var apiErr interface{ ErrorCode() string }
 	switch {
 	case err == nil:
 		for _, s := range ins.InsightSelectors {
 			rb.insights = append(rb.insights, string(s.InsightType))
 		}
 		slices.Sort(rb.insights)
-	case errors.As(err, &apiErr) && apiErr.ErrorCode() == "InsightNotEnabledException":
+	case awserr.IsA[*cttypes.InsightNotEnabledException](err):
 	default:
 		return nil, err
 	}

@@ -13,6 +13,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
 )
 
 // stringCheck is a string validator from a description and a check that
@@ -88,6 +91,89 @@ func kmsKeyARN() validator.String {
 	return stringCheck{description: "value must be a KMS key ARN", check: kmsKeyARNProblem}
 }
 
+func bucketPrefix() validator.String {
+	return stringCheck{description: "value must be a valid start of an S3 bucket name", check: bucketPrefixProblem}
+}
+
+func trailARN() validator.String {
+	return stringCheck{description: "value must be a CloudTrail trail ARN", check: trailARNProblem}
+}
+
+// trailNameOrARN accepts a trail ARN (anything that starts with "arn:" is
+// checked as one) or a trail name.
+func trailNameOrARN() validator.String {
+	return stringCheck{description: "value must be a trail name or ARN", check: func(s string) string {
+		if strings.HasPrefix(s, "arn:") {
+			return trailARNProblem(s)
+		}
+		return trailNameProblem(s)
+	}}
+}
+
+// keyPrefix checks an s3_key_prefix as the bucket policy does: the trail
+// and the bucket must agree on it.
+func keyPrefix() validator.String {
+	return stringCheck{description: "value must be a CloudTrail S3 key prefix", check: func(s string) string {
+		if err := bucketpolicy.ValidateKeyPrefix(s); err != nil {
+			return err.Error() + "."
+		}
+		return ""
+	}}
+}
+
+func organizationID() validator.String {
+	return stringCheck{description: "value must be an AWS Organizations id", check: func(s string) string {
+		if !bucketpolicy.OrganizationIDPattern.MatchString(s) {
+			return fmt.Sprintf("%q is not an organization id such as o-a1b2c3d4e5.", s)
+		}
+		return ""
+	}}
+}
+
+// eventSource accepts a service's endpoint name as CloudTrail records it.
+func eventSource() validator.String {
+	return stringCheck{description: "value must be a service endpoint name", check: func(s string) string {
+		if !eventSourcePattern.MatchString(s) {
+			return fmt.Sprintf("%q must be a service endpoint name such as opsworks-cm.amazonaws.com.", s)
+		}
+		return ""
+	}}
+}
+
+func rfc3339Time() validator.String {
+	return stringCheck{description: "value must be an RFC 3339 time", check: func(s string) string {
+		if _, err := time.Parse(time.RFC3339, s); err != nil {
+			return fmt.Sprintf("%q is not an RFC 3339 time such as \"2024-03-01T00:00:00Z\": %s.", s, err)
+		}
+		return ""
+	}}
+}
+
+func cidrBlock() validator.String {
+	return stringCheck{description: "value must be a CIDR block or IP address", check: func(s string) string {
+		if _, err := events.ParseCIDR(s); err != nil {
+			return err.Error() + "."
+		}
+		return ""
+	}}
+}
+
+// lookbackDuration accepts what parseLookback reads, up to how far back
+// LookupEvents reaches.
+func lookbackDuration() validator.String {
+	return stringCheck{description: "value must be a duration of at most 90 days", check: func(s string) string {
+		d, err := parseLookback(s)
+		if err != nil {
+			return err.Error() + "."
+		}
+		if d > lookup.Window {
+			return fmt.Sprintf("%q is longer than 90 days: LookupEvents only reaches 90 days back. For older events, "+
+				"read the trail's archive in S3.", s)
+		}
+		return ""
+	}}
+}
+
 func joinQuoted(ss []string) string {
 	return strings.Join(ss, "`, `")
 }
@@ -97,7 +183,9 @@ var (
 	trailNameCharset       = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 	trailNameAdjacentPunct = regexp.MustCompile(`[._-]{2}`)
 	accountID              = regexp.MustCompile(`^\d{12}$`)
-	kmsKeyID               = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
+	// eventSourcePattern is a service's endpoint name as CloudTrail records it.
+	eventSourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$`)
+	kmsKeyID           = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
 )
 
 // bucketPrefixProblem checks the characters a bucket name may start with;
@@ -154,6 +242,16 @@ func trailNameProblem(s string) string {
 		return fmt.Sprintf("%q must not have adjacent periods, underscores or dashes.", s)
 	case net.ParseIP(s) != nil:
 		return fmt.Sprintf("%q must not be formatted as an IP address.", s)
+	}
+	return ""
+}
+
+// trailARNProblem is bucketpolicy.ParseTrailARN's verdict, the check the
+// bucket policy applies, so a trail ARN accepted at plan time is never
+// refused at apply time.
+func trailARNProblem(s string) string {
+	if _, err := bucketpolicy.ParseTrailARN(s); err != nil {
+		return err.Error() + "."
 	}
 	return ""
 }

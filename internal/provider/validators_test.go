@@ -1,8 +1,15 @@
 package provider
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 )
 
 func TestValidationRules(t *testing.T) {
@@ -35,6 +42,43 @@ func TestValidationRules(t *testing.T) {
 	} {
 		if got := kmsKeyARNProblem(key) == ""; got != want {
 			t.Errorf("KMS key %q valid = %v, want %v (%s)", key, got, want, kmsKeyARNProblem(key))
+		}
+	}
+}
+
+// TestTrailARNVerdicts runs one table of trail ARNs through every schema
+// validator that takes one and through the check the bucket policy makes:
+// a value the plan accepts must never be refused at apply time, nor the
+// reverse.
+func TestTrailARNVerdicts(t *testing.T) {
+	for arn, valid := range map[string]bool{
+		"arn:aws:cloudtrail:us-east-1:123456789012:trail/main":             true,
+		"arn:aws-us-gov:cloudtrail:us-gov-west-1:123456789012:trail/org.1": true,
+		"arn:aws-cn:cloudtrail:cn-north-1:123456789012:trail/a_b-c":        true,
+		"arn:aws:cloudtrail:us-east-1::trail/x":                            false, // no account
+		"arn:aws:cloudtrail::123456789012:trail/x":                         false, // no region
+		"arn:aws:cloudtrail:us-east-1:1234:trail/x":                        false, // short account
+		"arn:aws:cloudtrail:us-east-1:123456789012:trail/":                 false, // no name
+		"arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/x":       false,
+		"arn:aws:s3:::bucket":                                              false,
+		"arn:aws:cloudtrail":                                               false,
+		"arn:main":                                                         false,
+	} {
+		_, err := bucketpolicy.ParseTrailARN(arn)
+		if got := err == nil; got != valid {
+			t.Errorf("bucketpolicy.ParseTrailARN(%q) valid = %v, want %v (%v)", arn, got, valid, err)
+		}
+		for name, v := range map[string]validator.String{"trailARN": trailARN(), "trailNameOrARN": trailNameOrARN()} {
+			resp := &validator.StringResponse{}
+			v.ValidateString(context.Background(), validator.StringRequest{
+				Path: path.Root("arn"), ConfigValue: types.StringValue(arn)}, resp)
+			if got := !resp.Diagnostics.HasError(); got != valid {
+				t.Errorf("%s(%q) valid = %v, want %v (%v)", name, arn, got, valid, resp.Diagnostics)
+			}
+		}
+		opts := bucketpolicy.Options{Bucket: "logs", AccountID: "123456789012", TrailARNs: []string{arn}}
+		if _, err := bucketpolicy.Build(opts); (err == nil) != valid {
+			t.Errorf("bucketpolicy.Build with %q: %v, want valid = %v", arn, err, valid)
 		}
 	}
 }

@@ -16,7 +16,7 @@ resource "opsaudit_log_bucket" "organization" {
   retention_days                    = 2555
   noncurrent_version_retention_days = 30
 
-  object_lock {
+  object_lock = {
     mode = "GOVERNANCE"
     days = 365
   }
