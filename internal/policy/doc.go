@@ -14,7 +14,7 @@
 // policy.CompileRules validates user rules without any input, for
 // ValidateConfig at plan time; its errors are *CompileError with the rule id
 // and the line:column in the condition. policy.CompileSigmaRules does the
-// same for Sigma documents; its errors are *sigma.Error with the document's
+// same for Sigma documents, given the CEL rules' ids; its errors are *sigma.Error with the document's
 // index, the rule id, the line and, for what Sigma has but the engine does
 // not support, the feature. A Sigma rule becomes a user event rule: its id,
 // title, level as severity (informational is info), description and false

@@ -24,11 +24,11 @@ type Evaluator struct {
 func New(cfg Config) (*Evaluator, error) {
 	s, err := newSettings(cfg)
 	user, uerr := compileUserRules(cfg.UserRules)
-	taken := builtinIDs()
-	for _, ur := range cfg.UserRules {
-		taken[ur.ID] = true
+	celIDs := make([]string, len(cfg.UserRules))
+	for i, ur := range cfg.UserRules {
+		celIDs[i] = ur.ID
 	}
-	sigmaRules, serr := compileSigmaRules(cfg.SigmaRules, taken)
+	sigmaRules, serr := compileSigmaRules(cfg.SigmaRules, takenIDs(celIDs))
 	if err := errors.Join(err, uerr, serr); err != nil {
 		return nil, err
 	}
