@@ -30,7 +30,10 @@
 //     a nil Trail or Bucket while rules of that target are enabled, a rule
 //     that errored); otherwise pass.
 //   - Built-in event rules look only at events of the configured event
-//     source; user rules (CEL and Sigma) see every event given.
+//     source; user rules (CEL and Sigma) see every event given. The rules
+//     about named OpsWorks CM actions (DeleteServer, CreateServer, ...)
+//     judge OpsWorks CM events only, whatever the source: other services'
+//     actions of those names are not OpsWorks CM's.
 //   - Rules about what a call did (deletions, exports, credential resets,
 //     restores, server creation, backup changes) count successful calls only;
 //     rules about who or where (root, MFA, source address, end of life) count

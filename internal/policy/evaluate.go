@@ -248,8 +248,9 @@ func (r *run) events(evs []events.Event, rules eventRules) []*events.Event {
 }
 
 func (r *run) builtinEvent(v *eventView, rules []*Rule) {
+	opsworksCM := strings.EqualFold(v.ev.EventSource, events.DefaultEventSource)
 	for _, rule := range rules {
-		if len(rule.eventNames) > 0 && !slices.Contains(rule.eventNames, v.ev.EventName) {
+		if len(rule.eventNames) > 0 && (!opsworksCM || !slices.Contains(rule.eventNames, v.ev.EventName)) {
 			continue
 		}
 		msg, ok, err := rule.match(&r.e.s, v)
