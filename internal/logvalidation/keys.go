@@ -2,6 +2,8 @@ package logvalidation
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
 	"fmt"
 	"sync"
 	"time"
@@ -106,4 +108,37 @@ func (k *CloudTrailKeys) list(ctx context.Context, region string, start, end tim
 		}
 	}
 	return keys, nil
+}
+
+// keyring is the keys one chain's walk verifies with, by fingerprint; a
+// key is parsed the first time a digest names it.
+type keyring map[string]*ringKey
+
+type ringKey struct {
+	der    []byte
+	parsed bool
+	pub    *rsa.PublicKey
+	err    error
+}
+
+// add takes keys in; a later key with a fingerprint already known replaces
+// the earlier one, as the AWS CLI's dictionary does.
+func (r keyring) add(keys []PublicKey) {
+	for _, k := range keys {
+		r[k.Fingerprint] = &ringKey{der: k.Value}
+	}
+}
+
+// key returns the key of fingerprint: found is false when there is none,
+// err is set when its value is not a PKCS#1 RSA public key.
+func (r keyring) key(fingerprint string) (pub *rsa.PublicKey, found bool, err error) {
+	k, ok := r[fingerprint]
+	if !ok {
+		return nil, false, nil
+	}
+	if !k.parsed {
+		k.pub, k.err = x509.ParsePKCS1PublicKey(k.der)
+		k.parsed = true
+	}
+	return k.pub, true, k.err
 }
