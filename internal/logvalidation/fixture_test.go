@@ -262,6 +262,7 @@ func newFixture(tb testing.TB) *fixture {
 
 // digestRef is a delivered digest.
 type digestRef struct {
+	region      string
 	bucket, key string
 	start, end  time.Time
 	signature   string
@@ -311,7 +312,7 @@ func (f *fixture) deliver(s chainSpec) []*digestRef {
 			AWSAccountID: f.account, DigestStartTime: start.Format(time.RFC3339), DigestEndTime: end.Format(time.RFC3339),
 			DigestS3Bucket: src.name, DigestSignatureAlgorithm: "SHA256withRSA", LogFiles: []logFileJSON{},
 		}
-		ref := &digestRef{bucket: src.name, start: start, end: end}
+		ref := &digestRef{region: s.region, bucket: src.name, start: start, end: end}
 		for i := range n {
 			delivered := start.Add(time.Duration(i+1) * time.Hour / time.Duration(n+1))
 			lf := f.putLog(src, s.region, delivered)
