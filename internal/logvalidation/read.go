@@ -1,6 +1,7 @@
 package logvalidation
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -99,20 +100,39 @@ func (s *storeReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// inflater is what inflating a file takes, kept for the next file: the
+// input buffer, the gzip reader's window and tables, and the copy buffer
+// would otherwise be allocated and cleared for every one.
+type inflater struct {
+	in  *bufio.Reader
+	zr  gzip.Reader
+	buf []byte
+}
+
+var inflaters = sync.Pool{New: func() any {
+	return &inflater{in: bufio.NewReaderSize(nil, 32<<10), buf: make([]byte, 32<<10)}
+}}
+
 // inflate writes the first gzip member of r to w, as the AWS CLI's zlib
 // does: what follows the member is ignored, and complete is false when r
 // ends before the member does (after writing what it held). err is a fault
 // of the gzip stream, or w's.
 func inflate(w io.Writer, r io.Reader) (complete bool, err error) {
-	zr, err := gzip.NewReader(r)
+	inf := inflaters.Get().(*inflater)
+	defer func() {
+		inf.in.Reset(nil)
+		inflaters.Put(inf)
+	}()
+	inf.in.Reset(r)
+	err = inf.zr.Reset(inf.in)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	zr.Multistream(false)
-	if _, err := io.Copy(w, zr); err != nil {
+	inf.zr.Multistream(false)
+	if _, err := io.CopyBuffer(onlyWriter{w}, &inf.zr, inf.buf); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return false, nil
 		}
@@ -121,19 +141,25 @@ func inflate(w io.Writer, r io.Reader) (complete bool, err error) {
 	return true, nil
 }
 
+// onlyWriter hides a writer's ReadFrom, so that io.CopyBuffer copies
+// through Write and the given buffer.
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
+
 var errTooLarge = fmt.Errorf("larger than %d MiB uncompressed", maxDigestSize>>20)
 
 // limitedBuffer fails once more than max bytes are written to it.
 type limitedBuffer struct {
-	bytes.Buffer
+	buf bytes.Buffer
 	max int
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if b.Len()+len(p) > b.max {
+	if b.buf.Len()+len(p) > b.max {
 		return 0, errTooLarge
 	}
-	return b.Buffer.Write(p)
+	return b.buf.Write(p)
 }
 
 // readDigest reads a digest: its metadata, and its body inflated (up to
@@ -152,7 +178,7 @@ func readDigest(ctx context.Context, src archive.Source, key string) (*digestFil
 		case !complete:
 			f.badFormat = "truncated gzip stream"
 		default:
-			f.parse(buf.Bytes())
+			f.parse(buf.buf.Bytes())
 		}
 	})
 	if err != nil {

@@ -1,6 +1,8 @@
 package logvalidation
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -282,6 +284,33 @@ func TestInvalidFormat(t *testing.T) {
 				[]problem{{KindDigest, region, chain[20].key, ReasonInvalidFormat}})
 			wantLogs(t, logs, chain, nil, chain[20])
 		})
+	}
+}
+
+// A digest is held whole to be hashed and decoded: past maxDigestSize it
+// is refused, not read on.
+func TestDigestTooLarge(t *testing.T) {
+	f, chain, cfg := day(t)
+	var b bytes.Buffer
+	w, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("x"), 1<<20)
+	_, _ = w.Write([]byte(`{"logFiles":"`))
+	for range maxDigestSize >> 20 {
+		_, _ = w.Write(chunk)
+	}
+	_, _ = w.Write([]byte(`"}`))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.src.put(chain[15].key, b.Bytes(), f.src.get(chain[15].key).meta)
+	res, _ := validate(t, cfg)
+	wantResult(t, res, StatusFail, Counts{DigestsValid: 23, DigestsInvalid: 1, LogsValid: 69},
+		[]problem{{KindDigest, region, chain[15].key, ReasonInvalidFormat}})
+	if !strings.Contains(res.Problems[0].Message, "larger than 64 MiB") {
+		t.Errorf("message %q", res.Problems[0].Message)
 	}
 }
 
