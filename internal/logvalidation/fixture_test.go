@@ -39,7 +39,9 @@ type memSource struct {
 	denied map[string]bool
 	// breakOnce keys fail mid-body the next time they are read.
 	breakOnce map[string]bool
-	lists     int
+	// latency is added to every Open: an S3 round trip.
+	latency time.Duration
+	lists   int
 }
 
 type memObject struct {
@@ -104,6 +106,7 @@ func (m *memSource) List(ctx context.Context, prefix, delimiter string) (archive
 }
 
 func (m *memSource) Open(ctx context.Context, key string) (io.ReadCloser, archive.ObjectInfo, error) {
+	time.Sleep(m.latency)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.denied[key] {
