@@ -61,6 +61,15 @@ func wantResult(t *testing.T, res *Result, status Status, counts Counts, problem
 	}
 }
 
+// wantUnknown checks that the result is unknown because the i-th region
+// could not be validated, for the reason given.
+func wantUnknown(t *testing.T, res *Result, i int, reason string) {
+	t.Helper()
+	if res.Status != StatusUnknown || !strings.Contains(res.Regions[i].Error, reason) {
+		t.Errorf("status %s, region %+v; want unknown because of %q", res.Status, res.Regions[i], reason)
+	}
+}
+
 // wantLogs checks the verdict on every log of digests: valid unless in
 // invalid, absent for the digests in unchecked.
 func wantLogs(t *testing.T, got LogVerdicts, digests []*digestRef, invalid map[string]bool, unchecked ...*digestRef) {
@@ -528,9 +537,7 @@ func TestChainAcrossBuckets(t *testing.T) {
 
 	cfg.OtherBuckets = nil
 	res, _ = validate(t, cfg)
-	if res.Status != StatusUnknown || !strings.Contains(res.Regions[0].Error, `bucket "old-audit-logs"`) {
-		t.Errorf("without the old bucket: %s, %+v", res.Status, res.Regions[0])
-	}
+	wantUnknown(t, res, 0, `bucket "old-audit-logs"`)
 }
 
 func TestCannotValidate(t *testing.T) {
@@ -540,9 +547,7 @@ func TestCannotValidate(t *testing.T) {
 		f.deliver(chainSpec{region: "eu-west-1", from: t0, hours: 6, logs: 2})
 		f.src.denied[us[3].logs[1]] = true
 		res, _ := validate(t, f.config(t0, t0.Add(6*time.Hour), region, "eu-west-1"))
-		if res.Status != StatusUnknown || !strings.Contains(res.Regions[0].Error, "AccessDenied") {
-			t.Errorf("status %s, region %+v", res.Status, res.Regions[0])
-		}
+		wantUnknown(t, res, 0, "AccessDenied")
 		if rr := res.Regions[1]; rr.Error != "" || rr.DigestsValid != 6 || rr.LogsValid != 12 {
 			t.Errorf("the other region: %+v", rr)
 		}
@@ -552,27 +557,21 @@ func TestCannotValidate(t *testing.T) {
 		f.deliver(chainSpec{region: region, from: t0, hours: 2})
 		f.keys.keys[region] = nil
 		res, _ := validate(t, f.config(t0, t0.Add(2*time.Hour), region))
-		if res.Status != StatusUnknown || !strings.Contains(res.Regions[0].Error, "no public keys found") {
-			t.Errorf("status %s, region %+v", res.Status, res.Regions[0])
-		}
+		wantUnknown(t, res, 0, "no public keys found")
 	})
 	t.Run("public key lookup fails", func(t *testing.T) {
 		f := newFixture(t)
 		f.deliver(chainSpec{region: region, from: t0, hours: 2})
 		f.keys.err = errors.New("AccessDeniedException: not authorized to perform cloudtrail:ListPublicKeys")
 		res, _ := validate(t, f.config(t0, t0.Add(2*time.Hour), region))
-		if res.Status != StatusUnknown || !strings.Contains(res.Regions[0].Error, "cloudtrail:ListPublicKeys") {
-			t.Errorf("status %s, region %+v", res.Status, res.Regions[0])
-		}
+		wantUnknown(t, res, 0, "cloudtrail:ListPublicKeys")
 	})
 	t.Run("backfill key lookup fails", func(t *testing.T) {
 		f := newFixture(t)
 		f.deliver(chainSpec{region: region, from: t0, hours: 1, backfillAt: t0.AddDate(0, 0, 3)})
 		f.keys.err = errors.New("ThrottlingException: Rate exceeded")
 		res, _ := validate(t, f.config(t0, t0.Add(2*time.Hour), region))
-		if res.Status != StatusUnknown || !strings.Contains(res.Regions[0].Error, "Rate exceeded") {
-			t.Errorf("status %s, region %+v", res.Status, res.Regions[0])
-		}
+		wantUnknown(t, res, 0, "Rate exceeded")
 	})
 	t.Run("no digest where one is required", func(t *testing.T) {
 		f := newFixture(t)
@@ -582,9 +581,7 @@ func TestCannotValidate(t *testing.T) {
 		wantResult(t, res, StatusPass, Counts{}, nil)
 		cfg.RequireDigests = true
 		res, _ = validate(t, cfg)
-		if res.Status != StatusUnknown || !strings.Contains(res.Regions[0].Error, "no digest file") {
-			t.Errorf("status %s, region %+v", res.Status, res.Regions[0])
-		}
+		wantUnknown(t, res, 0, "no digest file")
 	})
 	t.Run("an invalid file outweighs", func(t *testing.T) {
 		f := newFixture(t)
