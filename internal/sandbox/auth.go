@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,10 +84,6 @@ type authError struct {
 	kind   authErrorKind
 	status int    // overrides the service's status when set
 	detail string // overrides the service's message when set
-}
-
-func (e *authError) Error() string {
-	return fmt.Sprintf("authentication failed (%d): %s", e.kind, e.detail)
 }
 
 // sigV4 is a parsed signature, from the Authorization header or the query.
@@ -249,19 +246,10 @@ func parseSignature(r *http.Request, service string) (*sigV4, *authError) {
 		return nil, &authError{kind: errMalformed, detail: fmt.Sprintf("Credential date %s does not match X-Amz-Date %s.", sig.scopeDate, date)}
 	}
 	sig.signedHeaders = strings.Split(strings.ToLower(signedHeaders), ";")
-	if !sort.StringsAreSorted(sig.signedHeaders) || !contains(sig.signedHeaders, "host") {
+	if !sort.StringsAreSorted(sig.signedHeaders) || !slices.Contains(sig.signedHeaders, "host") {
 		return nil, &authError{kind: errMalformed, detail: "SignedHeaders must be sorted and include host."}
 	}
 	return sig, nil
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // lookupPrincipal finds the access key and checks the session token that

@@ -109,11 +109,7 @@ func fromEpoch(f float64) time.Time {
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
 }
 
-const (
-	ctAmzJSON = "application/x-amz-json-1.1"
-	// defaultLookupRPS is AWS's LookupEvents limit per account and region.
-	defaultLookupRPS = 2
-)
+const ctAmzJSON = "application/x-amz-json-1.1"
 
 // initCloudTrail sets up CloudTrail after New applied defaults and restored
 // s.ct from DataDir (or left it nil).
@@ -163,8 +159,6 @@ type ctError struct {
 	code, msg string
 	status    int
 }
-
-func (e *ctError) Error() string { return e.code + ": " + e.msg }
 
 func ctErr(code, format string, args ...any) *ctError {
 	return &ctError{code: code, msg: fmt.Sprintf(format, args...), status: http.StatusBadRequest}

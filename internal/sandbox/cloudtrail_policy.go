@@ -138,7 +138,7 @@ func conditionsHold(cond map[string]map[string]policyValues, ctx map[string]stri
 			case "StringEquals", "ArnEquals":
 				ok = slices.Contains(values, v)
 			case "StringEqualsIgnoreCase":
-				ok = containsFold(values, v)
+				ok = slices.ContainsFunc(values, func(x string) bool { return strings.EqualFold(x, v) })
 			case "StringLike", "ArnLike":
 				ok = anyMatch(values, v, false)
 			case "StringNotEquals", "ArnNotEquals":
@@ -165,15 +165,6 @@ func lookupFold(ctx map[string]string, key string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // policyAllows evaluates a bucket policy for one CloudTrail request: an

@@ -93,7 +93,7 @@ func (s *Server) lookupLimiterLocked(ri *requestInfo) *rate.Limiter {
 	if l == nil {
 		rps := s.opts.LookupRPS
 		if rps <= 0 {
-			rps = defaultLookupRPS
+			rps = DefaultLookupRPS
 		}
 		// A burst of up to 2 lets a client pacing itself at exactly the
 		// limit through despite jitter, while sustained calls beyond the

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -139,7 +140,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, ri *requestIn
 	v := newObjectVersion(ri.Body, contentType, s.now(), ri.Account, sse)
 	v.ChecksumAlgorithm, v.Checksum = alg, checksum
 	for name, values := range r.Header {
-		if strings.HasPrefix(strings.ToLower(name), "x-amz-meta-") || contains(storedHeaders, name) {
+		if strings.HasPrefix(strings.ToLower(name), "x-amz-meta-") || slices.Contains(storedHeaders, name) {
 			if v.Headers == nil {
 				v.Headers = map[string]string{}
 			}
