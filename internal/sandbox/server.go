@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sigv4"
 )
 
 // Options configures a Server. The zero value of every field has a sensible
@@ -51,7 +53,8 @@ type Options struct {
 
 // Server is the sandbox: an http.Handler serving CloudTrail, S3 and STS.
 type Server struct {
-	opts Options
+	opts     Options
+	verifier *sigv4.Verifier
 
 	// mu guards every field below and all service state.
 	mu sync.Mutex
@@ -149,6 +152,7 @@ func New(opts Options) (*Server, error) {
 		sessions:    map[string]*session{},
 		savedBodies: map[string]bool{},
 	}
+	s.verifier = &sigv4.Verifier{Keys: keys{s}, Now: s.now}
 	if opts.DataDir != "" {
 		if err := s.restore(); err != nil {
 			return nil, fmt.Errorf("restoring sandbox state from %s: %w", opts.DataDir, err)
@@ -186,7 +190,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	service := classify(r, body)
 	if len(body) > maxBodyBytes {
-		s.writeAuthError(w, r, service, &authError{status: http.StatusRequestEntityTooLarge, kind: errTooLarge})
+		s.writeAuthError(w, r, service, &sigv4.Error{Kind: sigv4.TooLarge, Status: http.StatusRequestEntityTooLarge})
 		return
 	}
 	ri, body, aerr := s.authenticate(r, body, service)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sigv4"
 )
 
 const stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -142,7 +144,7 @@ func (s *Server) assumeRole(w http.ResponseWriter, ri *requestInfo, params url.V
 	now := s.now().UTC()
 	sess := &session{
 		AccessKey: "ASIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-		principal: principal{
+		Principal: sigv4.Principal{
 			Account: account,
 			ARN:     "arn:aws:sts::" + account + ":assumed-role/" + roleName + "/" + sessionName,
 			Secret:  randomBase64(30),
