@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"regexp"
 
@@ -59,11 +57,6 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*re
 		ARN:       signed.ARN,
 		Service:   service,
 	}, body, nil
-}
-
-func hashHex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // authWording is how each service words a rejected request.

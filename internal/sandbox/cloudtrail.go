@@ -154,6 +154,61 @@ func (s *Server) initCloudTrail() error {
 	return nil
 }
 
+// ctChange is one change to CloudTrail's state as its journal keeps it.
+type ctChange struct {
+	// Trail is a trail after it was created or changed.
+	Trail *trail `json:",omitempty"`
+	// Deleted is the ARN of a deleted trail.
+	Deleted  string          `json:",omitempty"`
+	Recorded json.RawMessage `json:",omitempty"`
+}
+
+// trailChangedLocked notes a trail's new settings or status for the
+// journal. s.mu is held.
+func (s *Server) trailChangedLocked(t *trail) {
+	s.ctPending = append(s.ctPending, ctChange{Trail: t})
+}
+
+// flushCloudTrailLocked writes the changes noted since the last flush.
+// s.mu is held.
+func (s *Server) flushCloudTrailLocked() error {
+	changes := s.ctPending
+	s.ctPending = nil
+	return s.ctJournal.Write(s.ctSnapshotLocked, changes...)
+}
+
+// ctSnapshotLocked is CloudTrail's whole persistent state. s.mu is held.
+func (s *Server) ctSnapshotLocked() any { return s.ct }
+
+// restoreCloudTrail rebuilds the trails and recorded calls from a
+// snapshot and the changes since.
+func (s *Server) restoreCloudTrail(snapshot json.RawMessage, changes []json.RawMessage) error {
+	s.ct = &cloudTrailState{}
+	if len(snapshot) > 0 {
+		if err := json.Unmarshal(snapshot, s.ct); err != nil {
+			return fmt.Errorf("parsing the snapshot: %w", err)
+		}
+	}
+	if s.ct.Trails == nil {
+		s.ct.Trails = map[string]*trail{}
+	}
+	for i, raw := range changes {
+		var c ctChange
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("change %d: %w", i, err)
+		}
+		switch {
+		case c.Trail != nil:
+			s.ct.Trails[c.Trail.arn()] = c.Trail
+		case c.Deleted != "":
+			delete(s.ct.Trails, c.Deleted)
+		default:
+			s.keepRecordedLocked(c.Recorded)
+		}
+	}
+	return nil
+}
+
 // ctError is a CloudTrail error answer.
 type ctError struct {
 	code, msg string
@@ -240,10 +295,7 @@ func (s *Server) serveCloudTrail(w http.ResponseWriter, r *http.Request, ri *req
 		}
 		s.recordCallLocked(ri, c)
 	}
-	var perr error
-	if cerr == nil && !op.readOnly {
-		perr = s.persistLocked()
-	}
+	perr := s.flushCloudTrailLocked()
 	s.mu.Unlock()
 	if cerr != nil {
 		writeJSONError(w, cerr.status, cerr.code, cerr.msg)

@@ -55,6 +55,7 @@ func (s *Server) deliverLocked(t *trail) {
 	}
 	now := s.now().UTC()
 	t.LatestDeliveryAttemptTime = now
+	s.trailChangedLocked(t)
 	policy, _, _, ok := s.bucketPolicyLocked(t.S3BucketName)
 	switch {
 	case !ok:

@@ -237,6 +237,7 @@ func (s *Server) ctPutEventSelectors(ri *requestInfo, body []byte) (any, callDet
 		}
 		t.EventSelectors, t.AdvancedEventSelectors = nil, in.AdvancedEventSelectors
 	}
+	s.trailChangedLocked(t)
 	out := s.selectorsOut(t)
 	return out, callDetail{response: out, resources: t.resource()}, nil
 }
@@ -292,6 +293,7 @@ func (s *Server) ctPutInsightSelectors(ri *requestInfo, body []byte) (any, callD
 	if len(t.InsightSelectors) == 0 {
 		t.InsightSelectors = nil
 	}
+	s.trailChangedLocked(t)
 	out := map[string]any{"TrailARN": t.arn(), "InsightSelectors": in.InsightSelectors}
 	return out, callDetail{response: out, resources: t.resource()}, nil
 }

@@ -73,6 +73,7 @@ func (s *Server) ctAddTags(ri *requestInfo, body []byte) (any, callDetail, *ctEr
 		return nil, callDetail{}, err
 	}
 	t.Tags = merged
+	s.trailChangedLocked(t)
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
@@ -92,6 +93,7 @@ func (s *Server) ctRemoveTags(ri *requestInfo, body []byte) (any, callDetail, *c
 		}
 	}
 	t.Tags = kept
+	s.trailChangedLocked(t)
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 

@@ -293,6 +293,7 @@ func (s *Server) ctCreateTrail(ri *requestInfo, body []byte) (any, callDetail, *
 	t.Tags = mergeTags(nil, in.TagsList)
 	s.ct.Trails[t.arn()] = t
 	s.ctrt.delivered[t.arn()] = s.ctrt.seq
+	s.trailChangedLocked(t)
 	return t.createOut(), callDetail{response: t.createOut(), resources: t.resource()}, nil
 }
 
@@ -319,6 +320,7 @@ func (s *Server) ctUpdateTrail(ri *requestInfo, body []byte) (any, callDetail, *
 		}
 	}
 	*cur = next
+	s.trailChangedLocked(cur)
 	return cur.createOut(), callDetail{response: cur.createOut(), resources: cur.resource()}, nil
 }
 
@@ -345,6 +347,7 @@ func (s *Server) ctDeleteTrail(ri *requestInfo, body []byte) (any, callDetail, *
 	}
 	delete(s.ct.Trails, t.arn())
 	delete(s.ctrt.delivered, t.arn())
+	s.ctPending = append(s.ctPending, ctChange{Deleted: t.arn()})
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
@@ -464,6 +467,7 @@ func (s *Server) ctStartLogging(ri *requestInfo, body []byte) (any, callDetail, 
 	if !t.IsLogging {
 		t.IsLogging = true
 		t.StartLoggingTime = s.now().UTC()
+		s.trailChangedLocked(t)
 	}
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
@@ -478,6 +482,7 @@ func (s *Server) ctStopLogging(ri *requestInfo, body []byte) (any, callDetail, *
 		s.deliverLocked(t)
 		t.IsLogging = false
 		t.StopLoggingTime = s.now().UTC()
+		s.trailChangedLocked(t)
 	}
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }

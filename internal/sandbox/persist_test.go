@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -138,10 +139,52 @@ func TestRestoreRejectsCorruptBody(t *testing.T) {
 	if _, err := e.s3("us-east-1").PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("corrupt"), Key: aws.String("k"), Body: strings.NewReader("data")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, objectsDir, hashHex([]byte("data"))), []byte("tampered"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, objectsDir, bodyName([]byte("data"))), []byte("tampered"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := New(Options{NoHistory: true, DataDir: dir}); err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Errorf("New with a corrupt body file: %v, want an error", err)
+	}
+}
+
+// TestRestoreUpgradesVersion1 restores a data directory the sandbox wrote
+// before it kept a journal per service (testdata/v1-data: the state of
+// TestRestartKeepsState, in one state.json).
+func TestRestoreUpgradesVersion1(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata/v1-data")); err != nil {
+		t.Fatal(err)
+	}
+	var legacy struct {
+		Sessions map[string]struct{ AccessKey, Secret, Token string }
+	}
+	data, err := os.ReadFile(filepath.Join(dir, legacyStateFile))
+	if err != nil || json.Unmarshal(data, &legacy) != nil || len(legacy.Sessions) != 1 {
+		t.Fatalf("fixture: %v, %d sessions", err, len(legacy.Sessions))
+	}
+	ctx := context.Background()
+	for restart := range 2 {
+		e := newCTEnv(t, Options{NoHistory: true, DataDir: dir})
+		c := e.s3("us-east-1")
+		if got := readObject(t, c, "kept-bucket", "obj", nil); got != "second" {
+			t.Errorf("restart %d: current object = %q", restart, got)
+		}
+		vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("kept-bucket")})
+		if err != nil || len(vs.Versions) != 3 || len(vs.DeleteMarkers) != 1 {
+			t.Errorf("restart %d: versions = %d + %d markers, %v", restart, len(vs.Versions), len(vs.DeleteMarkers), err)
+		}
+		trail, err := e.ct("us-east-1").GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("kept-trail")})
+		if err != nil || aws.ToString(trail.Trail.S3BucketName) != "kept-bucket" {
+			t.Errorf("restart %d: trail = %+v, %v", restart, trail, err)
+		}
+		for _, sess := range legacy.Sessions {
+			id, err := stsWith(e.url, "us-east-1", staticCreds(sess.AccessKey, sess.Secret, sess.Token)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if err != nil || !strings.HasSuffix(aws.ToString(id.Arn), "assumed-role/r/kept") {
+				t.Errorf("restart %d: temporary credentials: %v, %v", restart, id, err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, legacyStateFile)); !os.IsNotExist(err) {
+			t.Errorf("restart %d: %s still there: %v", restart, legacyStateFile, err)
+		}
 	}
 }

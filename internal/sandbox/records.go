@@ -362,7 +362,14 @@ func (s *Server) recordCallLocked(ri *requestInfo, c call) {
 		return
 	}
 	s.indexRecordsLocked([]Record{rec})
-	s.ct.Recorded = append(s.ct.Recorded, rec.Raw)
+	s.keepRecordedLocked(rec.Raw)
+	s.ctPending = append(s.ctPending, ctChange{Recorded: rec.Raw})
+}
+
+// keepRecordedLocked adds a recorded call to those that persist, dropping
+// the oldest beyond maxRecorded. s.mu is held.
+func (s *Server) keepRecordedLocked(raw json.RawMessage) {
+	s.ct.Recorded = append(s.ct.Recorded, raw)
 	if n := len(s.ct.Recorded); n > maxRecorded {
 		s.ct.Recorded = append([]json.RawMessage(nil), s.ct.Recorded[n-maxRecorded:]...)
 	}

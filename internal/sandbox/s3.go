@@ -47,7 +47,9 @@ type bucket struct {
 	ObjectLock        *objectLockConfig  `json:",omitempty"`
 
 	// Objects holds each key's versions, newest first.
-	Objects map[string][]*objectVersion
+	Objects map[string][]*objectVersion `json:",omitempty"`
+	// touched are the keys written since the bucket was last saved.
+	touched map[string]bool
 }
 
 // versioningStatus is "" for a bucket that was never versioned, else
@@ -83,6 +85,12 @@ func errMalformedXML() *s3Error {
 
 func errInvalidArgument(format string, args ...any) *s3Error {
 	return &s3Error{status: http.StatusBadRequest, code: "InvalidArgument", message: fmt.Sprintf(format, args...)}
+}
+
+// errInternal answers a failure of the sandbox itself (it could not save
+// state); the cause goes to the log.
+func errInternal() *s3Error {
+	return &s3Error{status: http.StatusInternalServerError, code: "InternalError", message: "We encountered an internal error. Please try again."}
 }
 
 func errAccessDenied() *s3Error {
@@ -300,14 +308,17 @@ func (s *Server) runS3Op(w http.ResponseWriter, r *http.Request, ri *requestInfo
 // ones too) and persists what changed, before anything is acknowledged.
 // It returns the error to answer, if any.
 func (s *Server) finishS3CallLocked(ri *requestInfo, r *http.Request, op s3Op, bucketName string, params map[string]any, serr *s3Error) *s3Error {
+	var err error
+	if op.mutates && serr == nil {
+		err = s.saveBucketLocked(bucketName, op.event != "")
+	}
 	if op.event != "" {
 		s.recordS3CallLocked(ri, r, op.event, bucketName, params, serr)
+		err = errors.Join(err, s.flushCloudTrailLocked())
 	}
-	if op.mutates && (serr == nil || op.event != "") {
-		if err := s.persistLocked(); err != nil {
-			log.Printf("sandbox: %v", err)
-			return &s3Error{status: http.StatusInternalServerError, code: "InternalError", message: "We encountered an internal error. Please try again."}
-		}
+	if err != nil {
+		log.Printf("sandbox: %v", err)
+		return errInternal()
 	}
 	return serr
 }
@@ -503,8 +514,7 @@ func (s *Server) bucketPolicyLocked(name string) (policy string, written time.Ti
 }
 
 // putObjectLocked writes an object as a service would (CloudTrail log
-// delivery): versioning applies, no request is involved. The caller
-// persists. s.mu is held.
+// delivery): versioning applies, no request is involved. s.mu is held.
 func (s *Server) putObjectLocked(bucketName, key string, body []byte, contentType string) error {
 	b := s.buckets[bucketName]
 	if b == nil {
@@ -513,7 +523,16 @@ func (s *Server) putObjectLocked(bucketName, key string, body []byte, contentTyp
 	if contentType == "" {
 		contentType = defaultContentType
 	}
-	s.storeVersionLocked(b, key, newObjectVersion(body, contentType, s.now(), b.Account, defaultSSE(b)))
+	v := newObjectVersion(body, contentType, s.now(), b.Account, defaultSSE(b))
+	name, err := s.bodies.SaveBody(body)
+	if err != nil {
+		return fmt.Errorf("putting %s/%s: %w", bucketName, key, err)
+	}
+	v.BodyHash = name
+	s.storeVersionLocked(b, key, v)
+	if err := s.saveBucketLocked(bucketName, false); err != nil {
+		return fmt.Errorf("putting %s/%s: %w", bucketName, key, err)
+	}
 	return nil
 }
 

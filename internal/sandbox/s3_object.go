@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/xml"
+	"log"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -58,7 +59,6 @@ func newObjectVersion(body []byte, contentType string, now time.Time, owner, sse
 		Size:         int64(len(body)),
 		ContentType:  contentType,
 		SSE:          sse,
-		BodyHash:     hashHex(body),
 		Body:         body,
 	}
 }
@@ -87,7 +87,7 @@ func (s *Server) storeVersionLocked(b *bucket, key string, v *objectVersion) {
 			v.RetainUntil = v.LastModified.AddDate(*d.Years, 0, 0)
 		}
 	}
-	b.Objects[key] = append([]*objectVersion{v}, versions...)
+	b.setVersions(key, append([]*objectVersion{v}, versions...))
 }
 
 func removeVersion(versions []*objectVersion, id string) []*objectVersion {
@@ -139,6 +139,12 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, ri *requestIn
 	}
 	v := newObjectVersion(ri.Body, contentType, s.now(), ri.Account, sse)
 	v.ChecksumAlgorithm, v.Checksum = alg, checksum
+	name, err := s.bodies.SaveBody(ri.Body)
+	if err != nil {
+		log.Printf("sandbox: %v", err)
+		return nil, errInternal()
+	}
+	v.BodyHash = name
 	for name, values := range r.Header {
 		if strings.HasPrefix(strings.ToLower(name), "x-amz-meta-") || slices.Contains(storedHeaders, name) {
 			if v.Headers == nil {
@@ -283,7 +289,7 @@ func (s *Server) deleteLocked(r *http.Request, b *bucket, key, versionID string,
 		return deleteOutcome{versionID: versionID, deleteMarker: v.DeleteMarker}, nil
 	}
 	if b.Versioning == nil {
-		delete(b.Objects, key)
+		b.setVersions(key, nil)
 		return deleteOutcome{}, nil
 	}
 	marker := &objectVersion{DeleteMarker: true, LastModified: s.now().UTC().Truncate(time.Millisecond), Owner: b.Account}
@@ -291,7 +297,13 @@ func (s *Server) deleteLocked(r *http.Request, b *bucket, key, versionID string,
 	return deleteOutcome{versionID: marker.VersionID, deleteMarker: true}, nil
 }
 
+// setVersions replaces a key's versions (none deletes the key) and notes
+// the key as written.
 func (b *bucket) setVersions(key string, versions []*objectVersion) {
+	if b.touched == nil {
+		b.touched = map[string]bool{}
+	}
+	b.touched[key] = true
 	if len(versions) == 0 {
 		delete(b.Objects, key)
 		return

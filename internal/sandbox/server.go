@@ -71,9 +71,13 @@ type Server struct {
 	// sessions are the temporary credentials AssumeRole issued, by access
 	// key id.
 	sessions map[string]*session
-	// savedBodies are the object body files already on disk (by content
-	// hash), so persisting writes each body once.
-	savedBodies map[string]bool
+
+	// Each service's journal, and the object bodies, keep the state in
+	// Options.DataDir; without one they keep nothing.
+	s3Journal, stsJournal, ctJournal changeJournal
+	bodies                           bodyStore
+	// ctPending are CloudTrail changes not yet written to its journal.
+	ctPending []any
 }
 
 // requestInfo is what the router learned about an authenticated request
@@ -109,7 +113,6 @@ type requestInfo struct {
 //	func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, message string)
 //	func writeSTSError(w http.ResponseWriter, status int, code, message string)
 //	func (s *Server) now() time.Time
-//	func (s *Server) persistLocked() error // s.mu held; no-op without DataDir
 //	func (s *Server) bucketPolicyLocked(bucket string) (policy string, written time.Time, region string, ok bool)
 //	func (s *Server) putObjectLocked(bucket, key string, body []byte, contentType string) error
 
@@ -147,30 +150,71 @@ func New(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{
-		opts:        opts,
-		buckets:     map[string]*bucket{},
-		sessions:    map[string]*session{},
-		savedBodies: map[string]bool{},
+		opts:     opts,
+		buckets:  map[string]*bucket{},
+		sessions: map[string]*session{},
 	}
 	s.verifier = &sigv4.Verifier{Keys: keys{s}, Now: s.now}
+	s.s3Journal, s.stsJournal, s.ctJournal, s.bodies = memory{}, memory{}, memory{}, memory{}
+	var st *store
 	if opts.DataDir != "" {
-		if err := s.restore(); err != nil {
+		var err error
+		if st, err = s.restore(opts.DataDir); err != nil {
 			return nil, fmt.Errorf("restoring sandbox state from %s: %w", opts.DataDir, err)
 		}
 	}
 	if err := s.initCloudTrail(); err != nil {
 		return nil, fmt.Errorf("starting CloudTrail: %w", err)
 	}
+	if st != nil {
+		if err := st.removeUnreferenced(); err != nil {
+			return nil, fmt.Errorf("cleaning up %s: %w", opts.DataDir, err)
+		}
+	}
 	return s, nil
+}
+
+// restore opens the data directory and restores each service from its
+// snapshot and journal.
+func (s *Server) restore(dir string) (*store, error) {
+	st, err := openStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.bodies = st
+	for _, area := range []struct {
+		name    string
+		journal *changeJournal
+		restore func(snapshot json.RawMessage, changes []json.RawMessage) error
+	}{
+		{areaS3, &s.s3Journal, s.restoreS3},
+		{areaSTS, &s.stsJournal, s.restoreSTS},
+		{areaCloudTrail, &s.ctJournal, s.restoreCloudTrail},
+	} {
+		j, snapshot, changes, err := st.journal(area.name)
+		if err != nil {
+			return nil, err
+		}
+		if err := area.restore(snapshot, changes); err != nil {
+			return nil, fmt.Errorf("restoring %s: %w", area.name, err)
+		}
+		*area.journal = j
+	}
+	return st, nil
 }
 
 func (s *Server) now() time.Time { return s.opts.Now() }
 
-// Service names as they appear in SigV4 credential scopes.
+// Service names as they appear in SigV4 credential scopes, and as the data
+// directory names their state.
 const (
 	serviceCloudTrail = "cloudtrail"
 	serviceS3         = "s3"
 	serviceSTS        = "sts"
+
+	areaS3         = serviceS3
+	areaSTS        = serviceSTS
+	areaCloudTrail = serviceCloudTrail
 )
 
 // cloudTrailTargetPrefixes are the X-Amz-Target prefixes of CloudTrail: the

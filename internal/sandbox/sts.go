@@ -3,7 +3,9 @@ package sandbox
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -156,12 +158,15 @@ func (s *Server) assumeRole(w http.ResponseWriter, ri *requestInfo, params url.V
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var changes []any
 	for k, old := range s.sessions {
 		if now.After(old.Expires) {
 			delete(s.sessions, k)
+			changes = append(changes, stsChange{Expired: k})
 		}
 	}
 	s.sessions[sess.AccessKey] = sess
+	changes = append(changes, stsChange{Session: sess})
 	s.recordCallLocked(ri, call{
 		Source:   "sts.amazonaws.com",
 		Name:     "AssumeRole",
@@ -178,7 +183,7 @@ func (s *Server) assumeRole(w http.ResponseWriter, ri *requestInfo, params url.V
 		},
 		Resources: []recordResource{{ARN: roleARN, AccountID: account, Type: "AWS::IAM::Role"}},
 	})
-	if err := s.persistLocked(); err != nil {
+	if err := errors.Join(s.stsJournal.Write(s.stsSnapshotLocked, changes...), s.flushCloudTrailLocked()); err != nil {
 		writeSTSError(w, http.StatusInternalServerError, "InternalFailure", err.Error())
 		return
 	}
@@ -215,6 +220,40 @@ func (s *Server) assumeRole(w http.ResponseWriter, ri *requestInfo, params url.V
 		},
 		Metadata: stsMetadata{RequestID: randomUUID()},
 	})
+}
+
+// stsChange is one change to STS's state as its journal keeps it.
+type stsChange struct {
+	Session *session `json:",omitempty"`
+	// Expired is the access key of a session removed once it expired.
+	Expired string `json:",omitempty"`
+}
+
+// stsSnapshotLocked is STS's whole state. s.mu is held.
+func (s *Server) stsSnapshotLocked() any { return s.sessions }
+
+// restoreSTS rebuilds the sessions from a snapshot and the changes since.
+func (s *Server) restoreSTS(snapshot json.RawMessage, changes []json.RawMessage) error {
+	if len(snapshot) > 0 {
+		if err := json.Unmarshal(snapshot, &s.sessions); err != nil {
+			return fmt.Errorf("parsing the snapshot: %w", err)
+		}
+		if s.sessions == nil {
+			s.sessions = map[string]*session{}
+		}
+	}
+	for i, raw := range changes {
+		var c stsChange
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("change %d: %w", i, err)
+		}
+		if c.Session != nil {
+			s.sessions[c.Session.AccessKey] = c.Session
+		} else {
+			delete(s.sessions, c.Expired)
+		}
+	}
+	return nil
 }
 
 func writeSTS(w http.ResponseWriter, v any) {

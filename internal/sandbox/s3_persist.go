@@ -1,0 +1,114 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// s3Change is one change to S3's state as its journal keeps it: a
+// bucket's settings, its deletion, or one key's versions.
+type s3Change struct {
+	Bucket string
+	// Settings are the bucket's settings after it was created or changed;
+	// its objects are left out.
+	Settings *bucket `json:",omitempty"`
+	Deleted  bool    `json:",omitempty"`
+	Key      string  `json:",omitempty"`
+	// Versions are the key's versions after a write, newest first; none
+	// when the key is gone.
+	Versions []*objectVersion `json:",omitempty"`
+}
+
+// saveBucketLocked writes what a call changed in one bucket: its settings
+// when settings is set (or its deletion), and the keys it wrote. s.mu is
+// held.
+func (s *Server) saveBucketLocked(name string, settings bool) error {
+	b := s.buckets[name]
+	var changes []any
+	switch {
+	case b == nil:
+		changes = append(changes, s3Change{Bucket: name, Deleted: true})
+	case settings:
+		c := *b
+		c.Objects, c.touched = nil, nil
+		changes = append(changes, s3Change{Bucket: name, Settings: &c})
+	}
+	if b != nil {
+		keys := make([]string, 0, len(b.touched))
+		for k := range b.touched {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			changes = append(changes, s3Change{Bucket: name, Key: k, Versions: b.Objects[k]})
+		}
+		b.touched = nil
+	}
+	return s.s3Journal.Write(s.s3SnapshotLocked, changes...)
+}
+
+// s3SnapshotLocked is S3's whole state: every bucket with its objects.
+// s.mu is held.
+func (s *Server) s3SnapshotLocked() any { return s.buckets }
+
+// restoreS3 rebuilds S3's state from a snapshot and the changes since, and
+// reads back every body the state names.
+func (s *Server) restoreS3(snapshot json.RawMessage, changes []json.RawMessage) error {
+	if len(snapshot) > 0 {
+		if err := json.Unmarshal(snapshot, &s.buckets); err != nil {
+			return fmt.Errorf("parsing the snapshot: %w", err)
+		}
+		if s.buckets == nil {
+			s.buckets = map[string]*bucket{}
+		}
+	}
+	for _, b := range s.buckets {
+		if b.Objects == nil {
+			b.Objects = map[string][]*objectVersion{}
+		}
+	}
+	for i, raw := range changes {
+		var c s3Change
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("change %d: %w", i, err)
+		}
+		switch {
+		case c.Deleted:
+			delete(s.buckets, c.Bucket)
+		case c.Settings != nil:
+			c.Settings.Objects = map[string][]*objectVersion{}
+			if old := s.buckets[c.Bucket]; old != nil {
+				c.Settings.Objects = old.Objects
+			}
+			s.buckets[c.Bucket] = c.Settings
+		default:
+			b := s.buckets[c.Bucket]
+			if b == nil {
+				return fmt.Errorf("change %d: key %q of a bucket %q that does not exist", i, c.Key, c.Bucket)
+			}
+			b.setVersions(c.Key, c.Versions)
+		}
+	}
+	bodies := map[string][]byte{}
+	for name, b := range s.buckets {
+		b.touched = nil
+		for key, versions := range b.Objects {
+			for _, v := range versions {
+				if v.DeleteMarker {
+					continue
+				}
+				body, ok := bodies[v.BodyHash]
+				if !ok {
+					var err error
+					if body, err = s.bodies.LoadBody(v.BodyHash); err != nil {
+						return fmt.Errorf("object %s/%s: %w", name, key, err)
+					}
+					bodies[v.BodyHash] = body
+				}
+				v.Body = body
+			}
+		}
+	}
+	return nil
+}
