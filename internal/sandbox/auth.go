@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sigv4"
 )
 
@@ -14,12 +15,6 @@ var (
 
 // sandboxUser is the IAM user the configured long-term key pair belongs to.
 const sandboxUser = "sandbox"
-
-// session is one set of temporary credentials issued by AssumeRole.
-type session struct {
-	AccessKey string
-	sigv4.Principal
-}
 
 // keys are the access keys the sandbox accepts: the configured key pair
 // and the temporary credentials AssumeRole issued.
@@ -34,13 +29,11 @@ func (k keys) Principal(accessKey string) (sigv4.Principal, bool) {
 			Secret:  s.opts.SecretKey,
 		}, true
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.sessions[accessKey]
+	sess, ok := s.sts.Session(accessKey)
 	if !ok {
 		return sigv4.Principal{}, false
 	}
-	return sess.Principal, true
+	return sigv4.Principal{Account: sess.Account, ARN: sess.ARN, Secret: sess.Secret, Token: sess.Token, Expires: sess.Expires}, true
 }
 
 // authenticate verifies the request's signature and returns who sent it,
@@ -51,11 +44,8 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*re
 		return nil, nil, verr
 	}
 	return &requestInfo{
-		Region:    signed.Region,
-		Account:   signed.Account,
-		AccessKey: signed.AccessKey,
-		ARN:       signed.ARN,
-		Service:   service,
+		Caller:  awsapi.Caller{Region: signed.Region, Account: signed.Account, AccessKey: signed.AccessKey, ARN: signed.ARN},
+		Service: service,
 	}, body, nil
 }
 
@@ -70,9 +60,9 @@ func (s *Server) writeAuthError(w http.ResponseWriter, r *http.Request, service 
 	reply := authWording[service].Reply(e)
 	switch service {
 	case serviceCloudTrail:
-		writeJSONError(w, reply.Status, reply.Code, reply.Message)
+		awsapi.WriteJSONError(w, reply.Status, reply.Code, reply.Message)
 	case serviceSTS:
-		writeSTSError(w, reply.Status, reply.Code, reply.Message)
+		s.sts.WriteError(w, r, reply.Status, reply.Code, reply.Message)
 	default:
 		writeS3Error(w, r, reply.Status, reply.Code, reply.Message)
 	}

@@ -1,4 +1,4 @@
-package sandbox
+package sandbox_test
 
 import (
 	"encoding/json"
@@ -9,13 +9,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 // cliJSON runs the AWS CLI and decodes its JSON output into out (when not
 // nil).
 func cliJSON(t *testing.T, endpoint, region string, out any, args ...string) {
 	t.Helper()
-	stdout, err := awsCLI(t, endpoint, region, args...)
+	stdout, err := sandboxtest.AWSCLI(t, endpoint, region, args...)
 	if err != nil {
 		t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
 	}
@@ -29,16 +32,16 @@ func cliJSON(t *testing.T, endpoint, region string, out any, args ...string) {
 // TestAWSCLICloudTrail drives the sandbox's CloudTrail with the AWS CLI:
 // bucket and policy, trail, logging, status and paged event lookups.
 func TestAWSCLICloudTrail(t *testing.T) {
-	requireAWSCLI(t)
+	sandboxtest.RequireAWSCLI(t)
 	// The rate limit is tested elsewhere; here it would only slow the
 	// reference query down.
-	endpoint := startSandboxCommand(t, "-lookup-rps", "100000")
+	endpoint := sandboxtest.StartCommand(t, "-lookup-rps", "100000")
 	const region = "us-east-1"
-	arn := trailARNFor(region, DefaultAccount, "cli-trail")
+	arn := sandboxtest.TrailARN(region, sandbox.DefaultAccount, "cli-trail")
 
 	cliJSON(t, endpoint, region, nil, "s3api", "create-bucket", "--bucket", "cli-trail-logs")
 	cliJSON(t, endpoint, region, nil, "s3api", "put-bucket-policy", "--bucket", "cli-trail-logs",
-		"--policy", trailPolicy("cli-trail-logs", "", DefaultAccount, arn))
+		"--policy", sandboxtest.TrailPolicy("cli-trail-logs", "", sandbox.DefaultAccount, arn))
 
 	var created struct {
 		Name               string
@@ -79,9 +82,9 @@ func TestAWSCLICloudTrail(t *testing.T) {
 	// --starting-token; each must give every event once, in order.
 	// The command runs on the real clock, so the reference is the same
 	// query through the Go SDK.
-	e := &ctEnv{url: endpoint}
+	c := sandboxtest.CloudTrailClient(endpoint, "us-west-2", sandboxtest.Creds(sandbox.DefaultAccessKey, sandbox.DefaultSecretKey, ""))
 	var want []string
-	for _, ev := range lookupAll(t, e.ct("us-west-2"), cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+	for _, ev := range lookupAll(t, c, cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
 		{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("DescribeServers")}}}) {
 		want = append(want, aws.ToString(ev.EventId))
 	}

@@ -1,4 +1,4 @@
-package sandbox
+package sandbox_test
 
 import (
 	"crypto/md5"
@@ -8,17 +8,20 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 // TestCLIS3AndSTS drives the command with the AWS CLI v1, whose botocore
 // parsers must accept every answer.
 func TestCLIS3AndSTS(t *testing.T) {
-	requireAWSCLI(t)
-	endpoint := startSandboxCommand(t, "-no-history")
+	sandboxtest.RequireAWSCLI(t)
+	endpoint := sandboxtest.StartCommand(t, "-no-history")
 	region := "eu-west-1"
 	run := func(args ...string) string {
 		t.Helper()
-		out, err := awsCLI(t, endpoint, region, args...)
+		out, err := sandboxtest.AWSCLI(t, endpoint, region, args...)
 		if err != nil {
 			t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
 		}
@@ -33,7 +36,7 @@ func TestCLIS3AndSTS(t *testing.T) {
 
 	var id struct{ Account, Arn, UserId string }
 	decode(run("sts", "get-caller-identity"), &id)
-	if id.Account != DefaultAccount || id.Arn != "arn:aws:iam::123456789012:user/sandbox" || !strings.HasPrefix(id.UserId, "AIDA") {
+	if id.Account != sandbox.DefaultAccount || id.Arn != "arn:aws:iam::123456789012:user/sandbox" || !strings.HasPrefix(id.UserId, "AIDA") {
 		t.Errorf("get-caller-identity = %+v", id)
 	}
 
@@ -42,19 +45,19 @@ func TestCLIS3AndSTS(t *testing.T) {
 	if created.Location != "/cli-bucket" {
 		t.Errorf("create-bucket Location = %q", created.Location)
 	}
-	_, err := awsCLI(t, endpoint, region, "s3api", "create-bucket", "--bucket", "cli-bucket", "--create-bucket-configuration", "LocationConstraint="+region)
+	_, err := sandboxtest.AWSCLI(t, endpoint, region, "s3api", "create-bucket", "--bucket", "cli-bucket", "--create-bucket-configuration", "LocationConstraint="+region)
 	if err == nil || !strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") {
 		t.Errorf("second create-bucket: %v, want BucketAlreadyOwnedByYou", err)
 	}
 
-	policy := trailPolicy("cli-bucket", "", DefaultAccount, trailARNFor(region, DefaultAccount, "cli"))
+	policy := sandboxtest.TrailPolicy("cli-bucket", "", sandbox.DefaultAccount, sandboxtest.TrailARN(region, sandbox.DefaultAccount, "cli"))
 	run("s3api", "put-bucket-policy", "--bucket", "cli-bucket", "--policy", policy)
 	var got struct{ Policy string }
 	decode(run("s3api", "get-bucket-policy", "--bucket", "cli-bucket"), &got)
 	if got.Policy != policy {
 		t.Errorf("get-bucket-policy = %q", got.Policy)
 	}
-	_, err = awsCLI(t, endpoint, region, "s3api", "put-bucket-policy", "--bucket", "cli-bucket", "--policy", `{"Version":"2012-10-17"}`)
+	_, err = sandboxtest.AWSCLI(t, endpoint, region, "s3api", "put-bucket-policy", "--bucket", "cli-bucket", "--policy", `{"Version":"2012-10-17"}`)
 	if err == nil || !strings.Contains(err.Error(), "MalformedPolicy") {
 		t.Errorf("put-bucket-policy of a malformed policy: %v", err)
 	}
@@ -111,7 +114,7 @@ func TestCLIS3AndSTS(t *testing.T) {
 	if len(versions.Versions) != 2 || versions.Versions[0].Key != "dir/with space.txt" {
 		t.Errorf("list-object-versions = %+v", versions)
 	}
-	if _, err := awsCLI(t, endpoint, region, "s3api", "get-bucket-tagging", "--bucket", "cli-bucket"); err == nil || !strings.Contains(err.Error(), "NoSuchTagSet") {
+	if _, err := sandboxtest.AWSCLI(t, endpoint, region, "s3api", "get-bucket-tagging", "--bucket", "cli-bucket"); err == nil || !strings.Contains(err.Error(), "NoSuchTagSet") {
 		t.Errorf("get-bucket-tagging: %v, want NoSuchTagSet", err)
 	}
 }

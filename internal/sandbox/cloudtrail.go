@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 // cloudTrailState is the CloudTrail state that persists across restarts.
@@ -87,29 +88,6 @@ type tag struct {
 	Key   string
 	Value string `json:",omitempty"`
 }
-
-// epochTime is a timestamp on the JSON 1.1 wire: seconds since the epoch as
-// a JSON number.
-type epochTime time.Time
-
-func (t epochTime) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.FormatFloat(float64(time.Time(t).UnixMilli())/1000, 'f', -1, 64)), nil
-}
-
-func epochPtr(t time.Time) *epochTime {
-	if t.IsZero() {
-		return nil
-	}
-	e := epochTime(t)
-	return &e
-}
-
-func fromEpoch(f float64) time.Time {
-	sec := int64(f)
-	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
-}
-
-const ctAmzJSON = "application/x-amz-json-1.1"
 
 // initCloudTrail sets up CloudTrail after New applied defaults and restored
 // s.ct from DataDir (or left it nil).
@@ -232,7 +210,7 @@ type ctOp struct {
 type callDetail struct {
 	request   any
 	response  any
-	resources []recordResource
+	resources []awsapi.Resource
 }
 
 var ctOps = map[string]ctOp{
@@ -270,7 +248,7 @@ func (s *Server) serveCloudTrail(w http.ResponseWriter, r *http.Request, ri *req
 	name := ctOperation(r.Header.Get("X-Amz-Target"))
 	op, ok := ctOps[name]
 	if !ok {
-		writeJSONError(w, http.StatusBadRequest, "UnknownOperationException", "Unknown operation "+name)
+		awsapi.WriteJSONError(w, http.StatusBadRequest, "UnknownOperationException", "Unknown operation "+name)
 		return
 	}
 	if s.injectFault(w, ri, name) {
@@ -283,7 +261,7 @@ func (s *Server) serveCloudTrail(w http.ResponseWriter, r *http.Request, ri *req
 	s.mu.Lock()
 	out, detail, cerr := op.run(s, ri, body)
 	if !op.noRecord {
-		c := call{
+		c := awsapi.Call{
 			Source: "cloudtrail.amazonaws.com", Name: name, ReadOnly: op.readOnly,
 			RequestParameters: detail.request, ResponseElements: detail.response, Resources: detail.resources,
 		}
@@ -293,31 +271,19 @@ func (s *Server) serveCloudTrail(w http.ResponseWriter, r *http.Request, ri *req
 		if cerr != nil {
 			c.ErrorCode, c.ErrorMessage, c.ResponseElements = cerr.code, cerr.msg, nil
 		}
-		s.recordCallLocked(ri, c)
+		s.recordCallLocked(ri.Caller, c)
 	}
 	perr := s.flushCloudTrailLocked()
 	s.mu.Unlock()
 	if cerr != nil {
-		writeJSONError(w, cerr.status, cerr.code, cerr.msg)
+		awsapi.WriteJSONError(w, cerr.status, cerr.code, cerr.msg)
 		return
 	}
 	if perr != nil {
-		writeJSONError(w, http.StatusInternalServerError, "InternalFailure", "persisting state: "+perr.Error())
+		awsapi.WriteJSONError(w, http.StatusInternalServerError, "InternalFailure", "persisting state: "+perr.Error())
 		return
 	}
-	writeCTJSON(w, out)
-}
-
-func writeCTJSON(w http.ResponseWriter, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		writeJSONError(w, http.StatusInternalServerError, "InternalFailure", "encoding response: "+err.Error())
-		return
-	}
-	w.Header().Set("Content-Type", ctAmzJSON)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	awsapi.WriteJSON(w, out)
 }
 
 // decodeCT decodes a request body; a malformed body is a

@@ -1,4 +1,4 @@
-package sandbox
+package sandbox_test
 
 import (
 	"bytes"
@@ -14,20 +14,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
-const ctAcct = DefaultAccount
+const ctAcct = sandbox.DefaultAccount
 
 // setupTrailBucket creates a bucket whose policy admits the named trail.
-func (e *ctEnv) setupTrailBucket(t *testing.T, region, bucket, prefix, home, name string) {
-	e.makeBucket(t, region, bucket, trailPolicy(bucket, prefix, ctAcct, trailARNFor(home, ctAcct, name)))
+func setupTrailBucket(t *testing.T, e *sandboxtest.Env, region, bucket, prefix, home, name string) {
+	e.MakeBucket(t, region, bucket, sandboxtest.TrailPolicy(bucket, prefix, ctAcct, sandboxtest.TrailARN(home, ctAcct, name)))
 }
 
 func TestCloudTrailTrailLifecycle(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	home, other := e.ct("us-east-1"), e.ct("eu-west-1")
-	e.setupTrailBucket(t, "us-east-1", "audit-logs", "ct", "us-east-1", "org-audit")
+	home, other := e.CloudTrail("us-east-1"), e.CloudTrail("eu-west-1")
+	setupTrailBucket(t, e, "us-east-1", "audit-logs", "ct", "us-east-1", "org-audit")
 
 	created, err := home.CreateTrail(ctx, &cloudtrail.CreateTrailInput{
 		Name: aws.String("org-audit"), S3BucketName: aws.String("audit-logs"), S3KeyPrefix: aws.String("ct"),
@@ -37,7 +40,7 @@ func TestCloudTrailTrailLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateTrail: %v", err)
 	}
-	arn := trailARNFor("us-east-1", ctAcct, "org-audit")
+	arn := sandboxtest.TrailARN("us-east-1", ctAcct, "org-audit")
 	if aws.ToString(created.TrailARN) != arn || !aws.ToBool(created.IsMultiRegionTrail) ||
 		!aws.ToBool(created.IncludeGlobalServiceEvents) || !aws.ToBool(created.LogFileValidationEnabled) {
 		t.Fatalf("CreateTrail output = %+v", created)
@@ -77,11 +80,11 @@ func TestCloudTrailTrailLifecycle(t *testing.T) {
 
 	// Changes only from the home region.
 	_, err = other.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("org-audit"), EnableLogFileValidation: aws.Bool(false)})
-	wantCode(t, err, "InvalidHomeRegionException")
+	sandboxtest.WantCode(t, err, "InvalidHomeRegionException")
 	_, err = other.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(arn)})
-	wantCode(t, err, "InvalidHomeRegionException")
+	sandboxtest.WantCode(t, err, "InvalidHomeRegionException")
 	_, err = other.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String("org-audit")})
-	wantCode(t, err, "InvalidHomeRegionException")
+	sandboxtest.WantCode(t, err, "InvalidHomeRegionException")
 
 	upd, err := home.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(arn), EnableLogFileValidation: aws.Bool(false), KmsKeyId: aws.String("alias/cloudtrail")})
 	if err != nil {
@@ -103,15 +106,15 @@ func TestCloudTrailTrailLifecycle(t *testing.T) {
 		t.Fatalf("StartLogging: %v", err)
 	}
 	st, err = other.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
-	if err != nil || !aws.ToBool(st.IsLogging) || !aws.ToTime(st.StartLoggingTime).Equal(ctTestNow) {
+	if err != nil || !aws.ToBool(st.IsLogging) || !aws.ToTime(st.StartLoggingTime).Equal(sandboxtest.Now) {
 		t.Fatalf("GetTrailStatus after StartLogging = %+v, %v", st, err)
 	}
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	if _, err := home.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String("org-audit")}); err != nil {
 		t.Fatalf("StopLogging: %v", err)
 	}
 	st, err = home.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String("org-audit")})
-	if err != nil || aws.ToBool(st.IsLogging) || !aws.ToTime(st.StopLoggingTime).Equal(ctTestNow.Add(time.Minute)) {
+	if err != nil || aws.ToBool(st.IsLogging) || !aws.ToTime(st.StopLoggingTime).Equal(sandboxtest.Now.Add(time.Minute)) {
 		t.Fatalf("GetTrailStatus after StopLogging = %+v, %v", st, err)
 	}
 
@@ -119,42 +122,42 @@ func TestCloudTrailTrailLifecycle(t *testing.T) {
 		t.Fatalf("DeleteTrail: %v", err)
 	}
 	_, err = home.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("org-audit")})
-	wantCode(t, err, "TrailNotFoundException")
+	sandboxtest.WantCode(t, err, "TrailNotFoundException")
 	_, err = home.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
-	wantCode(t, err, "TrailNotFoundException")
+	sandboxtest.WantCode(t, err, "TrailNotFoundException")
 }
 
 func TestCloudTrailSingleRegionTrailIsLocal(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	e.setupTrailBucket(t, "us-east-1", "local-logs", "", "us-west-2", "local")
-	west := e.ct("us-west-2")
+	setupTrailBucket(t, e, "us-east-1", "local-logs", "", "us-west-2", "local")
+	west := e.CloudTrail("us-west-2")
 	if _, err := west.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("local"), S3BucketName: aws.String("local-logs")}); err != nil {
 		t.Fatalf("CreateTrail: %v", err)
 	}
-	_, err := e.ct("us-east-1").GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("local")})
-	wantCode(t, err, "TrailNotFoundException")
+	_, err := e.CloudTrail("us-east-1").GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("local")})
+	sandboxtest.WantCode(t, err, "TrailNotFoundException")
 	// The same name is free in another region for a single-region trail,
 	// but not for a multi-region one, which would occupy every region.
-	e.setupTrailBucket(t, "us-east-1", "east-logs", "", "us-east-1", "local")
-	_, err = e.ct("us-east-1").CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("local"), S3BucketName: aws.String("east-logs"), IsMultiRegionTrail: aws.Bool(true)})
-	wantCode(t, err, "TrailAlreadyExistsException")
-	if _, err := e.ct("us-east-1").CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("local"), S3BucketName: aws.String("east-logs")}); err != nil {
+	setupTrailBucket(t, e, "us-east-1", "east-logs", "", "us-east-1", "local")
+	_, err = e.CloudTrail("us-east-1").CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("local"), S3BucketName: aws.String("east-logs"), IsMultiRegionTrail: aws.Bool(true)})
+	sandboxtest.WantCode(t, err, "TrailAlreadyExistsException")
+	if _, err := e.CloudTrail("us-east-1").CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("local"), S3BucketName: aws.String("east-logs")}); err != nil {
 		t.Fatalf("CreateTrail of the same name in another region: %v", err)
 	}
 	_, err = west.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("local"), S3BucketName: aws.String("local-logs")})
-	wantCode(t, err, "TrailAlreadyExistsException")
+	sandboxtest.WantCode(t, err, "TrailAlreadyExistsException")
 }
 
 func TestCloudTrailCreateValidation(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	c := e.ct("us-east-1")
-	e.setupTrailBucket(t, "us-east-1", "good-bucket", "", "us-east-1", "trail-one")
-	e.makeBucket(t, "us-east-1", "no-policy", "")
-	e.makeBucket(t, "us-east-1", "wrong-source", trailPolicy("wrong-source", "", ctAcct, trailARNFor("us-east-1", ctAcct, "other")))
-	e.makeBucket(t, "us-east-1", "wrong-prefix", trailPolicy("wrong-prefix", "elsewhere", ctAcct, trailARNFor("us-east-1", ctAcct, "trail-one")))
-	e.makeBucket(t, "us-east-1", "wildcard", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+	c := e.CloudTrail("us-east-1")
+	setupTrailBucket(t, e, "us-east-1", "good-bucket", "", "us-east-1", "trail-one")
+	e.MakeBucket(t, "us-east-1", "no-policy", "")
+	e.MakeBucket(t, "us-east-1", "wrong-source", sandboxtest.TrailPolicy("wrong-source", "", ctAcct, sandboxtest.TrailARN("us-east-1", ctAcct, "other")))
+	e.MakeBucket(t, "us-east-1", "wrong-prefix", sandboxtest.TrailPolicy("wrong-prefix", "elsewhere", ctAcct, sandboxtest.TrailARN("us-east-1", ctAcct, "trail-one")))
+	e.MakeBucket(t, "us-east-1", "wildcard", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 	  "Principal":{"Service":["cloudtrail.amazonaws.com"]},"Action":["s3:GetBucketAcl","s3:Put*"],
 	  "Resource":["arn:aws:s3:::wildcard","arn:aws:s3:::wildcard/*"],
 	  "Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:cloudtrail:*:`+ctAcct+`:trail/*"}}}]}`)
@@ -195,7 +198,7 @@ func TestCloudTrailCreateValidation(t *testing.T) {
 				tc.in.S3BucketName = aws.String("good-bucket")
 			}
 			_, err := c.CreateTrail(ctx, &tc.in)
-			wantCode(t, err, tc.want)
+			sandboxtest.WantCode(t, err, tc.want)
 		})
 	}
 
@@ -215,44 +218,44 @@ func TestCloudTrailCreateValidation(t *testing.T) {
 		t.Fatalf("CreateTrail output = %+v", out)
 	}
 	_, err = c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("trail-one"), S3BucketName: aws.String("good-bucket")})
-	wantCode(t, err, "TrailAlreadyExistsException")
+	sandboxtest.WantCode(t, err, "TrailAlreadyExistsException")
 	// Wildcards in actions, resources and ArnLike conditions are honoured.
 	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("trail-two"), S3BucketName: aws.String("wildcard")}); err != nil {
 		t.Fatalf("CreateTrail with a wildcard policy: %v", err)
 	}
 	// UpdateTrail checks a new bucket too.
 	_, err = c.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("trail-two"), S3BucketName: aws.String("no-policy")})
-	wantCode(t, err, "InsufficientS3BucketPolicyException")
+	sandboxtest.WantCode(t, err, "InsufficientS3BucketPolicyException")
 	_, err = c.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("trail-two"), S3BucketName: aws.String("missing-bucket")})
-	wantCode(t, err, "S3BucketDoesNotExistException")
+	sandboxtest.WantCode(t, err, "S3BucketDoesNotExistException")
 	_, err = c.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("absent")})
-	wantCode(t, err, "TrailNotFoundException")
+	sandboxtest.WantCode(t, err, "TrailNotFoundException")
 	_, err = c.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("arn:aws:cloudtrail:us-east-1:" + ctAcct)})
-	wantCode(t, err, "CloudTrailARNInvalidException")
+	sandboxtest.WantCode(t, err, "CloudTrailARNInvalidException")
 }
 
 func TestCloudTrailPolicyPropagationDelay(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, PolicyPropagationDelay: 30 * time.Second})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, PolicyPropagationDelay: 30 * time.Second})
 	ctx := context.Background()
-	c := e.ct("us-east-1")
-	e.setupTrailBucket(t, "us-east-1", "fresh-bucket", "", "us-east-1", "fresh")
+	c := e.CloudTrail("us-east-1")
+	setupTrailBucket(t, e, "us-east-1", "fresh-bucket", "", "us-east-1", "fresh")
 	in := &cloudtrail.CreateTrailInput{Name: aws.String("fresh"), S3BucketName: aws.String("fresh-bucket")}
 	_, err := c.CreateTrail(ctx, in)
-	wantCode(t, err, "InsufficientS3BucketPolicyException")
-	e.clock.Advance(29 * time.Second)
+	sandboxtest.WantCode(t, err, "InsufficientS3BucketPolicyException")
+	e.Clock.Advance(29 * time.Second)
 	_, err = c.CreateTrail(ctx, in)
-	wantCode(t, err, "InsufficientS3BucketPolicyException")
-	e.clock.Advance(2 * time.Second)
+	sandboxtest.WantCode(t, err, "InsufficientS3BucketPolicyException")
+	e.Clock.Advance(2 * time.Second)
 	if _, err := c.CreateTrail(ctx, in); err != nil {
 		t.Fatalf("CreateTrail after the policy propagated: %v", err)
 	}
 }
 
 func TestCloudTrailEventSelectors(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	c := e.ct("us-east-1")
-	e.setupTrailBucket(t, "us-east-1", "sel-bucket", "", "us-east-1", "sel")
+	c := e.CloudTrail("us-east-1")
+	setupTrailBucket(t, e, "us-east-1", "sel-bucket", "", "us-east-1", "sel")
 	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("sel"), S3BucketName: aws.String("sel-bucket"), IsMultiRegionTrail: aws.Bool(true)}); err != nil {
 		t.Fatalf("CreateTrail: %v", err)
 	}
@@ -278,7 +281,7 @@ func TestCloudTrailEventSelectors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PutEventSelectors advanced: %v", err)
 	}
-	got, err = c.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(trailARNFor("us-east-1", ctAcct, "sel"))})
+	got, err = c.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(sandboxtest.TrailARN("us-east-1", ctAcct, "sel"))})
 	if err != nil || len(got.EventSelectors) != 0 || len(got.AdvancedEventSelectors) != 1 ||
 		aws.ToString(got.AdvancedEventSelectors[0].Name) != "management writes" {
 		t.Fatalf("GetEventSelectors after advanced = %+v, %v", got, err)
@@ -333,19 +336,19 @@ func TestCloudTrailEventSelectors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.TrailName = aws.String("sel")
 			_, err := c.PutEventSelectors(ctx, &tc.in)
-			wantCode(t, err, tc.want)
+			sandboxtest.WantCode(t, err, tc.want)
 		})
 	}
-	_, err = e.ct("eu-west-1").PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("sel"),
+	_, err = e.CloudTrail("eu-west-1").PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("sel"),
 		EventSelectors: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeAll}}})
-	wantCode(t, err, "InvalidHomeRegionException")
+	sandboxtest.WantCode(t, err, "InvalidHomeRegionException")
 
 	// Insight selectors.
 	_, err = c.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: aws.String("sel")})
-	wantCode(t, err, "InsightNotEnabledException")
+	sandboxtest.WantCode(t, err, "InsightNotEnabledException")
 	_, err = c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: aws.String("sel"),
 		InsightSelectors: []cttypes.InsightSelector{{InsightType: "ApiCallRateInsight"}, {InsightType: "ApiCallRateInsight"}}})
-	wantCode(t, err, "InvalidInsightSelectorsException")
+	sandboxtest.WantCode(t, err, "InvalidInsightSelectorsException")
 	if _, err := c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: aws.String("sel"),
 		InsightSelectors: []cttypes.InsightSelector{{InsightType: cttypes.InsightTypeApiErrorRateInsight}}}); err != nil {
 		t.Fatalf("PutInsightSelectors: %v", err)
@@ -361,15 +364,15 @@ func TestCloudTrailEventSelectors(t *testing.T) {
 }
 
 func TestCloudTrailTags(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	c := e.ct("us-east-1")
-	e.setupTrailBucket(t, "us-east-1", "tag-bucket", "", "us-east-1", "tagged")
+	c := e.CloudTrail("us-east-1")
+	setupTrailBucket(t, e, "us-east-1", "tag-bucket", "", "us-east-1", "tagged")
 	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("tagged"), S3BucketName: aws.String("tag-bucket"),
 		TagsList: []cttypes.Tag{{Key: aws.String("a"), Value: aws.String("1")}}}); err != nil {
 		t.Fatalf("CreateTrail: %v", err)
 	}
-	arn := trailARNFor("us-east-1", ctAcct, "tagged")
+	arn := sandboxtest.TrailARN("us-east-1", ctAcct, "tagged")
 	if _, err := c.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: []cttypes.Tag{
 		{Key: aws.String("a"), Value: aws.String("2")}, {Key: aws.String("b"), Value: aws.String("3")}}}); err != nil {
 		t.Fatalf("AddTags: %v", err)
@@ -383,44 +386,44 @@ func TestCloudTrailTags(t *testing.T) {
 		t.Fatalf("ListTags = %+v, %v", lt, err)
 	}
 	_, err = c.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{"tagged"}})
-	wantCode(t, err, "CloudTrailARNInvalidException")
-	_, err = c.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(trailARNFor("us-east-1", ctAcct, "gone")), TagsList: []cttypes.Tag{{Key: aws.String("x")}}})
-	wantCode(t, err, "ResourceNotFoundException")
+	sandboxtest.WantCode(t, err, "CloudTrailARNInvalidException")
+	_, err = c.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(sandboxtest.TrailARN("us-east-1", ctAcct, "gone")), TagsList: []cttypes.Tag{{Key: aws.String("x")}}})
+	sandboxtest.WantCode(t, err, "ResourceNotFoundException")
 	_, err = c.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: []cttypes.Tag{{Key: aws.String("aws:reserved")}}})
-	wantCode(t, err, "InvalidTagParameterException")
+	sandboxtest.WantCode(t, err, "InvalidTagParameterException")
 	many := make([]cttypes.Tag, 50)
 	for i := range many {
 		many[i] = cttypes.Tag{Key: aws.String(strings.Repeat("k", i+1))}
 	}
 	_, err = c.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: many})
-	wantCode(t, err, "TagsLimitExceededException")
+	sandboxtest.WantCode(t, err, "TagsLimitExceededException")
 }
 
 // TestCloudTrailLogDelivery checks that a logging trail writes its
 // region's records into its bucket, and reports a bucket it cannot write.
 func TestCloudTrailLogDelivery(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	c := e.ct("us-east-1")
-	e.setupTrailBucket(t, "us-east-1", "deliver-bucket", "p", "us-east-1", "deliver")
+	c := e.CloudTrail("us-east-1")
+	setupTrailBucket(t, e, "us-east-1", "deliver-bucket", "p", "us-east-1", "deliver")
 	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("deliver"), S3BucketName: aws.String("deliver-bucket"),
 		S3KeyPrefix: aws.String("p"), IsMultiRegionTrail: aws.Bool(true)}); err != nil {
 		t.Fatalf("CreateTrail: %v", err)
 	}
-	e.clock.Advance(time.Second)
+	e.Clock.Advance(time.Second)
 	if _, err := c.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("deliver")}); err != nil {
 		t.Fatalf("StartLogging: %v", err)
 	}
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	// Records from another region reach a multi-region trail.
-	if err := e.srv.AddRecords(strings.NewReader(`{"Records":[` + testRecord("ext-1", "DeleteServer", "eu-west-1", ctTestNow.Add(30*time.Second), false) + `]}`)); err != nil {
+	if err := e.Server.AddRecords(strings.NewReader(`{"Records":[` + testRecord("ext-1", "DeleteServer", "eu-west-1", sandboxtest.Now.Add(30*time.Second), false) + `]}`)); err != nil {
 		t.Fatalf("AddRecords: %v", err)
 	}
 	st, err := c.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String("deliver")})
 	if err != nil || st.LatestDeliveryTime == nil || aws.ToString(st.LatestDeliveryError) != "" {
 		t.Fatalf("GetTrailStatus = %+v, %v", st, err)
 	}
-	objs, err := e.s3("us-east-1").ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("deliver-bucket"), Prefix: aws.String("p/AWSLogs/" + ctAcct + "/CloudTrail/")})
+	objs, err := e.S3("us-east-1").ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("deliver-bucket"), Prefix: aws.String("p/AWSLogs/" + ctAcct + "/CloudTrail/")})
 	if err != nil {
 		t.Fatalf("ListObjectsV2: %v", err)
 	}
@@ -433,7 +436,7 @@ func TestCloudTrailLogDelivery(t *testing.T) {
 			t.Fatalf("log file key %q is not CloudTrail's layout", key)
 		}
 		regions[parts[4]] = true
-		get, err := e.s3("us-east-1").GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("deliver-bucket"), Key: o.Key})
+		get, err := e.S3("us-east-1").GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("deliver-bucket"), Key: o.Key})
 		if err != nil {
 			t.Fatalf("GetObject %s: %v", key, err)
 		}
@@ -459,10 +462,10 @@ func TestCloudTrailLogDelivery(t *testing.T) {
 	}
 
 	// With the bucket policy gone, delivery fails and says why.
-	if _, err := e.s3("us-east-1").DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("deliver-bucket")}); err != nil {
+	if _, err := e.S3("us-east-1").DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("deliver-bucket")}); err != nil {
 		t.Fatalf("DeleteBucketPolicy: %v", err)
 	}
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	st, err = c.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String("deliver")})
 	if err != nil || aws.ToString(st.LatestDeliveryError) != "AccessDenied" {
 		t.Fatalf("GetTrailStatus without policy = %+v, %v", st, err)
@@ -472,12 +475,12 @@ func TestCloudTrailLogDelivery(t *testing.T) {
 // TestCloudTrailRecordsItsOwnCalls checks management calls become events,
 // and LookupEvents itself does not.
 func TestCloudTrailRecordsItsOwnCalls(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
 	ctx := context.Background()
-	c := e.ct("us-east-1")
+	c := e.CloudTrail("us-east-1")
 	_, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("nobucket"), S3BucketName: aws.String("absent-bucket")})
-	wantCode(t, err, "S3BucketDoesNotExistException")
-	e.setupTrailBucket(t, "us-east-1", "rec-bucket", "", "us-east-1", "rec")
+	sandboxtest.WantCode(t, err, "S3BucketDoesNotExistException")
+	setupTrailBucket(t, e, "us-east-1", "rec-bucket", "", "us-east-1", "rec")
 	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("rec"), S3BucketName: aws.String("rec-bucket")}); err != nil {
 		t.Fatalf("CreateTrail: %v", err)
 	}
@@ -512,7 +515,7 @@ func TestCloudTrailRecordsItsOwnCalls(t *testing.T) {
 // testRecord is a minimal OpsWorks CM record for tests.
 func testRecord(id, name, region string, at time.Time, readOnly bool) string {
 	rec := map[string]any{
-		"eventVersion": "1.09", "eventID": id, "eventName": name, "eventSource": OpsWorksCMSource,
+		"eventVersion": "1.09", "eventID": id, "eventName": name, "eventSource": sandbox.OpsWorksCMSource,
 		"eventTime": at.UTC().Format(time.RFC3339), "awsRegion": region, "readOnly": readOnly,
 		"eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ctAcct,
 		"userIdentity":      map[string]any{"type": "IAMUser", "userName": "tester", "arn": "arn:aws:iam::" + ctAcct + ":user/tester", "accountId": ctAcct, "accessKeyId": "AKIATESTER"},
@@ -533,4 +536,13 @@ func gzipBytes(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }

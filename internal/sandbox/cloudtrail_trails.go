@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 // trailOut is the Trail shape of GetTrail and DescribeTrails.
@@ -50,8 +52,8 @@ func (t *trail) createOut() trailOut {
 	return o
 }
 
-func (t *trail) resource() []recordResource {
-	return []recordResource{{ARN: t.arn(), AccountID: t.Account, Type: "AWS::CloudTrail::Trail"}}
+func (t *trail) resource() []awsapi.Resource {
+	return []awsapi.Resource{{ARN: t.arn(), AccountID: t.Account, Type: "AWS::CloudTrail::Trail"}}
 }
 
 // trailInput is CreateTrail's and UpdateTrail's request.
@@ -243,7 +245,7 @@ func resolveKMSKey(id, region, account string) (string, *ctError) {
 	keyARN := func(r, a, key string) string { return "arn:aws:kms:" + r + ":" + a + ":key/" + key }
 	aliasKey := func(r, a, alias string) string {
 		sum := sha256.Sum256([]byte(r + "/" + a + "/" + alias))
-		return keyARN(r, a, formatUUID(sum[:16]))
+		return keyARN(r, a, awsapi.UUID(sum[:16]))
 	}
 	switch {
 	case kmsKeyARNRE.MatchString(id):
@@ -423,25 +425,25 @@ func (s *Server) ctGetTrailStatus(ri *requestInfo, body []byte) (any, callDetail
 	s.deliverLocked(t)
 	out := struct {
 		IsLogging                 bool
-		LatestDeliveryError       string     `json:",omitempty"`
-		LatestDeliveryTime        *epochTime `json:",omitempty"`
-		StartLoggingTime          *epochTime `json:",omitempty"`
-		StopLoggingTime           *epochTime `json:",omitempty"`
-		LatestDigestDeliveryTime  *epochTime `json:",omitempty"`
-		LatestDeliveryAttemptTime string     `json:",omitempty"`
-		TimeLoggingStarted        string     `json:",omitempty"`
-		TimeLoggingStopped        string     `json:",omitempty"`
+		LatestDeliveryError       string            `json:",omitempty"`
+		LatestDeliveryTime        *awsapi.EpochTime `json:",omitempty"`
+		StartLoggingTime          *awsapi.EpochTime `json:",omitempty"`
+		StopLoggingTime           *awsapi.EpochTime `json:",omitempty"`
+		LatestDigestDeliveryTime  *awsapi.EpochTime `json:",omitempty"`
+		LatestDeliveryAttemptTime string            `json:",omitempty"`
+		TimeLoggingStarted        string            `json:",omitempty"`
+		TimeLoggingStopped        string            `json:",omitempty"`
 		// AWS reports attempt success as a string, empty before any attempt.
 		LatestDeliveryAttemptSucceeded string `json:",omitempty"`
 	}{
 		IsLogging:           t.IsLogging,
 		LatestDeliveryError: t.LatestDeliveryError,
-		LatestDeliveryTime:  epochPtr(t.LatestDeliveryTime),
-		StartLoggingTime:    epochPtr(t.StartLoggingTime),
-		StopLoggingTime:     epochPtr(t.StopLoggingTime),
+		LatestDeliveryTime:  awsapi.Epoch(t.LatestDeliveryTime),
+		StartLoggingTime:    awsapi.Epoch(t.StartLoggingTime),
+		StopLoggingTime:     awsapi.Epoch(t.StopLoggingTime),
 	}
 	if t.LogFileValidationEnabled {
-		out.LatestDigestDeliveryTime = epochPtr(t.LatestDigestDeliveryTime)
+		out.LatestDigestDeliveryTime = awsapi.Epoch(t.LatestDigestDeliveryTime)
 	}
 	if !t.LatestDeliveryAttemptTime.IsZero() {
 		out.LatestDeliveryAttemptTime = t.LatestDeliveryAttemptTime.Format(time.RFC3339)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 // FaultKind is what a Fault does to a matching request.
@@ -206,9 +208,9 @@ func (s *Server) injectFault(w http.ResponseWriter, ri *requestInfo, operation s
 		}
 		writeS3Error(w, &http.Request{Method: method}, status, code, msg)
 	case "sts":
-		writeSTSError(w, status, code, msg)
+		s.sts.WriteError(w, nil, status, code, msg)
 	default:
-		writeJSONError(w, status, code, msg)
+		awsapi.WriteJSONError(w, status, code, msg)
 	}
 	return true
 }

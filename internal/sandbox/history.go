@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 // OpsWorksCMSource is the event source of every generated history record.
@@ -188,12 +190,12 @@ func (g *historyGen) uuid() string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], g.rng.Uint64())
 	binary.BigEndian.PutUint64(b[8:], g.rng.Uint64())
-	return formatUUID(b[:])
+	return awsapi.UUID(b[:])
 }
 
 func (g *historyGen) serverARN(region, name string) string {
 	sum := sha256.Sum256([]byte(region + name))
-	return fmt.Sprintf("arn:aws:opsworks-cm:%s:%s:server/%s/%s", region, g.account, name, formatUUID(sum[:16]))
+	return fmt.Sprintf("arn:aws:opsworks-cm:%s:%s:server/%s/%s", region, g.account, name, awsapi.UUID(sum[:16]))
 }
 
 func (g *historyGen) identity(a actor, t time.Time) map[string]any {
@@ -207,7 +209,7 @@ func (g *historyGen) identity(a actor, t time.Time) map[string]any {
 			"creationDate": t.Add(-20 * time.Minute).Format(time.RFC3339), "mfaAuthenticated": mfa}}
 	case "AssumedRole":
 		roleARN := "arn:aws:iam::" + g.account + ":role/" + a.name
-		roleID := principalID("AROA", roleARN)
+		roleID := awsapi.UniqueID("AROA", roleARN)
 		id["principalId"] = roleID + ":" + a.session
 		id["arn"] = "arn:aws:sts::" + g.account + ":assumed-role/" + a.name + "/" + a.session
 		id["sessionContext"] = map[string]any{
@@ -217,7 +219,7 @@ func (g *historyGen) identity(a actor, t time.Time) map[string]any {
 		}
 	default:
 		arn := "arn:aws:iam::" + g.account + ":user/" + a.name
-		id["principalId"] = principalID("AIDA", arn)
+		id["principalId"] = awsapi.UniqueID("AIDA", arn)
 		id["arn"] = arn
 		id["userName"] = a.name
 		if a.agent == uaConsole {

@@ -1,4 +1,4 @@
-package sandbox
+package sandbox_test
 
 import (
 	"encoding/json"
@@ -6,10 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 func TestHistoryCoverage(t *testing.T) {
-	hist := History(DefaultAccount, ctTestNow)
+	hist := sandbox.History(sandbox.DefaultAccount, sandboxtest.Now)
 	if len(hist) < 500 {
 		t.Fatalf("history has only %d records", len(hist))
 	}
@@ -25,13 +28,13 @@ func TestHistoryCoverage(t *testing.T) {
 				t.Fatalf("history not newest first, ties by event id, at %d", i)
 			}
 		}
-		if r.EventSource != OpsWorksCMSource || r.Account != DefaultAccount || r.EventTime.After(ctTestNow) {
+		if r.EventSource != sandbox.OpsWorksCMSource || r.Account != sandbox.DefaultAccount || r.EventTime.After(sandboxtest.Now) {
 			t.Fatalf("record %s: source %s account %s time %s", r.EventID, r.EventSource, r.Account, r.EventTime)
 		}
 		actions[r.EventName] = true
 		regions[r.Region] = true
 		types[r.UserIdentityType] = true
-		if r.ReadOnly != OpsWorksCMActions[r.EventName] {
+		if r.ReadOnly != sandbox.OpsWorksCMActions[r.EventName] {
 			t.Fatalf("%s recorded with readOnly=%v", r.EventName, r.ReadOnly)
 		}
 		raw := string(r.Raw)
@@ -52,17 +55,17 @@ func TestHistoryCoverage(t *testing.T) {
 		if !r.ReadOnly && r.ErrorCode == "" && r.EventTime.After(eol) {
 			afterEOL++
 		}
-		if r.EventTime.Before(ctTestNow.Add(-90 * 24 * time.Hour)) {
+		if r.EventTime.Before(sandboxtest.Now.Add(-90 * 24 * time.Hour)) {
 			oldest++
 		}
-		if strings.Contains(raw, UnredactedSecretValue) {
+		if strings.Contains(raw, sandbox.UnredactedSecretValue) {
 			secret++
 		}
 	}
 	if len(actions) != 19 {
 		t.Fatalf("history has %d actions, want all 19: %v", len(actions), actions)
 	}
-	for a := range OpsWorksCMActions {
+	for a := range sandbox.OpsWorksCMActions {
 		if !actions[a] {
 			t.Fatalf("history lacks %s", a)
 		}
@@ -86,22 +89,22 @@ func TestHistoryCoverage(t *testing.T) {
 }
 
 func TestHistoryDeterministic(t *testing.T) {
-	a, b := History(DefaultAccount, ctTestNow), History(DefaultAccount, ctTestNow)
+	a, b := sandbox.History(sandbox.DefaultAccount, sandboxtest.Now), sandbox.History(sandbox.DefaultAccount, sandboxtest.Now)
 	if !reflect.DeepEqual(a, b) {
-		t.Fatalf("History differs between calls with the same inputs")
+		t.Fatalf("sandbox.History differs between calls with the same inputs")
 	}
-	c := History("111122223333", ctTestNow)
+	c := sandbox.History("111122223333", sandboxtest.Now)
 	if reflect.DeepEqual(a[0].EventID, c[0].EventID) || c[0].Account != "111122223333" {
-		t.Fatalf("History for another account repeats ids or keeps the account")
+		t.Fatalf("sandbox.History for another account repeats ids or keeps the account")
 	}
 }
 
 // TestHistoryDocumentationRecord checks the corrected copy of the
 // documentation's CreateServer record parses and keeps its content.
 func TestHistoryDocumentationRecord(t *testing.T) {
-	var found *Record
-	for _, r := range History(DefaultAccount, ctTestNow) {
-		if r.EventID == DocCreateServerEventID {
+	var found *sandbox.Record
+	for _, r := range sandbox.History(sandbox.DefaultAccount, sandboxtest.Now) {
+		if r.EventID == sandbox.DocCreateServerEventID {
 			found = &r
 			break
 		}
@@ -123,7 +126,7 @@ func TestHistoryDocumentationRecord(t *testing.T) {
 		t.Fatalf("documentation record: %v", err)
 	}
 	if rec.EventName != "CreateServer" || found.Region != "us-west-2" || rec.RequestParameters.Engine != "Puppet" ||
-		rec.RequestParameters.ServerName != "puppet-test" || rec.RecipientAccountID != DefaultAccount || found.Username != "Alice" {
+		rec.RequestParameters.ServerName != "puppet-test" || rec.RecipientAccountID != sandbox.DefaultAccount || found.Username != "Alice" {
 		t.Fatalf("documentation record = %+v", rec)
 	}
 	if len(rec.RequestParameters.EngineAttributes) == 0 {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 const (
@@ -109,8 +111,8 @@ type lookupEvent struct {
 	EventId         string
 	EventName       string
 	ReadOnly        string
-	AccessKeyId     string     `json:",omitempty"`
-	EventTime       *epochTime `json:",omitempty"`
+	AccessKeyId     string            `json:",omitempty"`
+	EventTime       *awsapi.EpochTime `json:",omitempty"`
 	EventSource     string
 	Username        string     `json:",omitempty"`
 	Resources       []Resource `json:",omitempty"`
@@ -153,12 +155,12 @@ func (s *Server) ctLookupEvents(ri *requestInfo, body []byte) (any, callDetail, 
 	now := s.now().UTC()
 	start, end := now.Add(-lookupWindow), now
 	if in.StartTime != nil {
-		if t := fromEpoch(*in.StartTime); t.After(start) {
+		if t := awsapi.FromEpoch(*in.StartTime); t.After(start) {
 			start = t
 		}
 	}
 	if in.EndTime != nil {
-		if t := fromEpoch(*in.EndTime); t.Before(end) {
+		if t := awsapi.FromEpoch(*in.EndTime); t.Before(end) {
 			end = t
 		}
 	}
@@ -210,7 +212,7 @@ func (s *Server) ctLookupEvents(ri *requestInfo, body []byte) (any, callDetail, 
 func (r *Record) lookupEvent() lookupEvent {
 	return lookupEvent{
 		EventId: r.EventID, EventName: r.EventName, ReadOnly: boolString(r.ReadOnly), AccessKeyId: r.AccessKeyID,
-		EventTime: epochPtr(r.EventTime), EventSource: r.EventSource, Username: r.Username,
+		EventTime: awsapi.Epoch(r.EventTime), EventSource: r.EventSource, Username: r.Username,
 		Resources: r.Resources, CloudTrailEvent: string(r.Raw),
 	}
 }

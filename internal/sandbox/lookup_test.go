@@ -1,4 +1,4 @@
-package sandbox
+package sandbox_test
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 // lookupAll pages through LookupEvents and returns every event.
@@ -35,9 +38,9 @@ func lookupAll(t *testing.T, c *cloudtrail.Client, in cloudtrail.LookupEventsInp
 }
 
 func TestLookupEventsValidation(t *testing.T) {
-	e := newCTEnv(t, Options{LookupRPS: 1e6})
+	e := sandboxtest.New(t, sandbox.Options{LookupRPS: 1e6})
 	ctx := context.Background()
-	c := e.ct("us-east-1")
+	c := e.CloudTrail("us-east-1")
 	attr := func(k cttypes.LookupAttributeKey, v string) cttypes.LookupAttribute {
 		return cttypes.LookupAttribute{AttributeKey: k, AttributeValue: aws.String(v)}
 	}
@@ -51,13 +54,13 @@ func TestLookupEventsValidation(t *testing.T) {
 		{"unknown key", cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{attr("Colour", "red")}}, "InvalidLookupAttributesException"},
 		{"MaxResults 0", cloudtrail.LookupEventsInput{MaxResults: aws.Int32(0)}, "InvalidMaxResultsException"},
 		{"MaxResults 51", cloudtrail.LookupEventsInput{MaxResults: aws.Int32(51)}, "InvalidMaxResultsException"},
-		{"start after end", cloudtrail.LookupEventsInput{StartTime: aws.Time(ctTestNow.Add(-time.Hour)), EndTime: aws.Time(ctTestNow.Add(-2 * time.Hour))}, "InvalidTimeRangeException"},
+		{"start after end", cloudtrail.LookupEventsInput{StartTime: aws.Time(sandboxtest.Now.Add(-time.Hour)), EndTime: aws.Time(sandboxtest.Now.Add(-2 * time.Hour))}, "InvalidTimeRangeException"},
 		{"garbage token", cloudtrail.LookupEventsInput{NextToken: aws.String("not-a-token")}, "InvalidNextTokenException"},
 		{"bad category", cloudtrail.LookupEventsInput{EventCategory: "data"}, "InvalidEventCategoryException"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.LookupEvents(ctx, &tc.in)
-			wantCode(t, err, tc.want)
+			sandboxtest.WantCode(t, err, tc.want)
 		})
 	}
 
@@ -81,12 +84,12 @@ func TestLookupEventsValidation(t *testing.T) {
 	}
 	_, err = c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{NextToken: first.NextToken,
 		LookupAttributes: []cttypes.LookupAttribute{attr(cttypes.LookupAttributeKeyEventName, "DescribeBackups")}})
-	wantCode(t, err, "InvalidNextTokenException")
+	sandboxtest.WantCode(t, err, "InvalidNextTokenException")
 	_, err = c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{NextToken: first.NextToken})
-	wantCode(t, err, "InvalidNextTokenException")
-	_, err = e.ct("eu-west-1").LookupEvents(ctx, &cloudtrail.LookupEventsInput{NextToken: first.NextToken,
+	sandboxtest.WantCode(t, err, "InvalidNextTokenException")
+	_, err = e.CloudTrail("eu-west-1").LookupEvents(ctx, &cloudtrail.LookupEventsInput{NextToken: first.NextToken,
 		LookupAttributes: []cttypes.LookupAttribute{attr(cttypes.LookupAttributeKeyEventName, "DescribeServers")}})
-	wantCode(t, err, "InvalidNextTokenException")
+	sandboxtest.WantCode(t, err, "InvalidNextTokenException")
 	if _, err := c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{NextToken: first.NextToken, MaxResults: aws.Int32(7),
 		LookupAttributes: []cttypes.LookupAttribute{attr(cttypes.LookupAttributeKeyEventName, "DescribeServers")}}); err != nil {
 		t.Fatalf("next page with the same parameters: %v", err)
@@ -95,18 +98,18 @@ func TestLookupEventsValidation(t *testing.T) {
 
 // TestLookupEventsPagination checks that paging returns each event of the
 // window exactly once, newest first, and matches an independent count
-// over History.
+// over sandbox.History.
 func TestLookupEventsPagination(t *testing.T) {
-	e := newCTEnv(t, Options{LookupRPS: 1e6})
-	hist := History(DefaultAccount, ctTestNow)
-	for _, region := range HistoryRegions {
+	e := sandboxtest.New(t, sandbox.Options{LookupRPS: 1e6})
+	hist := sandbox.History(sandbox.DefaultAccount, sandboxtest.Now)
+	for _, region := range sandbox.HistoryRegions {
 		want := map[string]bool{}
 		for _, r := range hist {
-			if r.Region == region && !r.EventTime.Before(ctTestNow.Add(-90*24*time.Hour)) {
+			if r.Region == region && !r.EventTime.Before(sandboxtest.Now.Add(-90*24*time.Hour)) {
 				want[r.EventID] = true
 			}
 		}
-		got := lookupAll(t, e.ct(region), cloudtrail.LookupEventsInput{MaxResults: aws.Int32(7)})
+		got := lookupAll(t, e.CloudTrail(region), cloudtrail.LookupEventsInput{MaxResults: aws.Int32(7)})
 		seen := map[string]bool{}
 		for i, ev := range got {
 			id := aws.ToString(ev.EventId)
@@ -128,11 +131,11 @@ func TestLookupEventsPagination(t *testing.T) {
 }
 
 func TestLookupEventsFilters(t *testing.T) {
-	e := newCTEnv(t, Options{LookupRPS: 1e6})
-	hist := History(DefaultAccount, ctTestNow)
-	c := e.ct("us-east-1")
-	window := ctTestNow.Add(-90 * 24 * time.Hour)
-	count := func(f func(Record) bool) int {
+	e := sandboxtest.New(t, sandbox.Options{LookupRPS: 1e6})
+	hist := sandbox.History(sandbox.DefaultAccount, sandboxtest.Now)
+	c := e.CloudTrail("us-east-1")
+	window := sandboxtest.Now.Add(-90 * 24 * time.Hour)
+	count := func(f func(sandbox.Record) bool) int {
 		n := 0
 		for _, r := range hist {
 			if r.Region == "us-east-1" && !r.EventTime.Before(window) && f(r) {
@@ -144,16 +147,16 @@ func TestLookupEventsFilters(t *testing.T) {
 	for _, tc := range []struct {
 		key   cttypes.LookupAttributeKey
 		value string
-		match func(Record) bool
+		match func(sandbox.Record) bool
 	}{
-		{cttypes.LookupAttributeKeyEventName, "UpdateServer", func(r Record) bool { return r.EventName == "UpdateServer" }},
-		{cttypes.LookupAttributeKeyReadOnly, "false", func(r Record) bool { return !r.ReadOnly }},
-		{cttypes.LookupAttributeKeyUsername, "bob", func(r Record) bool { return r.Username == "bob" }},
-		{cttypes.LookupAttributeKeyUsername, "root", func(r Record) bool { return r.UserIdentityType == "Root" }},
-		{cttypes.LookupAttributeKeyEventSource, OpsWorksCMSource, func(r Record) bool { return r.EventSource == OpsWorksCMSource }},
-		{cttypes.LookupAttributeKeyResourceName, "chef-legacy", func(r Record) bool { return strings.Contains(string(r.Raw), `"serverName":"chef-legacy"`) }},
-		{cttypes.LookupAttributeKeyResourceType, "AWS::OpsWorksCM::Backup", func(r Record) bool { return strings.Contains(string(r.Raw), `"backupId"`) }},
-		{cttypes.LookupAttributeKeyAccessKeyId, "AKIAQBOBCLIKEY00001", func(r Record) bool { return r.Username == "bob" }},
+		{cttypes.LookupAttributeKeyEventName, "UpdateServer", func(r sandbox.Record) bool { return r.EventName == "UpdateServer" }},
+		{cttypes.LookupAttributeKeyReadOnly, "false", func(r sandbox.Record) bool { return !r.ReadOnly }},
+		{cttypes.LookupAttributeKeyUsername, "bob", func(r sandbox.Record) bool { return r.Username == "bob" }},
+		{cttypes.LookupAttributeKeyUsername, "root", func(r sandbox.Record) bool { return r.UserIdentityType == "Root" }},
+		{cttypes.LookupAttributeKeyEventSource, sandbox.OpsWorksCMSource, func(r sandbox.Record) bool { return r.EventSource == sandbox.OpsWorksCMSource }},
+		{cttypes.LookupAttributeKeyResourceName, "chef-legacy", func(r sandbox.Record) bool { return strings.Contains(string(r.Raw), `"serverName":"chef-legacy"`) }},
+		{cttypes.LookupAttributeKeyResourceType, "AWS::OpsWorksCM::Backup", func(r sandbox.Record) bool { return strings.Contains(string(r.Raw), `"backupId"`) }},
+		{cttypes.LookupAttributeKeyAccessKeyId, "AKIAQBOBCLIKEY00001", func(r sandbox.Record) bool { return r.Username == "bob" }},
 	} {
 		t.Run(string(tc.key)+"="+tc.value, func(t *testing.T) {
 			want := count(tc.match)
@@ -168,15 +171,15 @@ func TestLookupEventsFilters(t *testing.T) {
 		})
 	}
 	// EventId finds exactly one; a time range narrows.
-	one := lookupAll(t, e.ct("us-west-2"), cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
-		{AttributeKey: cttypes.LookupAttributeKeyEventId, AttributeValue: aws.String(DocCreateServerEventID)}}})
+	one := lookupAll(t, e.CloudTrail("us-west-2"), cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+		{AttributeKey: cttypes.LookupAttributeKeyEventId, AttributeValue: aws.String(sandbox.DocCreateServerEventID)}}})
 	if len(one) != 1 || aws.ToString(one[0].EventName) != "CreateServer" || len(one[0].Resources) == 0 ||
 		aws.ToString(one[0].Resources[0].ResourceName) != "puppet-test" {
 		t.Fatalf("EventId lookup = %+v", one)
 	}
-	start, end := ctTestNow.Add(-10*24*time.Hour), ctTestNow.Add(-5*24*time.Hour)
+	start, end := sandboxtest.Now.Add(-10*24*time.Hour), sandboxtest.Now.Add(-5*24*time.Hour)
 	ranged := lookupAll(t, c, cloudtrail.LookupEventsInput{StartTime: aws.Time(start), EndTime: aws.Time(end)})
-	want := count(func(r Record) bool { return !r.EventTime.Before(start) && !r.EventTime.After(end) })
+	want := count(func(r sandbox.Record) bool { return !r.EventTime.Before(start) && !r.EventTime.After(end) })
 	if len(ranged) != want || want == 0 {
 		t.Fatalf("time range: got %d events, want %d", len(ranged), want)
 	}
@@ -184,15 +187,15 @@ func TestLookupEventsFilters(t *testing.T) {
 
 // TestLookupEventsWindow checks events older than 90 days are not found.
 func TestLookupEventsWindow(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
 	recs := []string{
-		testRecord("recent", "CreateBackup", "us-east-1", ctTestNow.Add(-89*24*time.Hour), false),
-		testRecord("old", "DeleteBackup", "us-east-1", ctTestNow.Add(-91*24*time.Hour), false),
+		testRecord("recent", "CreateBackup", "us-east-1", sandboxtest.Now.Add(-89*24*time.Hour), false),
+		testRecord("old", "DeleteBackup", "us-east-1", sandboxtest.Now.Add(-91*24*time.Hour), false),
 	}
-	if err := e.srv.AddRecords(strings.NewReader(`{"Records":[` + strings.Join(recs, ",") + `]}`)); err != nil {
+	if err := e.Server.AddRecords(strings.NewReader(`{"Records":[` + strings.Join(recs, ",") + `]}`)); err != nil {
 		t.Fatalf("AddRecords: %v", err)
 	}
-	got := lookupAll(t, e.ct("us-east-1"), cloudtrail.LookupEventsInput{StartTime: aws.Time(ctTestNow.Add(-365 * 24 * time.Hour))})
+	got := lookupAll(t, e.CloudTrail("us-east-1"), cloudtrail.LookupEventsInput{StartTime: aws.Time(sandboxtest.Now.Add(-365 * 24 * time.Hour))})
 	if len(got) != 1 || aws.ToString(got[0].EventId) != "recent" {
 		t.Fatalf("events = %+v", got)
 	}
@@ -206,8 +209,8 @@ func TestLookupEventsWindow(t *testing.T) {
 // throttled; another region has its own budget.
 func TestLookupEventsRateLimit(t *testing.T) {
 	const rps = 5
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: rps})
-	c := e.ct("us-east-1")
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, LookupRPS: rps})
+	c := e.CloudTrail("us-east-1")
 	var ok, throttled, other atomic.Int64
 	deadline := time.Now().Add(2 * time.Second)
 	var wg sync.WaitGroup
@@ -217,7 +220,7 @@ func TestLookupEventsRateLimit(t *testing.T) {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
 				_, err := c.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{})
-				switch errCode(err) {
+				switch sandboxtest.ErrCode(err) {
 				case "":
 					ok.Add(1)
 				case "ThrottlingException":
@@ -241,14 +244,14 @@ func TestLookupEventsRateLimit(t *testing.T) {
 	if throttled.Load() < 50 {
 		t.Fatalf("only %d calls throttled", throttled.Load())
 	}
-	if _, err := e.ct("eu-west-1").LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{}); err != nil {
+	if _, err := e.CloudTrail("eu-west-1").LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{}); err != nil {
 		t.Fatalf("another region is throttled too: %v", err)
 	}
 }
 
 // BenchmarkLookupEventsPaging pages through 100,000 events in one region.
 func BenchmarkLookupEventsPaging(b *testing.B) {
-	e := newCTEnv(b, Options{NoHistory: true, LookupRPS: 1e9})
+	e := sandboxtest.New(b, sandbox.Options{NoHistory: true, LookupRPS: 1e9})
 	var sb strings.Builder
 	sb.WriteString(`{"Records":[`)
 	const n = 100000
@@ -256,16 +259,16 @@ func BenchmarkLookupEventsPaging(b *testing.B) {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		sb.WriteString(testRecord(fmt.Sprintf("ev-%06d", i), "DescribeServers", "us-east-1", ctTestNow.Add(-time.Duration(i)*time.Minute/2), true))
+		sb.WriteString(testRecord(fmt.Sprintf("ev-%06d", i), "DescribeServers", "us-east-1", sandboxtest.Now.Add(-time.Duration(i)*time.Minute/2), true))
 	}
 	sb.WriteString(`]}`)
-	if err := e.srv.AddRecords(strings.NewReader(sb.String())); err != nil {
+	if err := e.Server.AddRecords(strings.NewReader(sb.String())); err != nil {
 		b.Fatalf("AddRecords: %v", err)
 	}
-	c := e.ct("us-east-1")
+	c := e.CloudTrail("us-east-1")
 	b.ResetTimer()
 	for b.Loop() {
-		in := &cloudtrail.LookupEventsInput{StartTime: aws.Time(ctTestNow.Add(-24 * time.Hour))}
+		in := &cloudtrail.LookupEventsInput{StartTime: aws.Time(sandboxtest.Now.Add(-24 * time.Hour))}
 		pages := 0
 		for {
 			out, err := c.LookupEvents(context.Background(), in)

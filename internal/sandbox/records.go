@@ -3,7 +3,6 @@ package sandbox
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 // Record is one CloudTrail record as the sandbox indexes it: the fields
@@ -114,7 +115,7 @@ func ParseRecord(raw []byte) (Record, error) {
 	}
 	if r.EventID == "" {
 		sum := sha256.Sum256(r.Raw)
-		r.EventID = formatUUID(sum[:16])
+		r.EventID = awsapi.UUID(sum[:16])
 	}
 	// readOnly is a JSON boolean in records but some tools write it as a
 	// string; both mean the same.
@@ -324,33 +325,13 @@ func mergeRecords(a, b []*Record) []*Record {
 	return append(append(out, a...), b...)
 }
 
-// call is what a recorded API call needs beyond the request itself.
-type call struct {
-	Source            string // e.g. "cloudtrail.amazonaws.com"
-	Name              string // the operation
-	ReadOnly          bool
-	RequestParameters any
-	ResponseElements  any
-	ErrorCode         string
-	ErrorMessage      string
-	// Resources are ARNs with their CloudFormation-style types, written to
-	// the record's resources element.
-	Resources []recordResource
-}
-
-type recordResource struct {
-	ARN       string `json:"ARN"`
-	AccountID string `json:"accountId"`
-	Type      string `json:"type"`
-}
-
 // maxRecorded bounds the calls kept (and persisted): enough for any test or
 // demo, while a long-running sandbox stays small.
 const maxRecorded = 20000
 
 // recordCallLocked records one of the sandbox's own management calls as a
 // CloudTrail event, as AWS does. s.mu is held.
-func (s *Server) recordCallLocked(ri *requestInfo, c call) {
+func (s *Server) recordCallLocked(ri awsapi.Caller, c awsapi.Call) {
 	raw, err := json.Marshal(s.buildCallRecord(ri, c))
 	if err != nil {
 		// Every value in the record comes from JSON-decoded input or
@@ -375,7 +356,7 @@ func (s *Server) keepRecordedLocked(raw json.RawMessage) {
 	}
 }
 
-func (s *Server) buildCallRecord(ri *requestInfo, c call) map[string]any {
+func (s *Server) buildCallRecord(ri awsapi.Caller, c awsapi.Call) map[string]any {
 	now := s.now().UTC()
 	rec := map[string]any{
 		"eventVersion":       "1.11",
@@ -388,8 +369,8 @@ func (s *Server) buildCallRecord(ri *requestInfo, c call) map[string]any {
 		"userAgent":          ri.UserAgent,
 		"requestParameters":  c.RequestParameters,
 		"responseElements":   c.ResponseElements,
-		"requestID":          randomUUID(),
-		"eventID":            randomUUID(),
+		"requestID":          awsapi.NewUUID(),
+		"eventID":            awsapi.NewUUID(),
 		"readOnly":           c.ReadOnly,
 		"eventType":          "AwsApiCall",
 		"managementEvent":    true,
@@ -407,12 +388,12 @@ func (s *Server) buildCallRecord(ri *requestInfo, c call) map[string]any {
 }
 
 // identityFor builds the userIdentity element from the caller's ARN.
-func identityFor(ri *requestInfo, now time.Time) map[string]any {
+func identityFor(ri awsapi.Caller, now time.Time) map[string]any {
 	id := map[string]any{
 		"arn":         ri.ARN,
 		"accountId":   ri.Account,
 		"accessKeyId": ri.AccessKey,
-		"principalId": principalID("AIDA", ri.ARN),
+		"principalId": awsapi.UniqueID("AIDA", ri.ARN),
 	}
 	switch {
 	case strings.HasSuffix(ri.ARN, ":root"):
@@ -426,7 +407,7 @@ func identityFor(ri *requestInfo, now time.Time) map[string]any {
 			session = parts[1]
 		}
 		roleARN := "arn:aws:iam::" + ri.Account + ":role/" + role
-		roleID := principalID("AROA", roleARN)
+		roleID := awsapi.UniqueID("AROA", roleARN)
 		id["type"] = "AssumedRole"
 		id["principalId"] = roleID + ":" + session
 		id["sessionContext"] = map[string]any{
@@ -448,32 +429,13 @@ func identityFor(ri *requestInfo, now time.Time) map[string]any {
 	return id
 }
 
-// principalID derives a stable IAM unique id (prefix + 17 characters) from
-// an ARN, so the same principal always has the same id.
-func principalID(prefix, arn string) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	sum := sha256.Sum256([]byte(arn))
-	b := []byte(prefix)
-	for i := 0; i < 17; i++ {
-		b = append(b, alphabet[sum[i]%32])
-	}
-	return string(b)
-}
+// recorder records other services' management calls into CloudTrail.
+type recorder struct{ s *Server }
 
-// formatUUID writes 16 bytes as a version-4 UUID. Written by hand because
-// the history needs UUIDs derived from a seeded source (no UUID module
-// offers that) and recorded calls need only crypto/rand.
-func formatUUID(b []byte) string {
-	var u [16]byte
-	copy(u[:], b)
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
-}
-
-func randomUUID() string {
-	var b [16]byte
-	// crypto/rand.Read never fails (it crashes the program instead).
-	_, _ = rand.Read(b[:])
-	return formatUUID(b[:])
+func (rec recorder) RecordCall(c awsapi.Caller, call awsapi.Call) error {
+	s := rec.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recordCallLocked(c, call)
+	return s.flushCloudTrailLocked()
 }

@@ -1,4 +1,4 @@
-package sandbox
+package sandbox_test
 
 import (
 	"bytes"
@@ -8,12 +8,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 // TestEventFilesRouting loads testdata/events (plain, gzipped, nested) and
 // checks each record lands in its region and account.
 func TestEventFilesRouting(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6, EventFiles: []string{"testdata/events"}})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6, EventFiles: []string{"testdata/events"}})
 	want := map[string][]string{
 		"us-east-1":      {"f1000000-0000-4000-8000-000000000001"},
 		"eu-west-1":      {"f1000000-0000-4000-8000-000000000002"},
@@ -21,7 +26,7 @@ func TestEventFilesRouting(t *testing.T) {
 		"us-west-2":      nil,
 	}
 	for region, ids := range want {
-		got := lookupAll(t, e.ct(region), cloudtrail.LookupEventsInput{})
+		got := lookupAll(t, e.CloudTrail(region), cloudtrail.LookupEventsInput{})
 		if len(got) != len(ids) {
 			t.Fatalf("%s: %d events, want %v", region, len(got), ids)
 		}
@@ -31,29 +36,36 @@ func TestEventFilesRouting(t *testing.T) {
 			}
 		}
 	}
-	// The record without recipientAccountId belongs to its caller's account.
-	e.srv.mu.Lock()
-	idx := e.srv.ctrt.index[indexKey("111122223333", "us-east-1")]
-	e.srv.mu.Unlock()
-	if idx == nil || len(idx.events) != 1 || idx.events[0].EventName != "DeleteServer" {
-		t.Fatalf("other account's index = %+v", idx)
+	// The record without recipientAccountId belongs to its caller's
+	// account, which sees it from a role there.
+	role, err := e.STS("us-east-1").AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::111122223333:role/auditor"), RoleSessionName: aws.String("audit")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := role.Credentials
+	other := sandboxtest.CloudTrailClient(e.URL, "us-east-1", sandboxtest.Creds(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken)))
+	got := lookupAll(t, other, cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+		{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String(sandbox.OpsWorksCMSource)}}})
+	if len(got) != 1 || aws.ToString(got[0].EventName) != "DeleteServer" {
+		t.Fatalf("the other account's events = %+v", got)
 	}
 }
 
 func TestAddRecordsGzipAndDuplicates(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6})
-	body := []byte(`{"Records":[` + testRecord("dup-1", "CreateBackup", "us-east-1", ctTestNow.Add(-time.Hour), false) + `]}`)
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
+	body := []byte(`{"Records":[` + testRecord("dup-1", "CreateBackup", "us-east-1", sandboxtest.Now.Add(-time.Hour), false) + `]}`)
 	for _, b := range [][]byte{body, gzipBytes(t, body)} {
-		if err := e.srv.AddRecords(bytes.NewReader(b)); err != nil {
+		if err := e.Server.AddRecords(bytes.NewReader(b)); err != nil {
 			t.Fatalf("AddRecords: %v", err)
 		}
 	}
-	out, err := e.ct("us-east-1").LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{})
+	out, err := e.CloudTrail("us-east-1").LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{})
 	if err != nil || len(out.Events) != 1 {
 		t.Fatalf("LookupEvents = %+v, %v", out, err)
 	}
 	for _, bad := range []string{`{"Records":[{"eventName":"X"}]}`, `not json`, `{"Records":[{"eventName":"X","eventSource":"s","eventTime":"yesterday"}]}`} {
-		if err := e.srv.AddRecords(bytes.NewReader([]byte(bad))); err == nil {
+		if err := e.Server.AddRecords(bytes.NewReader([]byte(bad))); err == nil {
 			t.Fatalf("AddRecords(%s) succeeded", bad)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 const (
@@ -135,7 +137,7 @@ func writeS3Err(w http.ResponseWriter, r *http.Request, e *s3Error) {
 }
 
 func s3RequestID() string {
-	return strings.ToUpper(hex.EncodeToString(randomBytes(8)))
+	return strings.ToUpper(hex.EncodeToString(awsapi.RandomBytes(8)))
 }
 
 func hostID(reqID string) string {
@@ -354,16 +356,16 @@ func (s *Server) recordS3CallLocked(ri *requestInfo, r *http.Request, event, buc
 	}
 	params["bucketName"] = bucketName
 	params["Host"] = r.Host
-	c := call{
+	c := awsapi.Call{
 		Source:            s3Source,
 		Name:              event,
 		RequestParameters: params,
-		Resources:         []recordResource{{ARN: bucketARN(bucketName), AccountID: ri.Account, Type: "AWS::S3::Bucket"}},
+		Resources:         []awsapi.Resource{{ARN: bucketARN(bucketName), AccountID: ri.Account, Type: "AWS::S3::Bucket"}},
 	}
 	if serr != nil {
 		c.ErrorCode, c.ErrorMessage = serr.code, serr.message
 	}
-	s.recordCallLocked(ri, c)
+	s.recordCallLocked(ri.Caller, c)
 }
 
 // subresources are the query parameters that address a bucket's or an

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 // The bucket configurations below are both the XML S3 accepts and the XML
@@ -196,7 +198,7 @@ func putBucketLifecycle(s *Server, r *http.Request, ri *requestInfo, b *bucket) 
 		rule := &cfg.Rules[i]
 		if rule.ID == "" {
 			// AWS names unnamed rules itself.
-			rule.ID = randomString(48, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+			rule.ID = awsapi.RandomString(48, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 		}
 		if len(rule.ID) > 255 {
 			return nil, errInvalidArgument("ID length should not exceed allowed limit of 255")

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 const (
@@ -64,7 +66,7 @@ func newObjectVersion(body []byte, contentType string, now time.Time, owner, sse
 }
 
 func newVersionID() string {
-	return randomString(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._")
+	return awsapi.RandomString(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._")
 }
 
 // storeVersionLocked adds v as the key's current version. A versioned

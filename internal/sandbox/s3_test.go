@@ -1,10 +1,9 @@
-package sandbox
+package sandbox_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/crc64"
 	"io"
 	"strings"
 	"testing"
@@ -15,12 +14,15 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 func TestCreateBucketRules(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	east, west := e.s3("us-east-1"), e.s3("eu-west-1")
+	east, west := e.S3("us-east-1"), e.S3("eu-west-1")
 	create := func(c *s3.Client, name, location string) error {
 		in := &s3.CreateBucketInput{Bucket: aws.String(name)}
 		if location != "" {
@@ -36,17 +38,17 @@ func TestCreateBucketRules(t *testing.T) {
 		t.Fatalf("CreateBucket in eu-west-1: %v", err)
 	}
 	for _, name := range []string{"ab", "UPPER", "-start", "end-", "a..b", "192.168.1.1", "xn--bucket", "bucket-s3alias", strings.Repeat("a", 64), "under_score"} {
-		wantCode(t, create(east, name, ""), "InvalidBucketName")
+		sandboxtest.WantCode(t, create(east, name, ""), "InvalidBucketName")
 	}
 	// Re-creating one's own bucket is 200 in us-east-1 for legacy
 	// compatibility, an error elsewhere.
 	if err := create(east, "east-bucket", ""); err != nil {
 		t.Errorf("re-creating own bucket in us-east-1: %v", err)
 	}
-	wantCode(t, create(west, "west-bucket", "eu-west-1"), "BucketAlreadyOwnedByYou")
-	wantCode(t, create(west, "no-location", ""), "IllegalLocationConstraintException")
-	wantCode(t, create(west, "wrong-location", "eu-central-1"), "IllegalLocationConstraintException")
-	wantCode(t, create(east, "explicit-east", "us-east-1"), "InvalidLocationConstraint")
+	sandboxtest.WantCode(t, create(west, "west-bucket", "eu-west-1"), "BucketAlreadyOwnedByYou")
+	sandboxtest.WantCode(t, create(west, "no-location", ""), "IllegalLocationConstraintException")
+	sandboxtest.WantCode(t, create(west, "wrong-location", "eu-central-1"), "IllegalLocationConstraintException")
+	sandboxtest.WantCode(t, create(east, "explicit-east", "us-east-1"), "InvalidLocationConstraint")
 
 	for _, tt := range []struct{ bucket, want string }{{"east-bucket", ""}, {"west-bucket", "eu-west-1"}} {
 		c := east
@@ -66,9 +68,9 @@ func TestCreateBucketRules(t *testing.T) {
 		t.Errorf("HeadBucket = %v, %v", head, err)
 	}
 	_, err = west.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("missing-bucket")})
-	wantCode(t, err, "NotFound")
+	sandboxtest.WantCode(t, err, "NotFound")
 	_, err = east.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("west-bucket")})
-	wantCode(t, err, "AuthorizationHeaderMalformed")
+	sandboxtest.WantCode(t, err, "AuthorizationHeaderMalformed")
 
 	list, err := east.ListBuckets(ctx, &s3.ListBucketsInput{})
 	if err != nil {
@@ -94,7 +96,7 @@ func TestCreateBucketRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = west.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("west-bucket")})
-	wantCode(t, err, "BucketNotEmpty")
+	sandboxtest.WantCode(t, err, "BucketNotEmpty")
 	if _, err := west.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("west-bucket"), Key: aws.String("k")}); err != nil {
 		t.Fatal(err)
 	}
@@ -102,14 +104,14 @@ func TestCreateBucketRules(t *testing.T) {
 		t.Fatalf("DeleteBucket: %v", err)
 	}
 	_, err = west.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("west-bucket")})
-	wantCode(t, err, "NoSuchBucket")
+	sandboxtest.WantCode(t, err, "NoSuchBucket")
 }
 
 func TestBucketSubresourceDefaultsAndNotFound(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	c := e.s3("us-east-1")
-	e.makeBucket(t, "us-east-1", "fresh", "")
+	c := e.S3("us-east-1")
+	e.MakeBucket(t, "us-east-1", "fresh", "")
 	b := aws.String("fresh")
 
 	// New buckets carry AWS's defaults since 2023.
@@ -139,24 +141,24 @@ func TestBucketSubresourceDefaultsAndNotFound(t *testing.T) {
 	}
 
 	_, err = c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
-	wantCode(t, err, "NoSuchBucketPolicy")
+	sandboxtest.WantCode(t, err, "NoSuchBucketPolicy")
 	_, err = c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: b})
-	wantCode(t, err, "NoSuchLifecycleConfiguration")
+	sandboxtest.WantCode(t, err, "NoSuchLifecycleConfiguration")
 	_, err = c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: b})
-	wantCode(t, err, "NoSuchTagSet")
+	sandboxtest.WantCode(t, err, "NoSuchTagSet")
 	_, err = c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: b})
-	wantCode(t, err, "ObjectLockConfigurationNotFoundError")
+	sandboxtest.WantCode(t, err, "ObjectLockConfigurationNotFoundError")
 
 	if _, err := c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: b}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
-	wantCode(t, err, "NoSuchPublicAccessBlockConfiguration")
+	sandboxtest.WantCode(t, err, "NoSuchPublicAccessBlockConfiguration")
 	if _, err := c.DeleteBucketOwnershipControls(ctx, &s3.DeleteBucketOwnershipControlsInput{Bucket: b}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: b})
-	wantCode(t, err, "OwnershipControlsNotFoundError")
+	sandboxtest.WantCode(t, err, "OwnershipControlsNotFoundError")
 
 	// Deleting the encryption configuration returns to SSE-S3, as AWS.
 	if _, err := c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b, ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{
@@ -182,7 +184,7 @@ func TestBucketSubresourceDefaultsAndNotFound(t *testing.T) {
 	_, err = c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b, ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{
 		Rules: []s3types.ServerSideEncryptionRule{{ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAes256, KMSMasterKeyID: aws.String("k")}}},
 	}})
-	wantCode(t, err, "InvalidArgument")
+	sandboxtest.WantCode(t, err, "InvalidArgument")
 
 	for _, op := range []func() error{
 		func() error {
@@ -194,17 +196,17 @@ func TestBucketSubresourceDefaultsAndNotFound(t *testing.T) {
 			return err
 		},
 	} {
-		wantCode(t, op(), "NoSuchBucket")
+		sandboxtest.WantCode(t, op(), "NoSuchBucket")
 	}
 }
 
 func TestBucketPolicy(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	c := e.s3("us-east-1")
-	e.makeBucket(t, "us-east-1", "logs-bucket", "")
+	c := e.S3("us-east-1")
+	e.MakeBucket(t, "us-east-1", "logs-bucket", "")
 	b := aws.String("logs-bucket")
-	good := trailPolicy("logs-bucket", "", "123456789012", trailARNFor("us-east-1", "123456789012", "main"))
+	good := sandboxtest.TrailPolicy("logs-bucket", "", "123456789012", sandboxtest.TrailARN("us-east-1", "123456789012", "main"))
 	if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(good)}); err != nil {
 		t.Fatalf("PutBucketPolicy: %v", err)
 	}
@@ -230,14 +232,14 @@ func TestBucketPolicy(t *testing.T) {
 		"action and notaction": stmt(`{"Effect":"Deny","Principal":"*","Action":"s3:*","NotAction":"s3:GetObject","Resource":"arn:aws:s3:::logs-bucket"}`),
 	} {
 		_, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(policy)})
-		if errCode(err) != "MalformedPolicy" {
+		if sandboxtest.ErrCode(err) != "MalformedPolicy" {
 			t.Errorf("%s: error %v, want MalformedPolicy", name, err)
 		}
 	}
 	// A public policy is refused while Block Public Access says so.
 	public := stmt(`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::logs-bucket/*"}`)
 	_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(public)})
-	wantCode(t, err, "AccessDenied")
+	sandboxtest.WantCode(t, err, "AccessDenied")
 	if _, err := c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
 		BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(false), RestrictPublicBuckets: aws.Bool(true),
 	}}); err != nil {
@@ -254,16 +256,16 @@ func TestBucketPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
-	wantCode(t, err, "NoSuchBucketPolicy")
+	sandboxtest.WantCode(t, err, "NoSuchBucketPolicy")
 }
 
 func TestBucketConfigurations(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	c := e.s3("eu-west-1")
-	e.makeBucket(t, "eu-west-1", "cfg-bucket", "")
-	e.makeBucket(t, "eu-west-1", "cfg-logs", "")
-	e.makeBucket(t, "us-east-1", "east-logs", "")
+	c := e.S3("eu-west-1")
+	e.MakeBucket(t, "eu-west-1", "cfg-bucket", "")
+	e.MakeBucket(t, "eu-west-1", "cfg-logs", "")
+	e.MakeBucket(t, "us-east-1", "east-logs", "")
 	b := aws.String("cfg-bucket")
 
 	t.Run("versioning", func(t *testing.T) {
@@ -275,7 +277,7 @@ func TestBucketConfigurations(t *testing.T) {
 			t.Errorf("GetBucketVersioning = %+v, %v", out, err)
 		}
 		_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b, VersioningConfiguration: &s3types.VersioningConfiguration{MFADelete: s3types.MFADeleteEnabled, Status: s3types.BucketVersioningStatusEnabled}})
-		wantCode(t, err, "InvalidRequest")
+		sandboxtest.WantCode(t, err, "InvalidRequest")
 	})
 	t.Run("lifecycle", func(t *testing.T) {
 		rules := []s3types.LifecycleRule{{
@@ -309,18 +311,18 @@ func TestBucketConfigurations(t *testing.T) {
 		}
 		for name, rule := range bad {
 			_, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b, LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: []s3types.LifecycleRule{rule}}})
-			if code := errCode(err); code != "InvalidRequest" && code != "InvalidArgument" && code != "MalformedXML" {
+			if code := sandboxtest.ErrCode(err); code != "InvalidRequest" && code != "InvalidArgument" && code != "MalformedXML" {
 				t.Errorf("%s: error %v, want a validation error", name, err)
 			}
 		}
 		dup := []s3types.LifecycleRule{rules[0], rules[0]}
 		_, err = c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b, LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: dup}})
-		wantCode(t, err, "InvalidArgument")
+		sandboxtest.WantCode(t, err, "InvalidArgument")
 		if _, err := c.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: b}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: b})
-		wantCode(t, err, "NoSuchLifecycleConfiguration")
+		sandboxtest.WantCode(t, err, "NoSuchLifecycleConfiguration")
 	})
 	t.Run("ownership", func(t *testing.T) {
 		if _, err := c.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: b, OwnershipControls: &s3types.OwnershipControls{
@@ -333,7 +335,7 @@ func TestBucketConfigurations(t *testing.T) {
 		}
 		_, err = c.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: b, OwnershipControls: &s3types.OwnershipControls{
 			Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: "Nobody"}}}})
-		wantCode(t, err, "MalformedXML")
+		sandboxtest.WantCode(t, err, "MalformedXML")
 	})
 	t.Run("logging", func(t *testing.T) {
 		put := func(target string) error {
@@ -350,12 +352,12 @@ func TestBucketConfigurations(t *testing.T) {
 			out.LoggingEnabled.TargetObjectKeyFormat.PartitionedPrefix.PartitionDateSource != s3types.PartitionDateSourceEventTime {
 			t.Errorf("GetBucketLogging = %+v, %v", out.LoggingEnabled, err)
 		}
-		wantCode(t, put("missing-target"), "InvalidTargetBucketForLogging")
+		sandboxtest.WantCode(t, put("missing-target"), "InvalidTargetBucketForLogging")
 		_, err = c.PutBucketLogging(ctx, &s3.PutBucketLoggingInput{Bucket: b, BucketLoggingStatus: &s3types.BucketLoggingStatus{
 			LoggingEnabled: &s3types.LoggingEnabled{TargetBucket: aws.String("cfg-logs"), TargetPrefix: aws.String("g/"), TargetGrants: []s3types.TargetGrant{{
 				Grantee: &s3types.Grantee{Type: s3types.TypeCanonicalUser, ID: aws.String(strings.Repeat("a", 64))}, Permission: s3types.BucketLogsPermissionRead}}}}})
-		wantCode(t, err, "InvalidTargetBucketForLogging")
-		wantCode(t, put("east-logs"), "CrossLocationLoggingProhibitted")
+		sandboxtest.WantCode(t, err, "InvalidTargetBucketForLogging")
+		sandboxtest.WantCode(t, put("east-logs"), "CrossLocationLoggingProhibitted")
 		if _, err := c.PutBucketLogging(ctx, &s3.PutBucketLoggingInput{Bucket: b, BucketLoggingStatus: &s3types.BucketLoggingStatus{}}); err != nil {
 			t.Fatal(err)
 		}
@@ -377,13 +379,13 @@ func TestBucketConfigurations(t *testing.T) {
 			{{Key: aws.String("aws:reserved"), Value: aws.String("1")}},
 		} {
 			_, err := c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: b, Tagging: &s3types.Tagging{TagSet: bad}})
-			wantCode(t, err, "InvalidTag")
+			sandboxtest.WantCode(t, err, "InvalidTag")
 		}
 		if _, err := c.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: b}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: b})
-		wantCode(t, err, "NoSuchTagSet")
+		sandboxtest.WantCode(t, err, "NoSuchTagSet")
 	})
 	t.Run("object lock", func(t *testing.T) {
 		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("locked-bucket"), ObjectLockEnabledForBucket: aws.Bool(true),
@@ -399,7 +401,7 @@ func TestBucketConfigurations(t *testing.T) {
 			t.Errorf("object lock bucket versioning = %+v, %v", v, err)
 		}
 		_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: lb, VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}})
-		wantCode(t, err, "InvalidBucketState")
+		sandboxtest.WantCode(t, err, "InvalidBucketState")
 		if _, err := c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: lb, ObjectLockConfiguration: &s3types.ObjectLockConfiguration{
 			ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
 			Rule:              &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{Mode: s3types.ObjectLockRetentionModeCompliance, Days: aws.Int32(1)}},
@@ -411,23 +413,23 @@ func TestBucketConfigurations(t *testing.T) {
 			t.Errorf("GetObjectLockConfiguration = %+v, %v", out, err)
 		}
 		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: lb, Key: aws.String("kept"), Body: strings.NewReader("evidence")})
-		wantCode(t, err, "InvalidRequest")
+		sandboxtest.WantCode(t, err, "InvalidRequest")
 		put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: lb, Key: aws.String("kept"), Body: strings.NewReader("evidence"), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: lb, Key: aws.String("kept"), VersionId: put.VersionId})
-		wantCode(t, err, "AccessDenied")
+		sandboxtest.WantCode(t, err, "AccessDenied")
 		_, err = c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String("cfg-logs"), ObjectLockConfiguration: &s3types.ObjectLockConfiguration{ObjectLockEnabled: s3types.ObjectLockEnabledEnabled}})
-		wantCode(t, err, "InvalidBucketState")
+		sandboxtest.WantCode(t, err, "InvalidBucketState")
 	})
 }
 
 func TestObjects(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	c := e.s3("us-east-1")
-	e.makeBucket(t, "us-east-1", "objects", "")
+	c := e.S3("us-east-1")
+	e.MakeBucket(t, "us-east-1", "objects", "")
 	b := aws.String("objects")
 	keys := []string{"a.txt", "dir/one", "dir/two", "dir/sub/three", "other/x", "z y"}
 	for _, k := range keys {
@@ -447,7 +449,7 @@ func TestObjects(t *testing.T) {
 	if err != nil || aws.ToString(head.ContentType) != "application/json" || head.Metadata["owner"] != "audit" || aws.ToString(head.CacheControl) != "no-cache" || aws.ToInt64(head.ContentLength) != 2 {
 		t.Errorf("HeadObject = %+v, %v", head, err)
 	}
-	if got := readObject(t, c, "objects", "z y", nil); got != "body of z y" {
+	if got := sandboxtest.ReadObject(t, c, "objects", "z y", nil); got != "body of z y" {
 		t.Errorf("GetObject = %q", got)
 	}
 	rng, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("a.txt"), Range: aws.String("bytes=0-3")})
@@ -465,13 +467,13 @@ func TestObjects(t *testing.T) {
 		t.Errorf("ranged GetObject = %q", part)
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("missing")})
-	wantCode(t, err, "NoSuchKey")
+	sandboxtest.WantCode(t, err, "NoSuchKey")
 	_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: aws.String("missing")})
-	wantCode(t, err, "NotFound")
+	sandboxtest.WantCode(t, err, "NotFound")
 	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("md5"), Body: strings.NewReader("x"), ContentMD5: aws.String("1B2M2Y8AsgTpgAmY7PhCfg==")})
-	wantCode(t, err, "BadDigest")
+	sandboxtest.WantCode(t, err, "BadDigest")
 	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("a.txt"), Body: strings.NewReader("x"), IfNoneMatch: aws.String("*")})
-	wantCode(t, err, "PreconditionFailed")
+	sandboxtest.WantCode(t, err, "PreconditionFailed")
 
 	list := func(in *s3.ListObjectsV2Input) (keys, prefixes []string, next *string) {
 		t.Helper()
@@ -520,7 +522,7 @@ func TestObjects(t *testing.T) {
 		t.Errorf("ListObjects (v1) = %+v, %v", v1, err)
 	}
 	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b, ContinuationToken: aws.String("!!!")})
-	wantCode(t, err, "InvalidArgument")
+	sandboxtest.WantCode(t, err, "InvalidArgument")
 
 	del, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: b, Delete: &s3types.Delete{Objects: []s3types.ObjectIdentifier{
 		{Key: aws.String("dir/one")}, {Key: aws.String("dir/two")}, {Key: aws.String("never-existed")},
@@ -535,10 +537,10 @@ func TestObjects(t *testing.T) {
 }
 
 func TestVersioning(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	c := e.s3("us-east-1")
-	e.makeBucket(t, "us-east-1", "versions", "")
+	c := e.S3("us-east-1")
+	e.MakeBucket(t, "us-east-1", "versions", "")
 	b := aws.String("versions")
 	putBody := func(key, body string) *string {
 		out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String(key), Body: strings.NewReader(body)})
@@ -561,25 +563,25 @@ func TestVersioning(t *testing.T) {
 	if aws.ToString(v1) == "" || aws.ToString(v1) == aws.ToString(v2) || aws.ToString(v1) == "null" {
 		t.Fatalf("version ids %q %q", aws.ToString(v1), aws.ToString(v2))
 	}
-	if got := readObject(t, c, "versions", "k", v1); got != "one" {
+	if got := sandboxtest.ReadObject(t, c, "versions", "k", v1); got != "one" {
 		t.Errorf("GetObject v1 = %q", got)
 	}
-	if got := readObject(t, c, "versions", "k", aws.String("null")); got != "unversioned" {
+	if got := sandboxtest.ReadObject(t, c, "versions", "k", aws.String("null")); got != "unversioned" {
 		t.Errorf("GetObject null version = %q", got)
 	}
 	_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("k"), VersionId: aws.String(strings.Repeat("A", 32))})
-	wantCode(t, err, "NoSuchVersion")
+	sandboxtest.WantCode(t, err, "NoSuchVersion")
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("k"), VersionId: aws.String("bad id")})
-	wantCode(t, err, "InvalidArgument")
+	sandboxtest.WantCode(t, err, "InvalidArgument")
 
 	del, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("k")})
 	if err != nil || !aws.ToBool(del.DeleteMarker) || aws.ToString(del.VersionId) == "" {
 		t.Fatalf("DeleteObject = %+v, %v", del, err)
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("k")})
-	wantCode(t, err, "NoSuchKey")
+	sandboxtest.WantCode(t, err, "NoSuchKey")
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("k"), VersionId: del.VersionId})
-	wantCode(t, err, "MethodNotAllowed")
+	sandboxtest.WantCode(t, err, "MethodNotAllowed")
 
 	vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: b})
 	if err != nil || len(vs.Versions) != 3 || len(vs.DeleteMarkers) != 1 || !aws.ToBool(vs.DeleteMarkers[0].IsLatest) || aws.ToBool(vs.Versions[0].IsLatest) {
@@ -611,12 +613,12 @@ func TestVersioning(t *testing.T) {
 	}
 
 	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b})
-	wantCode(t, err, "BucketNotEmpty")
+	sandboxtest.WantCode(t, err, "BucketNotEmpty")
 	// Removing the delete marker brings the previous version back.
 	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("k"), VersionId: del.VersionId}); err != nil {
 		t.Fatal(err)
 	}
-	if got := readObject(t, c, "versions", "k", nil); got != "two" {
+	if got := sandboxtest.ReadObject(t, c, "versions", "k", nil); got != "two" {
 		t.Errorf("after removing the delete marker = %q", got)
 	}
 
@@ -628,7 +630,7 @@ func TestVersioning(t *testing.T) {
 	if err != nil || len(vs.Versions) != 3 {
 		t.Fatalf("after suspended put: %d versions, %v (the null version must be replaced)", len(vs.Versions), err)
 	}
-	if got := readObject(t, c, "versions", "k", aws.String("null")); got != "suspended" {
+	if got := sandboxtest.ReadObject(t, c, "versions", "k", aws.String("null")); got != "suspended" {
 		t.Errorf("null version = %q", got)
 	}
 }
@@ -636,19 +638,19 @@ func TestVersioning(t *testing.T) {
 // TestManagementCallsRecorded checks S3 bucket writes appear in
 // LookupEvents as CloudTrail records them, failures included.
 func TestManagementCallsRecorded(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	e.makeBucket(t, "eu-central-1", "recorded-bucket", "")
+	e.MakeBucket(t, "eu-central-1", "recorded-bucket", "")
 	// Distinct event times make the newest-first order certain.
-	e.clock.Advance(time.Second)
-	if _, err := e.s3("eu-central-1").PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("recorded-bucket"),
-		Policy: aws.String(trailPolicy("recorded-bucket", "", "123456789012", trailARNFor("eu-central-1", "123456789012", "t")))}); err != nil {
+	e.Clock.Advance(time.Second)
+	if _, err := e.S3("eu-central-1").PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("recorded-bucket"),
+		Policy: aws.String(sandboxtest.TrailPolicy("recorded-bucket", "", "123456789012", sandboxtest.TrailARN("eu-central-1", "123456789012", "t")))}); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(time.Second)
-	_, err := e.s3("eu-central-1").PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("recorded-bucket"), Policy: aws.String("{")})
-	wantCode(t, err, "MalformedPolicy")
-	out, err := e.ct("eu-central-1").LookupEvents(ctx, &cloudtrail.LookupEventsInput{
+	e.Clock.Advance(time.Second)
+	_, err := e.S3("eu-central-1").PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("recorded-bucket"), Policy: aws.String("{")})
+	sandboxtest.WantCode(t, err, "MalformedPolicy")
+	out, err := e.CloudTrail("eu-central-1").LookupEvents(ctx, &cloudtrail.LookupEventsInput{
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String("s3.amazonaws.com")}},
 	})
 	if err != nil {
@@ -680,23 +682,5 @@ func TestManagementCallsRecorded(t *testing.T) {
 	}
 	if r := out.Events[2].Resources; len(r) == 0 || aws.ToString(r[0].ResourceName) != "arn:aws:s3:::recorded-bucket" {
 		t.Errorf("CreateBucket resources = %+v", r)
-	}
-}
-
-func TestChecksumAlgorithms(t *testing.T) {
-	// Check values of "123456789" from the CRC catalogue and RFC 3174/6234.
-	for alg, want := range map[string]string{
-		"crc32":     "y/Q5Jg==",
-		"crc32c":    "4waSgw==",
-		"crc64nvme": "rosUhgp5mIg=",
-		"sha1":      "98O8HYCOBHMq32eZZczDTKeuNEE=",
-		"sha256":    "FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU=",
-	} {
-		if got := checksumOf(alg, []byte("123456789")); got != want {
-			t.Errorf("%s = %s, want %s", alg, got, want)
-		}
-	}
-	if crc64.Checksum([]byte("123456789"), crc64NVMETable) != 0xae8b14860a799888 {
-		t.Errorf("CRC-64/NVME check value wrong")
 	}
 }

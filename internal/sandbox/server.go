@@ -17,7 +17,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sigv4"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sts"
 )
 
 // Options configures a Server. The zero value of every field has a sensible
@@ -68,14 +70,12 @@ type Server struct {
 	// buckets holds every account's S3 buckets: bucket names are global,
 	// as in AWS.
 	buckets map[string]*bucket
-	// sessions are the temporary credentials AssumeRole issued, by access
-	// key id.
-	sessions map[string]*session
+	sts     *sts.Service
 
 	// Each service's journal, and the object bodies, keep the state in
 	// Options.DataDir; without one they keep nothing.
-	s3Journal, stsJournal, ctJournal changeJournal
-	bodies                           bodyStore
+	s3Journal, ctJournal awsapi.Journal
+	bodies               bodyStore
 	// ctPending are CloudTrail changes not yet written to its journal.
 	ctPending []any
 }
@@ -83,14 +83,9 @@ type Server struct {
 // requestInfo is what the router learned about an authenticated request
 // before handing it to a service.
 type requestInfo struct {
-	Region    string // from the SigV4 credential scope
-	Account   string // the account the access key belongs to
-	AccessKey string
-	ARN       string // the caller's identity ARN (user or assumed-role session)
-	Service   string // "cloudtrail", "s3" or "sts"
-	Body      []byte // the request body, already read
-	SourceIP  string
-	UserAgent string
+	awsapi.Caller
+	Service string // "cloudtrail", "s3" or "sts"
+	Body    []byte // the request body, already read
 }
 
 // Contract between the router, S3 and STS (server.go, auth.go, s3*.go,
@@ -109,7 +104,7 @@ type requestInfo struct {
 //
 // Defined on the router/S3/STS side:
 //
-//	func writeJSONError(w http.ResponseWriter, status int, code, message string)
+//	func awsapi.WriteJSONError(w http.ResponseWriter, status int, code, message string)
 //	func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, message string)
 //	func writeSTSError(w http.ResponseWriter, status int, code, message string)
 //	func (s *Server) now() time.Time
@@ -150,12 +145,12 @@ func New(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{
-		opts:     opts,
-		buckets:  map[string]*bucket{},
-		sessions: map[string]*session{},
+		opts:    opts,
+		buckets: map[string]*bucket{},
 	}
 	s.verifier = &sigv4.Verifier{Keys: keys{s}, Now: s.now}
-	s.s3Journal, s.stsJournal, s.ctJournal, s.bodies = memory{}, memory{}, memory{}, memory{}
+	s.s3Journal, s.ctJournal, s.bodies = memory{}, memory{}, memory{}
+	s.sts = sts.New(sts.Config{Now: s.now, Recorder: recorder{s}, Journal: memory{}})
 	var st *store
 	if opts.DataDir != "" {
 		var err error
@@ -182,13 +177,20 @@ func (s *Server) restore(dir string) (*store, error) {
 		return nil, err
 	}
 	s.bodies = st
+	stsJournal, snapshot, changes, err := st.journal(areaSTS)
+	if err != nil {
+		return nil, err
+	}
+	s.sts = sts.New(sts.Config{Now: s.now, Recorder: recorder{s}, Journal: stsJournal})
+	if err := s.sts.Restore(snapshot, changes); err != nil {
+		return nil, fmt.Errorf("restoring %s: %w", areaSTS, err)
+	}
 	for _, area := range []struct {
 		name    string
-		journal *changeJournal
+		journal *awsapi.Journal
 		restore func(snapshot json.RawMessage, changes []json.RawMessage) error
 	}{
 		{areaS3, &s.s3Journal, s.restoreS3},
-		{areaSTS, &s.stsJournal, s.restoreSTS},
 		{areaCloudTrail, &s.ctJournal, s.restoreCloudTrail},
 	} {
 		j, snapshot, changes, err := st.journal(area.name)
@@ -252,7 +254,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case serviceCloudTrail:
 		s.serveCloudTrail(w, r, ri)
 	case serviceSTS:
-		s.serveSTS(w, r, ri)
+		if op, ok := s.sts.Operation(r, ri.Body); ok && s.injectFault(w, ri, op) {
+			return
+		}
+		s.sts.ServeAPI(w, r, ri.Caller, ri.Body)
 	default:
 		s.serveS3(w, r, ri)
 	}
@@ -285,19 +290,4 @@ func sourceIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// writeJSONError answers in the JSON 1.1 protocol's error shape.
-func writeJSONError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-Requestid", randomUUID())
-	w.WriteHeader(status)
-	body, err := json.Marshal(map[string]string{"__type": code, "message": message})
-	if err != nil {
-		// Two strings always marshal.
-		panic(err)
-	}
-	// A write fails only once the client has gone; there is no one left to
-	// answer.
-	_, _ = w.Write(body)
 }

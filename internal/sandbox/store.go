@@ -361,11 +361,6 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// changeJournal keeps one service's state in the data directory.
-type changeJournal interface {
-	Write(snapshot func() any, changes ...any) error
-}
-
 // bodyStore keeps object bodies in the data directory.
 type bodyStore interface {
 	SaveBody(body []byte) (string, error)

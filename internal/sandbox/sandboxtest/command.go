@@ -1,4 +1,4 @@
-package sandbox
+package sandboxtest
 
 import (
 	"bytes"
@@ -10,21 +10,23 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 )
 
-const sandboxCommand = "github.com/opsaudit/terraform-provider-opsaudit/cmd/opsaudit-sandbox"
+const command = "github.com/opsaudit/terraform-provider-opsaudit/cmd/opsaudit-sandbox"
 
-// startSandboxCommand builds and starts the opsaudit-sandbox command on a
-// free loopback port with the extra flags given, and returns its endpoint
-// URL. The process is stopped with SIGTERM when the test ends, and must
-// exit cleanly.
-func startSandboxCommand(t *testing.T, args ...string) string {
+// StartCommand builds and starts the opsaudit-sandbox command on a free
+// loopback port with the extra flags given, and returns its endpoint URL.
+// The process is stopped with SIGTERM when the test ends, and must exit
+// cleanly.
+func StartCommand(t *testing.T, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "opsaudit-sandbox")
-	build := exec.Command("go", "build", "-o", bin, sandboxCommand)
+	build := exec.Command("go", "build", "-o", bin, command)
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", sandboxCommand, err, out)
+		t.Fatalf("building %s: %v\n%s", command, err, out)
 	}
 	ready := filepath.Join(dir, "ready")
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-ready-file", ready}, args...)...)
@@ -66,18 +68,18 @@ func startSandboxCommand(t *testing.T, args ...string) string {
 	return ""
 }
 
-// requireAWSCLI skips the test when the AWS CLI is not installed.
-func requireAWSCLI(t *testing.T) {
+// RequireAWSCLI skips the test when the AWS CLI is not installed.
+func RequireAWSCLI(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the AWS CLI (aws) is not on PATH; install it (pip install awscli) to run the botocore tests")
 	}
 }
 
-// awsCLI runs the AWS CLI against endpoint with the sandbox's default key
+// AWSCLI runs the AWS CLI against endpoint with the sandbox's default key
 // pair, isolated from any configuration or credentials of the machine,
 // and returns its standard output. The error includes standard error.
-func awsCLI(t *testing.T, endpoint, region string, args ...string) (string, error) {
+func AWSCLI(t *testing.T, endpoint, region string, args ...string) (string, error) {
 	t.Helper()
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -88,8 +90,8 @@ func awsCLI(t *testing.T, endpoint, region string, args ...string) (string, erro
 		"HOME=" + home,
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
-		"AWS_ACCESS_KEY_ID=" + DefaultAccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + DefaultSecretKey,
+		"AWS_ACCESS_KEY_ID=" + sandbox.DefaultAccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + sandbox.DefaultSecretKey,
 		"AWS_DEFAULT_REGION=" + region,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_MAX_ATTEMPTS=1",
