@@ -32,7 +32,6 @@ type cloudTrailRuntime struct {
 	// considered for log delivery.
 	delivered map[string]uint64
 	limiters  map[string]*rate.Limiter
-	faults    *faultSet
 }
 
 // trail is one trail with its settings and logging status.
@@ -102,7 +101,6 @@ func (s *Server) initCloudTrail() error {
 		index:     map[string]*eventIndex{},
 		delivered: map[string]uint64{},
 		limiters:  map[string]*rate.Limiter{},
-		faults:    newFaultSet(s.opts.Faults),
 	}
 	account := s.opts.Account
 	if !s.opts.NoHistory {
@@ -161,6 +159,8 @@ func (s *Server) ctSnapshotLocked() any { return s.ct }
 // restoreCloudTrail rebuilds the trails and recorded calls from a
 // snapshot and the changes since.
 func (s *Server) restoreCloudTrail(snapshot json.RawMessage, changes []json.RawMessage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.ct = &cloudTrailState{}
 	if len(snapshot) > 0 {
 		if err := json.Unmarshal(snapshot, s.ct); err != nil {
@@ -203,7 +203,7 @@ type ctOp struct {
 	readOnly bool
 	// noRecord is for operations AWS does not record (LookupEvents).
 	noRecord bool
-	run      func(s *Server, ri *requestInfo, body []byte) (out any, rec callDetail, err *ctError)
+	run      func(s *Server, ri awsapi.Caller, body []byte) (out any, rec callDetail, err *ctError)
 }
 
 // callDetail is what an operation adds to its recorded call.
@@ -233,6 +233,37 @@ var ctOps = map[string]ctOp{
 	"LookupEvents":        {readOnly: true, noRecord: true, run: (*Server).ctLookupEvents},
 }
 
+// cloudTrailTargetPrefixes are the X-Amz-Target prefixes of CloudTrail: the
+// Go SDK sends the short one, botocore the fully qualified one.
+var cloudTrailTargetPrefixes = []string{
+	"CloudTrail_20131101.",
+	"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.",
+}
+
+// ctAPI is CloudTrail as the router sees it.
+type ctAPI struct{ s *Server }
+
+func (a ctAPI) Operation(r *http.Request, _ []byte) (string, bool) {
+	name := ctOperation(r.Header.Get("X-Amz-Target"))
+	_, ok := ctOps[name]
+	return name, ok
+}
+
+func (a ctAPI) ServeAPI(w http.ResponseWriter, r *http.Request, c awsapi.Caller, body []byte) {
+	a.s.serveCloudTrail(w, r, c, body)
+}
+
+func (a ctAPI) WriteError(w http.ResponseWriter, _ *http.Request, status int, code, message string) {
+	awsapi.WriteJSONError(w, status, code, message)
+}
+
+// ctState restores CloudTrail's state.
+type ctState struct{ s *Server }
+
+func (c ctState) Restore(snapshot json.RawMessage, changes []json.RawMessage) error {
+	return c.s.restoreCloudTrail(snapshot, changes)
+}
+
 // ctOperation extracts the operation from X-Amz-Target, which the Go SDK
 // sends as "CloudTrail_20131101.<Op>" and botocore as
 // "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>".
@@ -244,17 +275,13 @@ func ctOperation(target string) string {
 }
 
 // serveCloudTrail answers one authenticated CloudTrail request.
-func (s *Server) serveCloudTrail(w http.ResponseWriter, r *http.Request, ri *requestInfo) {
+func (s *Server) serveCloudTrail(w http.ResponseWriter, r *http.Request, ri awsapi.Caller, body []byte) {
 	name := ctOperation(r.Header.Get("X-Amz-Target"))
 	op, ok := ctOps[name]
 	if !ok {
 		awsapi.WriteJSONError(w, http.StatusBadRequest, "UnknownOperationException", "Unknown operation "+name)
 		return
 	}
-	if s.injectFault(w, ri, name) {
-		return
-	}
-	body := ri.Body
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")
 	}
@@ -271,7 +298,7 @@ func (s *Server) serveCloudTrail(w http.ResponseWriter, r *http.Request, ri *req
 		if cerr != nil {
 			c.ErrorCode, c.ErrorMessage, c.ResponseElements = cerr.code, cerr.msg, nil
 		}
-		s.recordCallLocked(ri.Caller, c)
+		s.recordCallLocked(ri, c)
 	}
 	perr := s.flushCloudTrailLocked()
 	s.mu.Unlock()

@@ -56,7 +56,7 @@ func (s *Server) deliverLocked(t *trail) {
 	now := s.now().UTC()
 	t.LatestDeliveryAttemptTime = now
 	s.trailChangedLocked(t)
-	policy, _, _, ok := s.bucketPolicyLocked(t.S3BucketName)
+	policy, _, ok := s.s3.BucketPolicy(t.S3BucketName)
 	switch {
 	case !ok:
 		t.LatestDeliveryError = "NoSuchBucket"
@@ -74,7 +74,7 @@ func (s *Server) deliverLocked(t *trail) {
 	for _, region := range regions {
 		key, body, err := logFile(t, region, now, byRegion[region])
 		if err == nil {
-			err = s.putObjectLocked(t.S3BucketName, key, body, "application/x-gzip")
+			err = s.s3.PutObject(t.S3BucketName, key, body, "application/x-gzip", nil)
 		}
 		if err != nil {
 			t.LatestDeliveryError = "InternalError"
@@ -85,7 +85,7 @@ func (s *Server) deliverLocked(t *trail) {
 	}
 	if t.LogFileValidationEnabled {
 		key, body, err := digestFile(t, now, written)
-		if err == nil && s.putObjectLocked(t.S3BucketName, key, body, "application/x-gzip") == nil {
+		if err == nil && s.s3.PutObject(t.S3BucketName, key, body, "application/x-gzip", nil) == nil {
 			t.LatestDigestDeliveryTime = now
 		}
 	}

@@ -224,7 +224,7 @@ func (t *trail) logPrefix() string {
 // write; with propagation, a policy written less than
 // Options.PolicyPropagationDelay ago is not yet in force.
 func (s *Server) checkBucketLocked(t *trail, propagation bool) *ctError {
-	policy, written, _, ok := s.bucketPolicyLocked(t.S3BucketName)
+	policy, written, ok := s.s3.BucketPolicy(t.S3BucketName)
 	if !ok {
 		return ctErr("S3BucketDoesNotExistException", "S3 bucket %s does not exist.", t.S3BucketName)
 	}

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"slices"
 	"strings"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 type eventSelector struct {
@@ -205,7 +207,7 @@ func validateAdvancedSelectors(sels []advancedEventSelector) *ctError {
 	return nil
 }
 
-func (s *Server) ctPutEventSelectors(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctPutEventSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct {
 		TrailName              string
 		EventSelectors         []eventSelector
@@ -252,7 +254,7 @@ func (s *Server) selectorsOut(t *trail) map[string]any {
 	return out
 }
 
-func (s *Server) ctGetEventSelectors(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctGetEventSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct{ TrailName string }
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
@@ -264,7 +266,7 @@ func (s *Server) ctGetEventSelectors(ri *requestInfo, body []byte) (any, callDet
 	return s.selectorsOut(t), callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctPutInsightSelectors(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctPutInsightSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct {
 		TrailName        string
 		InsightSelectors []insightSelector
@@ -298,7 +300,7 @@ func (s *Server) ctPutInsightSelectors(ri *requestInfo, body []byte) (any, callD
 	return out, callDetail{response: out, resources: t.resource()}, nil
 }
 
-func (s *Server) ctGetInsightSelectors(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctGetInsightSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct{ TrailName string }
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err

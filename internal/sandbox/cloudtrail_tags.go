@@ -1,6 +1,10 @@
 package sandbox
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
+)
 
 const maxTrailTags = 50
 
@@ -41,7 +45,7 @@ type tagsInput struct {
 }
 
 // tagTargetLocked resolves a tagging ResourceId, which must be a trail ARN.
-func (s *Server) tagTargetLocked(ri *requestInfo, id string) (*trail, *ctError) {
+func (s *Server) tagTargetLocked(ri awsapi.Caller, id string) (*trail, *ctError) {
 	if !trailARNRE.MatchString(id) {
 		return nil, ctErr("CloudTrailARNInvalidException", "%s is not a valid trail ARN.", id)
 	}
@@ -54,7 +58,7 @@ func (s *Server) tagTargetLocked(ri *requestInfo, id string) (*trail, *ctError) 
 
 // tagsCallLocked decodes an AddTags or RemoveTags body and resolves the
 // trail it tags.
-func (s *Server) tagsCallLocked(ri *requestInfo, body []byte) (*trail, tagsInput, *ctError) {
+func (s *Server) tagsCallLocked(ri awsapi.Caller, body []byte) (*trail, tagsInput, *ctError) {
 	var in tagsInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, in, err
@@ -63,7 +67,7 @@ func (s *Server) tagsCallLocked(ri *requestInfo, body []byte) (*trail, tagsInput
 	return t, in, err
 }
 
-func (s *Server) ctAddTags(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctAddTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, in, err := s.tagsCallLocked(ri, body)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -77,7 +81,7 @@ func (s *Server) ctAddTags(ri *requestInfo, body []byte) (any, callDetail, *ctEr
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctRemoveTags(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctRemoveTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, in, err := s.tagsCallLocked(ri, body)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -97,7 +101,7 @@ func (s *Server) ctRemoveTags(ri *requestInfo, body []byte) (any, callDetail, *c
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctListTags(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctListTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct{ ResourceIdList []string }
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err

@@ -111,7 +111,7 @@ func isAlnum(c byte) bool {
 
 // findTrailLocked resolves a trail name or ARN as seen from the caller's
 // region: its own trails and the shadows of multi-region trails.
-func (s *Server) findTrailLocked(ri *requestInfo, nameOrARN string) (*trail, *ctError) {
+func (s *Server) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *ctError) {
 	if nameOrARN == "" {
 		return nil, ctErr("InvalidTrailNameException", "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).")
 	}
@@ -148,7 +148,7 @@ func (s *Server) findTrailLocked(ri *requestInfo, nameOrARN string) (*trail, *ct
 
 // findHomeTrailLocked resolves a trail that the caller wants to change:
 // changes are allowed only in the trail's home region.
-func (s *Server) findHomeTrailLocked(ri *requestInfo, nameOrARN string) (*trail, *ctError) {
+func (s *Server) findHomeTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *ctError) {
 	t, err := s.findTrailLocked(ri, nameOrARN)
 	if err != nil {
 		return nil, err
@@ -175,7 +175,7 @@ func (s *Server) nameTakenLocked(account, name, home string, multi bool, except 
 
 // applyTrailInput validates in and applies it to t (a copy), as CreateTrail
 // and UpdateTrail do. It returns whether the bucket destination changed.
-func (s *Server) applyTrailInput(ri *requestInfo, t *trail, in *trailInput) (bucketChanged bool, err *ctError) {
+func (s *Server) applyTrailInput(ri awsapi.Caller, t *trail, in *trailInput) (bucketChanged bool, err *ctError) {
 	if in.S3BucketName != nil && *in.S3BucketName != t.S3BucketName {
 		if !bucketNameRE.MatchString(*in.S3BucketName) {
 			return false, ctErr("InvalidS3BucketNameException", "Bucket name %q is not valid.", *in.S3BucketName)
@@ -268,7 +268,7 @@ func resolveKMSKey(id, region, account string) (string, *ctError) {
 	return "", ctErr("InvalidKmsKeyIdException", "KMS key ID %q is not valid.", id)
 }
 
-func (s *Server) ctCreateTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctCreateTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in trailInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
@@ -299,7 +299,7 @@ func (s *Server) ctCreateTrail(ri *requestInfo, body []byte) (any, callDetail, *
 	return t.createOut(), callDetail{response: t.createOut(), resources: t.resource()}, nil
 }
 
-func (s *Server) ctUpdateTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctUpdateTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in trailInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
@@ -334,7 +334,7 @@ type nameInput struct {
 // namedTrailLocked decodes the body of a call that names one trail and
 // resolves the trail with find: findTrailLocked for calls that read it,
 // findHomeTrailLocked for calls that change it.
-func (s *Server) namedTrailLocked(ri *requestInfo, body []byte, find func(*requestInfo, string) (*trail, *ctError)) (*trail, *ctError) {
+func (s *Server) namedTrailLocked(ri awsapi.Caller, body []byte, find func(awsapi.Caller, string) (*trail, *ctError)) (*trail, *ctError) {
 	var in nameInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, err
@@ -342,7 +342,7 @@ func (s *Server) namedTrailLocked(ri *requestInfo, body []byte, find func(*reque
 	return find(ri, in.Name)
 }
 
-func (s *Server) ctDeleteTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctDeleteTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -353,7 +353,7 @@ func (s *Server) ctDeleteTrail(ri *requestInfo, body []byte) (any, callDetail, *
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctGetTrail(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctGetTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -361,7 +361,7 @@ func (s *Server) ctGetTrail(ri *requestInfo, body []byte) (any, callDetail, *ctE
 	return map[string]any{"Trail": t.out()}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctDescribeTrails(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctDescribeTrails(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct {
 		TrailNameList       []string `json:"trailNameList"`
 		IncludeShadowTrails *bool    `json:"includeShadowTrails"`
@@ -402,7 +402,7 @@ func (s *Server) ctDescribeTrails(ri *requestInfo, body []byte) (any, callDetail
 	return map[string]any{"trailList": list}, callDetail{}, nil
 }
 
-func (s *Server) ctListTrails(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctListTrails(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	type info struct {
 		TrailARN   string
 		Name       string
@@ -417,7 +417,7 @@ func (s *Server) ctListTrails(ri *requestInfo, body []byte) (any, callDetail, *c
 	return map[string]any{"Trails": list}, callDetail{}, nil
 }
 
-func (s *Server) ctGetTrailStatus(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctGetTrailStatus(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -461,7 +461,7 @@ func (s *Server) ctGetTrailStatus(ri *requestInfo, body []byte) (any, callDetail
 	return out, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctStartLogging(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctStartLogging(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -474,7 +474,7 @@ func (s *Server) ctStartLogging(ri *requestInfo, body []byte) (any, callDetail, 
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctStopLogging(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctStopLogging(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err

@@ -69,7 +69,7 @@ type lookupToken struct {
 
 // paramsHash binds a NextToken to the region and the parameters that
 // select events; MaxResults may change between pages.
-func (in *lookupInput) paramsHash(ri *requestInfo) string {
+func (in *lookupInput) paramsHash(ri awsapi.Caller) string {
 	h := sha256.New()
 	write := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
 	write(ri.Account)
@@ -89,7 +89,7 @@ func (in *lookupInput) paramsHash(ri *requestInfo) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-func (s *Server) lookupLimiterLocked(ri *requestInfo) *rate.Limiter {
+func (s *Server) lookupLimiterLocked(ri awsapi.Caller) *rate.Limiter {
 	key := indexKey(ri.Account, ri.Region)
 	l := s.ctrt.limiters[key]
 	if l == nil {
@@ -119,7 +119,7 @@ type lookupEvent struct {
 	CloudTrailEvent string
 }
 
-func (s *Server) ctLookupEvents(ri *requestInfo, body []byte) (any, callDetail, *ctError) {
+func (s *Server) ctLookupEvents(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	if !s.lookupLimiterLocked(ri).Allow() {
 		return nil, callDetail{}, ctErr("ThrottlingException", "Rate exceeded")
 	}

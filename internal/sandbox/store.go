@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/s3"
 )
 
 // The data directory holds, for each service, a snapshot of its state
@@ -58,6 +61,51 @@ type store struct {
 	loaded map[string]bool
 }
 
+// savedState is what the data directory holds for one service: the
+// journal to continue, and the snapshot and changes to restore.
+type savedState struct {
+	journal  awsapi.Journal
+	snapshot json.RawMessage
+	changes  []json.RawMessage
+}
+
+// load opens every service's journal in dir; without a data directory the
+// store is nil and the journals keep nothing.
+func load(dir string) (*store, map[string]savedState, error) {
+	saved := map[string]savedState{}
+	if dir == "" {
+		for _, name := range serviceNames {
+			saved[name] = savedState{journal: memory{}}
+		}
+		return nil, saved, nil
+	}
+	st, err := openStore(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, name := range serviceNames {
+		j, snapshot, changes, err := st.journal(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		saved[name] = savedState{journal: j, snapshot: snapshot, changes: changes}
+	}
+	return st, saved, nil
+}
+
+// bodiesWith is S3's store: its journal j, and the object bodies.
+func (st *store) bodiesWith(j awsapi.Journal) s3.Store {
+	if st == nil {
+		return memory{}
+	}
+	return bodyJournal{Journal: j, store: st}
+}
+
+type bodyJournal struct {
+	awsapi.Journal
+	*store
+}
+
 // openStore prepares dir and turns a version 1 state file into version 2
 // snapshots.
 func openStore(dir string) (*store, error) {
@@ -94,7 +142,7 @@ func (st *store) upgradeLegacy() error {
 	if legacy.Version != 1 {
 		return fmt.Errorf("%s has version %d, want 1", legacyStateFile, legacy.Version)
 	}
-	for name, state := range map[string]json.RawMessage{areaS3: legacy.Buckets, areaSTS: legacy.Sessions, areaCloudTrail: legacy.CloudTrail} {
+	for name, state := range map[string]json.RawMessage{serviceS3: legacy.Buckets, serviceSTS: legacy.Sessions, serviceCloudTrail: legacy.CloudTrail} {
 		if err := st.writeSnapshot(name, 1, state); err != nil {
 			return err
 		}
@@ -245,6 +293,9 @@ func bodyName(body []byte) string {
 // removeUnreferenced removes what a crash or deletes left behind once
 // every service is restored: temporary files and bodies no state named.
 func (st *store) removeUnreferenced() error {
+	if st == nil {
+		return nil
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, sub := range []string{st.dir, filepath.Join(st.dir, objectsDir)} {
@@ -359,12 +410,6 @@ func syncDir(dir string) error {
 		return fmt.Errorf("syncing %s: %w", dir, err)
 	}
 	return nil
-}
-
-// bodyStore keeps object bodies in the data directory.
-type bodyStore interface {
-	SaveBody(body []byte) (string, error)
-	LoadBody(name string) ([]byte, error)
 }
 
 // memory is the store without a data directory: state lives only in

@@ -1,4 +1,4 @@
-package sandbox
+package s3
 
 import (
 	"hash/crc64"

@@ -1,4 +1,4 @@
-package sandbox
+package s3
 
 import (
 	"net/http"
@@ -46,7 +46,7 @@ func defaultSSE(b *bucket) string {
 
 var sseAlgorithms = map[string]bool{"AES256": true, "aws:kms": true, "aws:kms:dsse": true}
 
-func putBucketEncryption(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func putBucketEncryption(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg encryptionConfig
 	if serr := parseS3XML(ri.Body, "ServerSideEncryptionConfiguration", &cfg); serr != nil {
 		return nil, serr
@@ -70,7 +70,7 @@ type versioningConfig struct {
 	MfaDelete string `xml:",omitempty" json:",omitempty"`
 }
 
-func putBucketVersioning(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func putBucketVersioning(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg versioningConfig
 	if serr := parseS3XML(ri.Body, "VersioningConfiguration", &cfg); serr != nil {
 		return nil, serr
@@ -179,7 +179,7 @@ var minTransitionDays = map[string]int{"STANDARD_IA": 30, "ONEZONE_IA": 30}
 
 const maxLifecycleRules = 1000
 
-func putBucketLifecycle(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func putBucketLifecycle(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg lifecycleConfig
 	if serr := parseS3XML(ri.Body, "LifecycleConfiguration", &cfg); serr != nil {
 		return nil, serr
@@ -359,7 +359,7 @@ type partitionedPrefix struct {
 	PartitionDateSource string `xml:",omitempty" json:",omitempty"`
 }
 
-func putBucketLogging(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func putBucketLogging(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg loggingStatus
 	if serr := parseS3XML(ri.Body, "BucketLoggingStatus", &cfg); serr != nil {
 		return nil, serr
@@ -410,7 +410,7 @@ type tagging struct {
 
 const maxBucketTags = 50
 
-func putBucketTagging(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func putBucketTagging(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg tagging
 	if serr := parseS3XML(ri.Body, "Tagging", &cfg); serr != nil {
 		return nil, serr
@@ -455,7 +455,7 @@ type defaultRetention struct {
 	Years *int `xml:",omitempty" json:",omitempty"`
 }
 
-func putObjectLockConfiguration(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func putObjectLockConfiguration(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg objectLockConfig
 	if serr := parseS3XML(ri.Body, "ObjectLockConfiguration", &cfg); serr != nil {
 		return nil, serr

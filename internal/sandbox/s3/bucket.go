@@ -1,4 +1,4 @@
-package sandbox
+package s3
 
 import (
 	"fmt"
@@ -39,21 +39,7 @@ func validBucketName(name string) bool {
 // older alias.
 var legacyLocations = map[string]string{"EU": "eu-west-1"}
 
-func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, ri *requestInfo, name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	params, serr := s.createBucketLocked(r, ri, name)
-	serr = s.finishS3CallLocked(ri, r, s3Op{event: "CreateBucket", mutates: true}, name, params, serr)
-	if serr != nil {
-		writeS3Err(w, r, serr)
-		return
-	}
-	setS3Headers(w, s3RequestID())
-	w.Header().Set("Location", "/"+name)
-	w.WriteHeader(http.StatusOK)
-}
-
-func (s *Server) createBucketLocked(r *http.Request, ri *requestInfo, name string) (map[string]any, *s3Error) {
+func (s *Service) createBucketLocked(r *http.Request, ri *request, name string) (map[string]any, *s3Error) {
 	if !validBucketName(name) {
 		return nil, &s3Error{status: http.StatusBadRequest, code: "InvalidBucketName", message: "The specified bucket is not valid.", bucketName: name}
 	}
@@ -128,7 +114,7 @@ func (s *Server) createBucketLocked(r *http.Request, ri *requestInfo, name strin
 	return params, nil
 }
 
-func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	if len(b.Objects) > 0 {
 		msg := "The bucket you tried to delete is not empty"
 		if b.Versioning != nil {
@@ -141,14 +127,14 @@ func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request, ri *reques
 	return nil, nil
 }
 
-func (s *Server) headBucket(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) headBucket(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	w.Header().Set("X-Amz-Bucket-Region", b.Region)
 	w.Header().Set("X-Amz-Access-Point-Alias", "false")
 	writeS3Empty(w, http.StatusOK)
 	return nil, nil
 }
 
-func (s *Server) getBucketLocation(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) getBucketLocation(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	loc := b.Region
 	if loc == usEast1 {
 		// us-east-1 is reported as an empty constraint.
@@ -164,7 +150,7 @@ type aclGrantee struct {
 	ID   string
 }
 
-func (s *Server) getBucketACL(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) getBucketACL(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	type grant struct {
 		Grantee    aclGrantee
 		Permission string
@@ -189,17 +175,17 @@ type bucketSubresource struct {
 	query                  string // the query parameter that addresses it
 	getOp, putOp, deleteOp string // the API operations
 	putEvent, deleteEvent  string // their CloudTrail event names
-	get                    func(s *Server, w http.ResponseWriter, b *bucket) *s3Error
-	put                    func(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error)
+	get                    func(s *Service, w http.ResponseWriter, b *bucket) *s3Error
+	put                    func(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error)
 	delete                 func(b *bucket)
 	putStatus              int
 }
 
-func (sr *bucketSubresource) serveGet(s *Server, w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (sr *bucketSubresource) serveGet(s *Service, w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	return nil, sr.get(s, w, b)
 }
 
-func (sr *bucketSubresource) servePut(s *Server, w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (sr *bucketSubresource) servePut(s *Service, w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	params, serr := sr.put(s, r, ri, b)
 	if serr != nil {
 		return params, serr
@@ -212,7 +198,7 @@ func (sr *bucketSubresource) servePut(s *Server, w http.ResponseWriter, r *http.
 	return params, nil
 }
 
-func (sr *bucketSubresource) serveDelete(s *Server, w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (sr *bucketSubresource) serveDelete(s *Service, w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	sr.delete(b)
 	writeS3Empty(w, http.StatusNoContent)
 	return map[string]any{sr.query: ""}, nil
@@ -220,8 +206,8 @@ func (sr *bucketSubresource) serveDelete(s *Server, w http.ResponseWriter, r *ht
 
 // xmlSubresource builds the Get of a sub-resource kept as a parsed XML
 // document: value returns nil when it is unset.
-func xmlGetter(root string, value func(b *bucket) any, notFound func(b *bucket) *s3Error) func(*Server, http.ResponseWriter, *bucket) *s3Error {
-	return func(s *Server, w http.ResponseWriter, b *bucket) *s3Error {
+func xmlGetter(root string, value func(b *bucket) any, notFound func(b *bucket) *s3Error) func(*Service, http.ResponseWriter, *bucket) *s3Error {
+	return func(s *Service, w http.ResponseWriter, b *bucket) *s3Error {
 		v := value(b)
 		if v == nil {
 			return notFound(b)
@@ -242,7 +228,7 @@ var bucketSubresources = []*bucketSubresource{
 	{
 		query: "policy", getOp: "GetBucketPolicy", putOp: "PutBucketPolicy", deleteOp: "DeleteBucketPolicy",
 		putEvent: "PutBucketPolicy", deleteEvent: "DeleteBucketPolicy", putStatus: http.StatusNoContent,
-		get: func(s *Server, w http.ResponseWriter, b *bucket) *s3Error {
+		get: func(s *Service, w http.ResponseWriter, b *bucket) *s3Error {
 			if b.Policy == "" {
 				return notFound("NoSuchBucketPolicy", "The bucket policy does not exist")(b)
 			}
@@ -261,7 +247,7 @@ var bucketSubresources = []*bucketSubresource{
 		putEvent: "PutBucketPublicAccessBlock", deleteEvent: "DeleteBucketPublicAccessBlock", putStatus: http.StatusOK,
 		get: xmlGetter("PublicAccessBlockConfiguration", func(b *bucket) any { return nilIfNone(b.PublicAccessBlock) },
 			notFound("NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found")),
-		put: func(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+		put: func(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 			var cfg publicAccessBlock
 			if serr := parseS3XML(ri.Body, "PublicAccessBlockConfiguration", &cfg); serr != nil {
 				return nil, serr
@@ -284,7 +270,7 @@ var bucketSubresources = []*bucketSubresource{
 	{
 		query: "versioning", getOp: "GetBucketVersioning", putOp: "PutBucketVersioning",
 		putEvent: "PutBucketVersioning", putStatus: http.StatusOK,
-		get: func(s *Server, w http.ResponseWriter, b *bucket) *s3Error {
+		get: func(s *Service, w http.ResponseWriter, b *bucket) *s3Error {
 			cfg := versioningConfig{}
 			if b.Versioning != nil {
 				cfg = *b.Versioning
@@ -297,7 +283,7 @@ var bucketSubresources = []*bucketSubresource{
 	{
 		query: "lifecycle", getOp: "GetBucketLifecycleConfiguration", putOp: "PutBucketLifecycleConfiguration", deleteOp: "DeleteBucketLifecycle",
 		putEvent: "PutBucketLifecycle", deleteEvent: "DeleteBucketLifecycle", putStatus: http.StatusOK,
-		get: func(s *Server, w http.ResponseWriter, b *bucket) *s3Error {
+		get: func(s *Service, w http.ResponseWriter, b *bucket) *s3Error {
 			if b.Lifecycle == nil {
 				return notFound("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")(b)
 			}
@@ -313,7 +299,7 @@ var bucketSubresources = []*bucketSubresource{
 		putEvent: "PutBucketOwnershipControls", deleteEvent: "DeleteBucketOwnershipControls", putStatus: http.StatusOK,
 		get: xmlGetter("OwnershipControls", func(b *bucket) any { return nilIfNone(b.Ownership) },
 			notFound("OwnershipControlsNotFoundError", "The bucket ownership controls were not found")),
-		put: func(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+		put: func(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 			var cfg ownershipControls
 			if serr := parseS3XML(ri.Body, "OwnershipControls", &cfg); serr != nil {
 				return nil, serr
@@ -329,7 +315,7 @@ var bucketSubresources = []*bucketSubresource{
 	{
 		query: "logging", getOp: "GetBucketLogging", putOp: "PutBucketLogging",
 		putEvent: "PutBucketLogging", putStatus: http.StatusOK,
-		get: func(s *Server, w http.ResponseWriter, b *bucket) *s3Error {
+		get: func(s *Service, w http.ResponseWriter, b *bucket) *s3Error {
 			writeS3XML(w, "BucketLoggingStatus", loggingStatus{LoggingEnabled: b.Logging})
 			return nil
 		},
@@ -365,7 +351,7 @@ func nilIfNone[T any](p *T) any {
 	return p
 }
 
-func putBucketPolicy(s *Server, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func putBucketPolicy(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	parsed, public, serr := validateBucketPolicy(ri.Body, b.Name)
 	if serr != nil {
 		return nil, serr

@@ -1,4 +1,4 @@
-package sandbox
+package s3
 
 import (
 	"crypto/md5"

@@ -1,4 +1,4 @@
-package sandbox
+package s3
 
 import (
 	"bytes"
@@ -65,6 +65,15 @@ func newObjectVersion(body []byte, contentType string, now time.Time, owner, sse
 	}
 }
 
+// setMetadata keeps one entry of user metadata, named without its
+// x-amz-meta- prefix.
+func (v *objectVersion) setMetadata(name, value string) {
+	if v.Headers == nil {
+		v.Headers = map[string]string{}
+	}
+	v.Headers[http.CanonicalHeaderKey("x-amz-meta-"+name)] = value
+}
+
 func newVersionID() string {
 	return awsapi.RandomString(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._")
 }
@@ -72,7 +81,7 @@ func newVersionID() string {
 // storeVersionLocked adds v as the key's current version. A versioned
 // bucket keeps the older ones; an unversioned or suspended one replaces
 // the "null" version. s.mu is held.
-func (s *Server) storeVersionLocked(b *bucket, key string, v *objectVersion) {
+func (s *Service) storeVersionLocked(b *bucket, key string, v *objectVersion) {
 	versions := b.Objects[key]
 	if b.versioningStatus() == "Enabled" {
 		v.VersionID = newVersionID()
@@ -113,7 +122,7 @@ func findVersion(versions []*objectVersion, id string) *objectVersion {
 
 func objectKey(r *http.Request) string { return parseS3Target(r).key }
 
-func (s *Server) putObject(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) putObject(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	key := objectKey(r)
 	if len(key) > maxKeyLength {
 		return nil, &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long", key: key}
@@ -141,7 +150,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, ri *requestIn
 	}
 	v := newObjectVersion(ri.Body, contentType, s.now(), ri.Account, sse)
 	v.ChecksumAlgorithm, v.Checksum = alg, checksum
-	name, err := s.bodies.SaveBody(ri.Body)
+	name, err := s.cfg.Store.SaveBody(ri.Body)
 	if err != nil {
 		log.Printf("sandbox: %v", err)
 		return nil, errInternal()
@@ -192,7 +201,7 @@ func checkWritePreconditions(r *http.Request, versions []*objectVersion, key str
 	return nil
 }
 
-func (s *Server) getObject(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) getObject(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	key := objectKey(r)
 	q := r.URL.Query()
 	versions := b.Objects[key]
@@ -271,7 +280,7 @@ type deleteOutcome struct {
 
 // deleteLocked deletes a key (adding a delete marker when versioning is
 // on) or, with versionID, one version for good. s.mu is held.
-func (s *Server) deleteLocked(r *http.Request, b *bucket, key, versionID string, hasVersion bool) (deleteOutcome, *s3Error) {
+func (s *Service) deleteLocked(r *http.Request, b *bucket, key, versionID string, hasVersion bool) (deleteOutcome, *s3Error) {
 	versions := b.Objects[key]
 	if hasVersion {
 		if !versionIDPattern.MatchString(versionID) {
@@ -313,7 +322,7 @@ func (b *bucket) setVersions(key string, versions []*objectVersion) {
 	b.Objects[key] = versions
 }
 
-func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	q := r.URL.Query()
 	out, serr := s.deleteLocked(r, b, objectKey(r), q.Get("versionId"), q.Has("versionId"))
 	if serr != nil {
@@ -329,7 +338,7 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, ri *reques
 	return nil, nil
 }
 
-func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	if _, _, serr := verifyIntegrity(r, ri.Body, true); serr != nil {
 		return nil, serr
 	}
@@ -494,7 +503,7 @@ func listCurrent(b *bucket, p listParams, after string, withOwner bool) (objects
 	return objects, prefixes, next, false
 }
 
-func (s *Server) listObjectsV2(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) listObjectsV2(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	q := r.URL.Query()
 	p, serr := parseListParams(q)
 	if serr != nil {
@@ -536,7 +545,7 @@ func (s *Server) listObjectsV2(w http.ResponseWriter, r *http.Request, ri *reque
 	return nil, nil
 }
 
-func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	q := r.URL.Query()
 	p, serr := parseListParams(q)
 	if serr != nil {
@@ -581,7 +590,7 @@ type versionEntry struct {
 	Owner             owner
 }
 
-func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) listObjectVersions(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
 	q := r.URL.Query()
 	p, serr := parseListParams(q)
 	if serr != nil {

@@ -1,4 +1,4 @@
-package sandbox
+package s3
 
 import (
 	"encoding/json"
@@ -23,7 +23,7 @@ type s3Change struct {
 // saveBucketLocked writes what a call changed in one bucket: its settings
 // when settings is set (or its deletion), and the keys it wrote. s.mu is
 // held.
-func (s *Server) saveBucketLocked(name string, settings bool) error {
+func (s *Service) saveBucketLocked(name string, settings bool) error {
 	b := s.buckets[name]
 	var changes []any
 	switch {
@@ -45,16 +45,16 @@ func (s *Server) saveBucketLocked(name string, settings bool) error {
 		}
 		b.touched = nil
 	}
-	return s.s3Journal.Write(s.s3SnapshotLocked, changes...)
+	return s.cfg.Store.Write(s.snapshotLocked, changes...)
 }
 
 // s3SnapshotLocked is S3's whole state: every bucket with its objects.
 // s.mu is held.
-func (s *Server) s3SnapshotLocked() any { return s.buckets }
+func (s *Service) snapshotLocked() any { return s.buckets }
 
 // restoreS3 rebuilds S3's state from a snapshot and the changes since, and
 // reads back every body the state names.
-func (s *Server) restoreS3(snapshot json.RawMessage, changes []json.RawMessage) error {
+func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) error {
 	if len(snapshot) > 0 {
 		if err := json.Unmarshal(snapshot, &s.buckets); err != nil {
 			return fmt.Errorf("parsing the snapshot: %w", err)
@@ -101,7 +101,7 @@ func (s *Server) restoreS3(snapshot json.RawMessage, changes []json.RawMessage) 
 				body, ok := bodies[v.BodyHash]
 				if !ok {
 					var err error
-					if body, err = s.bodies.LoadBody(v.BodyHash); err != nil {
+					if body, err = s.cfg.Store.LoadBody(v.BodyHash); err != nil {
 						return fmt.Errorf("object %s/%s: %w", name, key, err)
 					}
 					bodies[v.BodyHash] = body

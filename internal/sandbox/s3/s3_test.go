@@ -1,4 +1,4 @@
-package sandbox_test
+package s3_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package sandbox
+package s3
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ const maxBucketPolicyBytes = 20 * 1024
 var (
 	s3ActionPattern      = regexp.MustCompile(`^(?i:s3):[A-Za-z*?]+$`)
 	awsPrincipalPattern  = regexp.MustCompile(`^(\*|[0-9]{12}|arn:aws:iam::[0-9]{12}:(root|(user|role|group)/[\x21-\x7e]+)|arn:aws:sts::[0-9]{12}:(assumed-role|federated-user)/[\x21-\x7e]+)$`)
+	canonicalUserPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	servicePrincipal     = regexp.MustCompile(`^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$`)
 	conditionOperatorRe  = regexp.MustCompile(`^(ForAnyValue:|ForAllValues:)?(StringEquals|StringNotEquals|StringEqualsIgnoreCase|StringNotEqualsIgnoreCase|StringLike|StringNotLike|NumericEquals|NumericNotEquals|NumericLessThan|NumericLessThanEquals|NumericGreaterThan|NumericGreaterThanEquals|DateEquals|DateNotEquals|DateLessThan|DateLessThanEquals|DateGreaterThan|DateGreaterThanEquals|Bool|BinaryEquals|IpAddress|NotIpAddress|ArnEquals|ArnLike|ArnNotEquals|ArnNotLike|Null)(IfExists)?$`)
 	policyTopLevelFields = map[string]bool{"Version": true, "Id": true, "Statement": true}
@@ -218,7 +219,7 @@ func validatePrincipal(p any) (wildcard bool, serr *s3Error) {
 					return false, malformedPolicy("Invalid principal in policy")
 				}
 			case "CanonicalUser":
-				if !sha256Hex.MatchString(id) {
+				if !canonicalUserPattern.MatchString(id) {
 					return false, malformedPolicy("Invalid principal in policy")
 				}
 			case "Federated":

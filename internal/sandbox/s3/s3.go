@@ -1,4 +1,4 @@
-package sandbox
+package s3
 
 import (
 	"crypto/sha256"
@@ -225,7 +225,7 @@ func parseS3Target(r *http.Request) s3Target {
 
 // bucketLocked finds a bucket the caller may use from the region it
 // signed for. s.mu is held.
-func (s *Server) bucketLocked(ri *requestInfo, r *http.Request, name string) (*bucket, *s3Error) {
+func (s *Service) bucketLocked(ri *request, r *http.Request, name string) (*bucket, *s3Error) {
 	b := s.buckets[name]
 	if b == nil {
 		return nil, errNoSuchBucket(name)
@@ -247,7 +247,7 @@ func (s *Server) bucketLocked(ri *requestInfo, r *http.Request, name string) (*b
 // s3Handler serves one operation on an existing bucket, with s.mu held.
 // It returns the request parameters CloudTrail records for a management
 // write.
-type s3Handler func(s *Server, w http.ResponseWriter, r *http.Request, ri *requestInfo, b *bucket) (params map[string]any, err *s3Error)
+type s3Handler func(s *Service, w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (params map[string]any, err *s3Error)
 
 // s3Op describes one S3 operation on an existing bucket.
 type s3Op struct {
@@ -255,74 +255,6 @@ type s3Op struct {
 	event   string // the CloudTrail eventName of a recorded management write; "" for reads and data events
 	mutates bool
 	handler s3Handler
-}
-
-func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, ri *requestInfo) {
-	t := parseS3Target(r)
-	q := r.URL.Query()
-	switch {
-	case t.bucket == "":
-		if r.Method != http.MethodGet {
-			writeS3Error(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.")
-			return
-		}
-		if s.injectFault(w, ri, "ListBuckets") {
-			return
-		}
-		s.listBuckets(w, r, ri)
-		return
-	case t.key == "" && r.Method == http.MethodPut && !hasAnySubresource(q):
-		if s.injectFault(w, ri, "CreateBucket") {
-			return
-		}
-		s.createBucket(w, r, ri, t.bucket)
-		return
-	}
-	op, ok := s3Operation(r.Method, t.key != "", q)
-	if !ok {
-		writeS3Error(w, r, http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented")
-		return
-	}
-	if s.injectFault(w, ri, op.name) {
-		return
-	}
-	s.runS3Op(w, r, ri, t, op)
-}
-
-func (s *Server) runS3Op(w http.ResponseWriter, r *http.Request, ri *requestInfo, t s3Target, op s3Op) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec := &responseRecorder{ResponseWriter: w}
-	b, serr := s.bucketLocked(ri, r, t.bucket)
-	var params map[string]any
-	if serr == nil {
-		params, serr = op.handler(s, rec, r, ri, b)
-	}
-	serr = s.finishS3CallLocked(ri, r, op, t.bucket, params, serr)
-	if serr != nil {
-		writeS3Err(w, r, serr)
-		return
-	}
-	rec.flush()
-}
-
-// finishS3CallLocked records a management call as CloudTrail does (failed
-// ones too) and persists what changed, before anything is acknowledged.
-// It returns the error to answer, if any.
-func (s *Server) finishS3CallLocked(ri *requestInfo, r *http.Request, op s3Op, bucketName string, params map[string]any, serr *s3Error) *s3Error {
-	var err error
-	if op.mutates && serr == nil {
-		err = s.saveBucketLocked(bucketName, op.event != "")
-	}
-	if op.event != "" {
-		s.recordS3CallLocked(ri, r, op.event, bucketName, params, serr)
-		err = errors.Join(err, s.flushCloudTrailLocked())
-	}
-	if err != nil {
-		log.Printf("sandbox: %v", err)
-		return errInternal()
-	}
-	return serr
 }
 
 // responseRecorder holds a handler's answer back until the state it
@@ -348,24 +280,6 @@ func (rr *responseRecorder) flush() {
 	// A write fails only once the client has gone; the state is persisted
 	// already and there is no one left to answer.
 	_, _ = rr.ResponseWriter.Write(rr.body)
-}
-
-func (s *Server) recordS3CallLocked(ri *requestInfo, r *http.Request, event, bucketName string, params map[string]any, serr *s3Error) {
-	if params == nil {
-		params = map[string]any{}
-	}
-	params["bucketName"] = bucketName
-	params["Host"] = r.Host
-	c := awsapi.Call{
-		Source:            s3Source,
-		Name:              event,
-		RequestParameters: params,
-		Resources:         []awsapi.Resource{{ARN: bucketARN(bucketName), AccountID: ri.Account, Type: "AWS::S3::Bucket"}},
-	}
-	if serr != nil {
-		c.ErrorCode, c.ErrorMessage = serr.code, serr.message
-	}
-	s.recordCallLocked(ri.Caller, c)
 }
 
 // subresources are the query parameters that address a bucket's or an
@@ -396,37 +310,37 @@ func s3Operation(method string, hasKey bool, q url.Values) (s3Op, bool) {
 		}
 		switch method {
 		case http.MethodPut:
-			return s3Op{name: "PutObject", mutates: true, handler: (*Server).putObject}, true
+			return s3Op{name: "PutObject", mutates: true, handler: (*Service).putObject}, true
 		case http.MethodGet:
-			return s3Op{name: "GetObject", handler: (*Server).getObject}, true
+			return s3Op{name: "GetObject", handler: (*Service).getObject}, true
 		case http.MethodHead:
-			return s3Op{name: "HeadObject", handler: (*Server).getObject}, true
+			return s3Op{name: "HeadObject", handler: (*Service).getObject}, true
 		case http.MethodDelete:
-			return s3Op{name: "DeleteObject", mutates: true, handler: (*Server).deleteObject}, true
+			return s3Op{name: "DeleteObject", mutates: true, handler: (*Service).deleteObject}, true
 		}
 		return s3Op{}, false
 	}
 	switch method {
 	case http.MethodHead:
 		if !hasAnySubresource(q) {
-			return s3Op{name: "HeadBucket", handler: (*Server).headBucket}, true
+			return s3Op{name: "HeadBucket", handler: (*Service).headBucket}, true
 		}
 	case http.MethodPost:
 		if q.Has("delete") {
-			return s3Op{name: "DeleteObjects", mutates: true, handler: (*Server).deleteObjects}, true
+			return s3Op{name: "DeleteObjects", mutates: true, handler: (*Service).deleteObjects}, true
 		}
 	case http.MethodGet:
 		switch {
 		case q.Has("versions"):
-			return s3Op{name: "ListObjectVersions", handler: (*Server).listObjectVersions}, true
+			return s3Op{name: "ListObjectVersions", handler: (*Service).listObjectVersions}, true
 		case q.Get("list-type") == "2":
-			return s3Op{name: "ListObjectsV2", handler: (*Server).listObjectsV2}, true
+			return s3Op{name: "ListObjectsV2", handler: (*Service).listObjectsV2}, true
 		case q.Has("location"):
-			return s3Op{name: "GetBucketLocation", handler: (*Server).getBucketLocation}, true
+			return s3Op{name: "GetBucketLocation", handler: (*Service).getBucketLocation}, true
 		case q.Has("acl"):
-			return s3Op{name: "GetBucketAcl", handler: (*Server).getBucketACL}, true
+			return s3Op{name: "GetBucketAcl", handler: (*Service).getBucketACL}, true
 		case !hasAnySubresource(q):
-			return s3Op{name: "ListObjects", handler: (*Server).listObjects}, true
+			return s3Op{name: "ListObjects", handler: (*Service).listObjects}, true
 		}
 	}
 	for _, sr := range bucketSubresources {
@@ -446,12 +360,12 @@ func s3Operation(method string, hasKey bool, q url.Values) (s3Op, bool) {
 		return s3Op{}, false
 	}
 	if method == http.MethodDelete && !hasAnySubresource(q) {
-		return s3Op{name: "DeleteBucket", event: "DeleteBucket", mutates: true, handler: (*Server).deleteBucket}, true
+		return s3Op{name: "DeleteBucket", event: "DeleteBucket", mutates: true, handler: (*Service).deleteBucket}, true
 	}
 	return s3Op{}, false
 }
 
-func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, ri *requestInfo) {
+func (s *Service) listBuckets(w http.ResponseWriter, r *http.Request, ri *request) {
 	q := r.URL.Query()
 	prefix, region := q.Get("prefix"), q.Get("bucket-region")
 	maxBuckets := 10000
@@ -502,40 +416,6 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, ri *request
 	}
 	s.mu.Unlock()
 	writeS3XML(w, "ListAllMyBucketsResult", out)
-}
-
-// bucketPolicyLocked is what CreateTrail checks: the bucket's policy, when
-// it was last written, and the bucket's region. ok is false when there is
-// no such bucket. s.mu is held.
-func (s *Server) bucketPolicyLocked(name string) (policy string, written time.Time, region string, ok bool) {
-	b := s.buckets[name]
-	if b == nil {
-		return "", time.Time{}, "", false
-	}
-	return b.Policy, b.PolicyWritten, b.Region, true
-}
-
-// putObjectLocked writes an object as a service would (CloudTrail log
-// delivery): versioning applies, no request is involved. s.mu is held.
-func (s *Server) putObjectLocked(bucketName, key string, body []byte, contentType string) error {
-	b := s.buckets[bucketName]
-	if b == nil {
-		return fmt.Errorf("putting %s/%s: %w", bucketName, key, errNoSuchBucket(bucketName))
-	}
-	if contentType == "" {
-		contentType = defaultContentType
-	}
-	v := newObjectVersion(body, contentType, s.now(), b.Account, defaultSSE(b))
-	name, err := s.bodies.SaveBody(body)
-	if err != nil {
-		return fmt.Errorf("putting %s/%s: %w", bucketName, key, err)
-	}
-	v.BodyHash = name
-	s.storeVersionLocked(b, key, v)
-	if err := s.saveBucketLocked(bucketName, false); err != nil {
-		return fmt.Errorf("putting %s/%s: %w", bucketName, key, err)
-	}
-	return nil
 }
 
 var base64URL = base64.RawURLEncoding
