@@ -10,11 +10,12 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
-	"sync"
 	"time"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/cloudtrail"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/s3"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sigv4"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sts"
@@ -56,8 +57,35 @@ const (
 	DefaultAccount   = "123456789012"
 	DefaultAccessKey = "test"
 	DefaultSecretKey = "test"
-	DefaultLookupRPS = 2
+	DefaultLookupRPS = cloudtrail.DefaultLookupRPS
 )
+
+// The CloudTrail records and the built-in history, as the provider's
+// tests read them.
+type (
+	// Record is one CloudTrail record as the sandbox indexes it.
+	Record = cloudtrail.Record
+	// Resource is a resource a record refers to, as LookupEvents reports
+	// it.
+	Resource = cloudtrail.Resource
+)
+
+const (
+	// OpsWorksCMSource is the event source of every generated history
+	// record.
+	OpsWorksCMSource = cloudtrail.OpsWorksCMSource
+	// DocCreateServerEventID is the eventID of the history's copy of the
+	// AWS documentation's OpsWorks for Puppet Enterprise CreateServer
+	// record.
+	DocCreateServerEventID = cloudtrail.DocCreateServerEventID
+	// UnredactedSecretValue is the one engine attribute value in the
+	// history that was logged in clear.
+	UnredactedSecretValue = cloudtrail.UnredactedSecretValue
+)
+
+// History generates the built-in OpsWorks CM history of account, ending
+// at now.
+func History(account string, now time.Time) []Record { return cloudtrail.History(account, now) }
 
 var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
@@ -68,19 +96,9 @@ type Server struct {
 	faults   *faultSet
 	routes   []route
 
-	s3  *s3.Service
-	sts *sts.Service
-
-	// mu guards CloudTrail's state below.
-	mu sync.Mutex
-	// ct is the CloudTrail state that persists (trails, selectors, tags,
-	// recorded events); ctrt is what does not (rate limiters, the
-	// generated history). Both are set by initCloudTrail.
-	ct        *cloudTrailState
-	ctrt      *cloudTrailRuntime
-	ctJournal awsapi.Journal
-	// ctPending are CloudTrail changes not yet written to its journal.
-	ctPending []any
+	cloudtrail *cloudtrail.Service
+	s3         *s3.Service
+	sts        *sts.Service
 }
 
 // stateful is a service whose state the data directory keeps.
@@ -109,29 +127,37 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	var records []Record
+	if !opts.NoHistory {
+		records = History(opts.Account, opts.Now())
+	}
+	loaded, err := cloudtrail.LoadRecordFiles(opts.EventFiles)
+	if err != nil {
+		return nil, fmt.Errorf("starting CloudTrail: %w", err)
+	}
 	st, saved, err := load(opts.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("opening sandbox state in %s: %w", opts.DataDir, err)
 	}
+
 	s := &Server{opts: opts, faults: &faultSet{}}
 	s.faults.set(opts.Faults)
 	s.verifier = &sigv4.Verifier{Keys: keys{s}, Now: s.now}
-	rec := recorder{s}
-	s.s3 = s3.New(s3.Config{Now: s.now, Recorder: rec, Store: st.bodiesWith(saved[serviceS3].journal)})
-	s.sts = sts.New(sts.Config{Now: s.now, Recorder: rec, Journal: saved[serviceSTS].journal})
-	s.ctJournal = saved[serviceCloudTrail].journal
+	s.s3 = s3.New(s3.Config{Now: s.now, Recorder: recorder{s}, Store: st.bodiesWith(saved[serviceS3].journal)})
+	s.cloudtrail = cloudtrail.New(cloudtrail.Config{
+		Account: opts.Account, LookupRPS: opts.LookupRPS, PolicyPropagationDelay: opts.PolicyPropagationDelay, Now: s.now,
+		Records: append(records, loaded...), Buckets: s.s3, Journal: saved[serviceCloudTrail].journal,
+	})
+	s.sts = sts.New(sts.Config{Now: s.now, Recorder: s.cloudtrail, Journal: saved[serviceSTS].journal})
 	s.routes = []route{
-		{service: serviceCloudTrail, claims: hasTarget(cloudTrailTargetPrefixes...), api: ctAPI{s}, auth: sigv4.JSON, faults: jsonFaults},
+		{service: serviceCloudTrail, claims: hasTarget(cloudtrail.TargetPrefixes...), api: s.cloudtrail, auth: sigv4.JSON, faults: jsonFaults},
 		{service: serviceSTS, claims: hasAction, api: s.sts, auth: sigv4.Query, faults: queryFaults},
 		{service: serviceS3, claims: anyRequest, api: s.s3, auth: sigv4.S3, faults: s3Faults},
 	}
-	for name, svc := range map[string]stateful{serviceS3: s.s3, serviceSTS: s.sts, serviceCloudTrail: ctState{s}} {
+	for name, svc := range map[string]stateful{serviceS3: s.s3, serviceSTS: s.sts, serviceCloudTrail: s.cloudtrail} {
 		if err := svc.Restore(saved[name].snapshot, saved[name].changes); err != nil {
 			return nil, fmt.Errorf("restoring %s from %s: %w", name, opts.DataDir, err)
 		}
-	}
-	if err := s.initCloudTrail(); err != nil {
-		return nil, fmt.Errorf("starting CloudTrail: %w", err)
 	}
 	if err := st.removeUnreferenced(); err != nil {
 		return nil, fmt.Errorf("cleaning up %s: %w", opts.DataDir, err)
@@ -140,3 +166,25 @@ func New(opts Options) (*Server, error) {
 }
 
 func (s *Server) now() time.Time { return s.opts.Now() }
+
+// recorder is CloudTrail as the services that record their calls into it
+// see it. It finds CloudTrail at each call: CloudTrail is made after S3,
+// which it delivers log files to.
+type recorder struct{ s *Server }
+
+func (r recorder) RecordCall(c awsapi.Caller, call awsapi.Call) error {
+	return r.s.cloudtrail.RecordCall(c, call)
+}
+
+// AddRecords loads a CloudTrail log file body ({"Records":[...]}, plain or
+// gzipped) into the running server. Records route to the region in their
+// awsRegion and the account in recipientAccountId (or the configured
+// account).
+func (s *Server) AddRecords(r io.Reader) error {
+	recs, err := cloudtrail.ParseRecords(r)
+	if err != nil {
+		return err
+	}
+	s.cloudtrail.AddRecords(recs)
+	return nil
+}

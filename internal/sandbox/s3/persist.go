@@ -6,9 +6,9 @@ import (
 	"sort"
 )
 
-// s3Change is one change to S3's state as its journal keeps it: a
+// change is one change to S3's state as its journal keeps it: a
 // bucket's settings, its deletion, or one key's versions.
-type s3Change struct {
+type change struct {
 	Bucket string
 	// Settings are the bucket's settings after it was created or changed;
 	// its objects are left out.
@@ -28,11 +28,11 @@ func (s *Service) saveBucketLocked(name string, settings bool) error {
 	var changes []any
 	switch {
 	case b == nil:
-		changes = append(changes, s3Change{Bucket: name, Deleted: true})
+		changes = append(changes, change{Bucket: name, Deleted: true})
 	case settings:
 		c := *b
 		c.Objects, c.touched = nil, nil
-		changes = append(changes, s3Change{Bucket: name, Settings: &c})
+		changes = append(changes, change{Bucket: name, Settings: &c})
 	}
 	if b != nil {
 		keys := make([]string, 0, len(b.touched))
@@ -41,7 +41,7 @@ func (s *Service) saveBucketLocked(name string, settings bool) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			changes = append(changes, s3Change{Bucket: name, Key: k, Versions: b.Objects[k]})
+			changes = append(changes, change{Bucket: name, Key: k, Versions: b.Objects[k]})
 		}
 		b.touched = nil
 	}
@@ -52,7 +52,7 @@ func (s *Service) saveBucketLocked(name string, settings bool) error {
 // s.mu is held.
 func (s *Service) snapshotLocked() any { return s.buckets }
 
-// restoreS3 rebuilds S3's state from a snapshot and the changes since, and
+// Restore rebuilds S3's state from a snapshot and the changes since, and
 // reads back every body the state names.
 func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) error {
 	if len(snapshot) > 0 {
@@ -69,7 +69,7 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 		}
 	}
 	for i, raw := range changes {
-		var c s3Change
+		var c change
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return fmt.Errorf("change %d: %w", i, err)
 		}

@@ -1,4 +1,4 @@
-package sandbox
+package cloudtrail
 
 import (
 	"crypto/sha256"

@@ -1,4 +1,4 @@
-package sandbox
+package cloudtrail
 
 import (
 	"bytes"
@@ -217,8 +217,8 @@ func ParseRecords(r io.Reader) ([]Record, error) {
 	return out, nil
 }
 
-// loadRecordFiles reads record files, walking directories recursively.
-func loadRecordFiles(paths []string) ([]Record, error) {
+// LoadRecordFiles reads record files, walking directories recursively.
+func LoadRecordFiles(paths []string) ([]Record, error) {
 	var out []Record
 	for _, root := range paths {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -249,19 +249,12 @@ func loadRecordFiles(paths []string) ([]Record, error) {
 	return out, nil
 }
 
-// AddRecords loads a CloudTrail log file body ({"Records":[...]}, plain or
-// gzipped) into the running server. Records route to the region in their
-// awsRegion and the account in recipientAccountId (or the caller's
-// account).
-func (s *Server) AddRecords(r io.Reader) error {
-	recs, err := ParseRecords(r)
-	if err != nil {
-		return err
-	}
+// AddRecords indexes records. They route to the region in their
+// awsRegion and the account in recipientAccountId (or Config.Account).
+func (s *Service) AddRecords(recs []Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.indexRecordsLocked(recs)
-	return nil
 }
 
 // indexKey names one account's events in one region.
@@ -285,25 +278,25 @@ func (a *Record) before(b *Record) bool {
 // indexRecordsLocked adds records to their account and region's index.
 // The new records are sorted among themselves and merged in, so recording
 // one call costs a linear merge, not a sort of the whole region.
-func (s *Server) indexRecordsLocked(recs []Record) {
+func (s *Service) indexRecordsLocked(recs []Record) {
 	added := map[*eventIndex][]*Record{}
 	for i := range recs {
 		rec := recs[i]
 		if rec.Account == "" {
-			rec.Account = s.opts.Account
+			rec.Account = s.cfg.Account
 		}
 		key := indexKey(rec.Account, rec.Region)
-		idx := s.ctrt.index[key]
+		idx := s.index[key]
 		if idx == nil {
 			idx = &eventIndex{ids: map[string]bool{}}
-			s.ctrt.index[key] = idx
+			s.index[key] = idx
 		}
 		if idx.ids[rec.EventID] {
 			continue
 		}
 		idx.ids[rec.EventID] = true
-		s.ctrt.seq++
-		rec.seq = s.ctrt.seq
+		s.seq++
+		rec.seq = s.seq
 		added[idx] = append(added[idx], &rec)
 	}
 	for idx, fresh := range added {
@@ -331,7 +324,7 @@ const maxRecorded = 20000
 
 // recordCallLocked records one of the sandbox's own management calls as a
 // CloudTrail event, as AWS does. s.mu is held.
-func (s *Server) recordCallLocked(ri awsapi.Caller, c awsapi.Call) {
+func (s *Service) recordCallLocked(ri awsapi.Caller, c awsapi.Call) {
 	raw, err := json.Marshal(s.buildCallRecord(ri, c))
 	if err != nil {
 		// Every value in the record comes from JSON-decoded input or
@@ -344,19 +337,19 @@ func (s *Server) recordCallLocked(ri awsapi.Caller, c awsapi.Call) {
 	}
 	s.indexRecordsLocked([]Record{rec})
 	s.keepRecordedLocked(rec.Raw)
-	s.ctPending = append(s.ctPending, ctChange{Recorded: rec.Raw})
+	s.pending = append(s.pending, change{Recorded: rec.Raw})
 }
 
 // keepRecordedLocked adds a recorded call to those that persist, dropping
 // the oldest beyond maxRecorded. s.mu is held.
-func (s *Server) keepRecordedLocked(raw json.RawMessage) {
-	s.ct.Recorded = append(s.ct.Recorded, raw)
-	if n := len(s.ct.Recorded); n > maxRecorded {
-		s.ct.Recorded = append([]json.RawMessage(nil), s.ct.Recorded[n-maxRecorded:]...)
+func (s *Service) keepRecordedLocked(raw json.RawMessage) {
+	s.state.Recorded = append(s.state.Recorded, raw)
+	if n := len(s.state.Recorded); n > maxRecorded {
+		s.state.Recorded = append([]json.RawMessage(nil), s.state.Recorded[n-maxRecorded:]...)
 	}
 }
 
-func (s *Server) buildCallRecord(ri awsapi.Caller, c awsapi.Call) map[string]any {
+func (s *Service) buildCallRecord(ri awsapi.Caller, c awsapi.Call) map[string]any {
 	now := s.now().UTC()
 	rec := map[string]any{
 		"eventVersion":       "1.11",
@@ -429,13 +422,11 @@ func identityFor(ri awsapi.Caller, now time.Time) map[string]any {
 	return id
 }
 
-// recorder records other services' management calls into CloudTrail.
-type recorder struct{ s *Server }
-
-func (rec recorder) RecordCall(c awsapi.Caller, call awsapi.Call) error {
-	s := rec.s
+// RecordCall records another service's management call, as CloudTrail
+// does for every service, and writes it before it is acknowledged.
+func (s *Service) RecordCall(c awsapi.Caller, call awsapi.Call) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.recordCallLocked(c, call)
-	return s.flushCloudTrailLocked()
+	return s.flushLocked()
 }

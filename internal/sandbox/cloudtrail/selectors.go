@@ -1,4 +1,4 @@
-package sandbox
+package cloudtrail
 
 import (
 	"slices"
@@ -207,7 +207,7 @@ func validateAdvancedSelectors(sels []advancedEventSelector) *ctError {
 	return nil
 }
 
-func (s *Server) ctPutEventSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctPutEventSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct {
 		TrailName              string
 		EventSelectors         []eventSelector
@@ -244,7 +244,7 @@ func (s *Server) ctPutEventSelectors(ri awsapi.Caller, body []byte) (any, callDe
 	return out, callDetail{response: out, resources: t.resource()}, nil
 }
 
-func (s *Server) selectorsOut(t *trail) map[string]any {
+func (s *Service) selectorsOut(t *trail) map[string]any {
 	out := map[string]any{"TrailARN": t.arn()}
 	if t.AdvancedEventSelectors != nil {
 		out["AdvancedEventSelectors"] = t.AdvancedEventSelectors
@@ -254,7 +254,7 @@ func (s *Server) selectorsOut(t *trail) map[string]any {
 	return out
 }
 
-func (s *Server) ctGetEventSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctGetEventSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct{ TrailName string }
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
@@ -266,7 +266,7 @@ func (s *Server) ctGetEventSelectors(ri awsapi.Caller, body []byte) (any, callDe
 	return s.selectorsOut(t), callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctPutInsightSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctPutInsightSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct {
 		TrailName        string
 		InsightSelectors []insightSelector
@@ -300,7 +300,7 @@ func (s *Server) ctPutInsightSelectors(ri awsapi.Caller, body []byte) (any, call
 	return out, callDetail{response: out, resources: t.resource()}, nil
 }
 
-func (s *Server) ctGetInsightSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctGetInsightSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct{ TrailName string }
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err

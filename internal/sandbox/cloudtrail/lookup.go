@@ -1,4 +1,4 @@
-package sandbox
+package cloudtrail
 
 import (
 	"crypto/sha256"
@@ -89,11 +89,11 @@ func (in *lookupInput) paramsHash(ri awsapi.Caller) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-func (s *Server) lookupLimiterLocked(ri awsapi.Caller) *rate.Limiter {
+func (s *Service) lookupLimiterLocked(ri awsapi.Caller) *rate.Limiter {
 	key := indexKey(ri.Account, ri.Region)
-	l := s.ctrt.limiters[key]
+	l := s.limiters[key]
 	if l == nil {
-		rps := s.opts.LookupRPS
+		rps := s.cfg.LookupRPS
 		if rps <= 0 {
 			rps = DefaultLookupRPS
 		}
@@ -102,7 +102,7 @@ func (s *Server) lookupLimiterLocked(ri awsapi.Caller) *rate.Limiter {
 		// rate are throttled.
 		burst := int(math.Min(2, math.Max(1, rps)))
 		l = rate.NewLimiter(rate.Limit(rps), burst)
-		s.ctrt.limiters[key] = l
+		s.limiters[key] = l
 	}
 	return l
 }
@@ -119,7 +119,7 @@ type lookupEvent struct {
 	CloudTrailEvent string
 }
 
-func (s *Server) ctLookupEvents(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctLookupEvents(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	if !s.lookupLimiterLocked(ri).Allow() {
 		return nil, callDetail{}, ctErr("ThrottlingException", "Rate exceeded")
 	}
@@ -168,7 +168,7 @@ func (s *Server) ctLookupEvents(ri awsapi.Caller, body []byte) (any, callDetail,
 		return nil, callDetail{}, ctErr("InvalidTimeRangeException", "Start time must not be after end time.")
 	}
 	hash := in.paramsHash(ri)
-	idx := s.ctrt.index[indexKey(ri.Account, ri.Region)]
+	idx := s.index[indexKey(ri.Account, ri.Region)]
 	var events []*Record
 	if idx != nil {
 		events = idx.events

@@ -1,4 +1,4 @@
-package sandbox
+package cloudtrail
 
 import (
 	"strings"
@@ -45,11 +45,11 @@ type tagsInput struct {
 }
 
 // tagTargetLocked resolves a tagging ResourceId, which must be a trail ARN.
-func (s *Server) tagTargetLocked(ri awsapi.Caller, id string) (*trail, *ctError) {
+func (s *Service) tagTargetLocked(ri awsapi.Caller, id string) (*trail, *ctError) {
 	if !trailARNRE.MatchString(id) {
 		return nil, ctErr("CloudTrailARNInvalidException", "%s is not a valid trail ARN.", id)
 	}
-	t := s.ct.Trails[id]
+	t := s.state.Trails[id]
 	if t == nil || t.Account != ri.Account {
 		return nil, ctErr("ResourceNotFoundException", "Resource %s does not exist.", id)
 	}
@@ -58,7 +58,7 @@ func (s *Server) tagTargetLocked(ri awsapi.Caller, id string) (*trail, *ctError)
 
 // tagsCallLocked decodes an AddTags or RemoveTags body and resolves the
 // trail it tags.
-func (s *Server) tagsCallLocked(ri awsapi.Caller, body []byte) (*trail, tagsInput, *ctError) {
+func (s *Service) tagsCallLocked(ri awsapi.Caller, body []byte) (*trail, tagsInput, *ctError) {
 	var in tagsInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, in, err
@@ -67,7 +67,7 @@ func (s *Server) tagsCallLocked(ri awsapi.Caller, body []byte) (*trail, tagsInpu
 	return t, in, err
 }
 
-func (s *Server) ctAddTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctAddTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, in, err := s.tagsCallLocked(ri, body)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -81,7 +81,7 @@ func (s *Server) ctAddTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctE
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctRemoveTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctRemoveTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, in, err := s.tagsCallLocked(ri, body)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -101,7 +101,7 @@ func (s *Server) ctRemoveTags(ri awsapi.Caller, body []byte) (any, callDetail, *
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctListTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctListTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct{ ResourceIdList []string }
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err

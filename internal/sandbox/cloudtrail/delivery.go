@@ -1,4 +1,4 @@
-package sandbox
+package cloudtrail
 
 import (
 	"bytes"
@@ -19,12 +19,12 @@ var globalSources = map[string]bool{
 }
 
 // pendingLocked lists, by region, the records the trail has yet to deliver.
-func (s *Server) pendingLocked(t *trail) (map[string][]*Record, uint64) {
-	from := s.ctrt.delivered[t.arn()]
-	upTo := s.ctrt.seq
+func (s *Service) pendingLocked(t *trail) (map[string][]*Record, uint64) {
+	from := s.delivered[t.arn()]
+	upTo := s.seq
 	byRegion := map[string][]*Record{}
 	prefix := t.Account + "/"
-	for key, idx := range s.ctrt.index {
+	for key, idx := range s.index {
 		region, ok := strings.CutPrefix(key, prefix)
 		if !ok || !t.IsMultiRegionTrail && region != t.HomeRegion {
 			continue
@@ -44,19 +44,19 @@ func (s *Server) pendingLocked(t *trail) (map[string][]*Record, uint64) {
 // deliverLocked writes the trail's undelivered records to its bucket, one
 // gzipped log file per region, as CloudTrail does every few minutes. On
 // failure the records stay pending and LatestDeliveryError says why.
-func (s *Server) deliverLocked(t *trail) {
+func (s *Service) deliverLocked(t *trail) {
 	if !t.IsLogging {
 		return
 	}
 	byRegion, upTo := s.pendingLocked(t)
 	if len(byRegion) == 0 {
-		s.ctrt.delivered[t.arn()] = upTo
+		s.delivered[t.arn()] = upTo
 		return
 	}
 	now := s.now().UTC()
 	t.LatestDeliveryAttemptTime = now
 	s.trailChangedLocked(t)
-	policy, _, ok := s.s3.BucketPolicy(t.S3BucketName)
+	policy, _, ok := s.cfg.Buckets.BucketPolicy(t.S3BucketName)
 	switch {
 	case !ok:
 		t.LatestDeliveryError = "NoSuchBucket"
@@ -74,7 +74,7 @@ func (s *Server) deliverLocked(t *trail) {
 	for _, region := range regions {
 		key, body, err := logFile(t, region, now, byRegion[region])
 		if err == nil {
-			err = s.s3.PutObject(t.S3BucketName, key, body, "application/x-gzip", nil)
+			err = s.cfg.Buckets.PutObject(t.S3BucketName, key, body, "application/x-gzip", nil)
 		}
 		if err != nil {
 			t.LatestDeliveryError = "InternalError"
@@ -85,11 +85,11 @@ func (s *Server) deliverLocked(t *trail) {
 	}
 	if t.LogFileValidationEnabled {
 		key, body, err := digestFile(t, now, written)
-		if err == nil && s.s3.PutObject(t.S3BucketName, key, body, "application/x-gzip", nil) == nil {
+		if err == nil && s.cfg.Buckets.PutObject(t.S3BucketName, key, body, "application/x-gzip", nil) == nil {
 			t.LatestDigestDeliveryTime = now
 		}
 	}
-	s.ctrt.delivered[t.arn()] = upTo
+	s.delivered[t.arn()] = upTo
 	t.LatestDeliveryTime = now
 	t.LatestDeliveryError = ""
 }

@@ -1,4 +1,4 @@
-package sandbox_test
+package cloudtrail
 
 import (
 	"encoding/json"
@@ -6,13 +6,17 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
-	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
+// testAccount and testNow are the account and the end of the history
+// under test: well after OpsWorks CM's end of life, as the history
+// assumes.
+const testAccount = "123456789012"
+
+var testNow = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+
 func TestHistoryCoverage(t *testing.T) {
-	hist := sandbox.History(sandbox.DefaultAccount, sandboxtest.Now)
+	hist := History(testAccount, testNow)
 	if len(hist) < 500 {
 		t.Fatalf("history has only %d records", len(hist))
 	}
@@ -28,13 +32,13 @@ func TestHistoryCoverage(t *testing.T) {
 				t.Fatalf("history not newest first, ties by event id, at %d", i)
 			}
 		}
-		if r.EventSource != sandbox.OpsWorksCMSource || r.Account != sandbox.DefaultAccount || r.EventTime.After(sandboxtest.Now) {
+		if r.EventSource != OpsWorksCMSource || r.Account != testAccount || r.EventTime.After(testNow) {
 			t.Fatalf("record %s: source %s account %s time %s", r.EventID, r.EventSource, r.Account, r.EventTime)
 		}
 		actions[r.EventName] = true
 		regions[r.Region] = true
 		types[r.UserIdentityType] = true
-		if r.ReadOnly != sandbox.OpsWorksCMActions[r.EventName] {
+		if r.ReadOnly != OpsWorksCMActions[r.EventName] {
 			t.Fatalf("%s recorded with readOnly=%v", r.EventName, r.ReadOnly)
 		}
 		raw := string(r.Raw)
@@ -55,17 +59,17 @@ func TestHistoryCoverage(t *testing.T) {
 		if !r.ReadOnly && r.ErrorCode == "" && r.EventTime.After(eol) {
 			afterEOL++
 		}
-		if r.EventTime.Before(sandboxtest.Now.Add(-90 * 24 * time.Hour)) {
+		if r.EventTime.Before(testNow.Add(-90 * 24 * time.Hour)) {
 			oldest++
 		}
-		if strings.Contains(raw, sandbox.UnredactedSecretValue) {
+		if strings.Contains(raw, UnredactedSecretValue) {
 			secret++
 		}
 	}
 	if len(actions) != 19 {
 		t.Fatalf("history has %d actions, want all 19: %v", len(actions), actions)
 	}
-	for a := range sandbox.OpsWorksCMActions {
+	for a := range OpsWorksCMActions {
 		if !actions[a] {
 			t.Fatalf("history lacks %s", a)
 		}
@@ -89,22 +93,22 @@ func TestHistoryCoverage(t *testing.T) {
 }
 
 func TestHistoryDeterministic(t *testing.T) {
-	a, b := sandbox.History(sandbox.DefaultAccount, sandboxtest.Now), sandbox.History(sandbox.DefaultAccount, sandboxtest.Now)
+	a, b := History(testAccount, testNow), History(testAccount, testNow)
 	if !reflect.DeepEqual(a, b) {
-		t.Fatalf("sandbox.History differs between calls with the same inputs")
+		t.Fatalf("History differs between calls with the same inputs")
 	}
-	c := sandbox.History("111122223333", sandboxtest.Now)
+	c := History("111122223333", testNow)
 	if reflect.DeepEqual(a[0].EventID, c[0].EventID) || c[0].Account != "111122223333" {
-		t.Fatalf("sandbox.History for another account repeats ids or keeps the account")
+		t.Fatalf("History for another account repeats ids or keeps the account")
 	}
 }
 
 // TestHistoryDocumentationRecord checks the corrected copy of the
 // documentation's CreateServer record parses and keeps its content.
 func TestHistoryDocumentationRecord(t *testing.T) {
-	var found *sandbox.Record
-	for _, r := range sandbox.History(sandbox.DefaultAccount, sandboxtest.Now) {
-		if r.EventID == sandbox.DocCreateServerEventID {
+	var found *Record
+	for _, r := range History(testAccount, testNow) {
+		if r.EventID == DocCreateServerEventID {
 			found = &r
 			break
 		}
@@ -126,7 +130,7 @@ func TestHistoryDocumentationRecord(t *testing.T) {
 		t.Fatalf("documentation record: %v", err)
 	}
 	if rec.EventName != "CreateServer" || found.Region != "us-west-2" || rec.RequestParameters.Engine != "Puppet" ||
-		rec.RequestParameters.ServerName != "puppet-test" || rec.RecipientAccountID != sandbox.DefaultAccount || found.Username != "Alice" {
+		rec.RequestParameters.ServerName != "puppet-test" || rec.RecipientAccountID != testAccount || found.Username != "Alice" {
 		t.Fatalf("documentation record = %+v", rec)
 	}
 	if len(rec.RequestParameters.EngineAttributes) == 0 {

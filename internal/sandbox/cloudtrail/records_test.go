@@ -1,4 +1,4 @@
-package sandbox_test
+package cloudtrail_test
 
 import (
 	"bytes"

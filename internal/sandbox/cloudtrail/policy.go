@@ -1,4 +1,4 @@
-package sandbox
+package cloudtrail
 
 import (
 	"encoding/json"
@@ -223,13 +223,13 @@ func (t *trail) logPrefix() string {
 // checkBucketLocked checks the trail's bucket exists and lets CloudTrail
 // write; with propagation, a policy written less than
 // Options.PolicyPropagationDelay ago is not yet in force.
-func (s *Server) checkBucketLocked(t *trail, propagation bool) *ctError {
-	policy, written, ok := s.s3.BucketPolicy(t.S3BucketName)
+func (s *Service) checkBucketLocked(t *trail, propagation bool) *ctError {
+	policy, written, ok := s.cfg.Buckets.BucketPolicy(t.S3BucketName)
 	if !ok {
 		return ctErr("S3BucketDoesNotExistException", "S3 bucket %s does not exist.", t.S3BucketName)
 	}
 	insufficient := ctErr("InsufficientS3BucketPolicyException", "Incorrect S3 bucket policy is detected for bucket: %s", t.S3BucketName)
-	if propagation && s.opts.PolicyPropagationDelay > 0 && s.now().Sub(written) < s.opts.PolicyPropagationDelay {
+	if propagation && s.cfg.PolicyPropagationDelay > 0 && s.now().Sub(written) < s.cfg.PolicyPropagationDelay {
 		return insufficient
 	}
 	if !cloudTrailMayWrite(policy, t) {

@@ -1,4 +1,4 @@
-package sandbox
+package cloudtrail
 
 import (
 	"crypto/sha256"
@@ -111,7 +111,7 @@ func isAlnum(c byte) bool {
 
 // findTrailLocked resolves a trail name or ARN as seen from the caller's
 // region: its own trails and the shadows of multi-region trails.
-func (s *Server) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *ctError) {
+func (s *Service) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *ctError) {
 	if nameOrARN == "" {
 		return nil, ctErr("InvalidTrailNameException", "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).")
 	}
@@ -119,7 +119,7 @@ func (s *Server) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *c
 		if !trailARNRE.MatchString(nameOrARN) {
 			return nil, ctErr("CloudTrailARNInvalidException", "%s is not a valid trail ARN.", nameOrARN)
 		}
-		t := s.ct.Trails[nameOrARN]
+		t := s.state.Trails[nameOrARN]
 		if t == nil || t.Account != ri.Account || !t.visibleFrom(ri.Region) {
 			return nil, ctErr("TrailNotFoundException", "Unknown trail: %s for the user: %s", nameOrARN, ri.Account)
 		}
@@ -129,7 +129,7 @@ func (s *Server) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *c
 		return nil, err
 	}
 	var shadow *trail
-	for _, t := range s.ct.Trails {
+	for _, t := range s.state.Trails {
 		if t.Account != ri.Account || t.Name != nameOrARN {
 			continue
 		}
@@ -148,7 +148,7 @@ func (s *Server) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *c
 
 // findHomeTrailLocked resolves a trail that the caller wants to change:
 // changes are allowed only in the trail's home region.
-func (s *Server) findHomeTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *ctError) {
+func (s *Service) findHomeTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *ctError) {
 	t, err := s.findTrailLocked(ri, nameOrARN)
 	if err != nil {
 		return nil, err
@@ -161,8 +161,8 @@ func (s *Server) findHomeTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail
 
 // nameTakenLocked reports whether a trail named name would collide, in
 // any region it would occupy, with an existing trail.
-func (s *Server) nameTakenLocked(account, name, home string, multi bool, except *trail) bool {
-	for _, t := range s.ct.Trails {
+func (s *Service) nameTakenLocked(account, name, home string, multi bool, except *trail) bool {
+	for _, t := range s.state.Trails {
 		if t == except || t.Account != account || t.Name != name {
 			continue
 		}
@@ -175,7 +175,7 @@ func (s *Server) nameTakenLocked(account, name, home string, multi bool, except 
 
 // applyTrailInput validates in and applies it to t (a copy), as CreateTrail
 // and UpdateTrail do. It returns whether the bucket destination changed.
-func (s *Server) applyTrailInput(ri awsapi.Caller, t *trail, in *trailInput) (bucketChanged bool, err *ctError) {
+func (s *Service) applyTrailInput(ri awsapi.Caller, t *trail, in *trailInput) (bucketChanged bool, err *ctError) {
 	if in.S3BucketName != nil && *in.S3BucketName != t.S3BucketName {
 		if !bucketNameRE.MatchString(*in.S3BucketName) {
 			return false, ctErr("InvalidS3BucketNameException", "Bucket name %q is not valid.", *in.S3BucketName)
@@ -268,7 +268,7 @@ func resolveKMSKey(id, region, account string) (string, *ctError) {
 	return "", ctErr("InvalidKmsKeyIdException", "KMS key ID %q is not valid.", id)
 }
 
-func (s *Server) ctCreateTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctCreateTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in trailInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
@@ -293,13 +293,13 @@ func (s *Server) ctCreateTrail(ri awsapi.Caller, body []byte) (any, callDetail, 
 		return nil, callDetail{}, err
 	}
 	t.Tags = mergeTags(nil, in.TagsList)
-	s.ct.Trails[t.arn()] = t
-	s.ctrt.delivered[t.arn()] = s.ctrt.seq
+	s.state.Trails[t.arn()] = t
+	s.delivered[t.arn()] = s.seq
 	s.trailChangedLocked(t)
 	return t.createOut(), callDetail{response: t.createOut(), resources: t.resource()}, nil
 }
 
-func (s *Server) ctUpdateTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctUpdateTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in trailInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
@@ -334,7 +334,7 @@ type nameInput struct {
 // namedTrailLocked decodes the body of a call that names one trail and
 // resolves the trail with find: findTrailLocked for calls that read it,
 // findHomeTrailLocked for calls that change it.
-func (s *Server) namedTrailLocked(ri awsapi.Caller, body []byte, find func(awsapi.Caller, string) (*trail, *ctError)) (*trail, *ctError) {
+func (s *Service) namedTrailLocked(ri awsapi.Caller, body []byte, find func(awsapi.Caller, string) (*trail, *ctError)) (*trail, *ctError) {
 	var in nameInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, err
@@ -342,18 +342,18 @@ func (s *Server) namedTrailLocked(ri awsapi.Caller, body []byte, find func(awsap
 	return find(ri, in.Name)
 }
 
-func (s *Server) ctDeleteTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctDeleteTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
-	delete(s.ct.Trails, t.arn())
-	delete(s.ctrt.delivered, t.arn())
-	s.ctPending = append(s.ctPending, ctChange{Deleted: t.arn()})
+	delete(s.state.Trails, t.arn())
+	delete(s.delivered, t.arn())
+	s.pending = append(s.pending, change{Deleted: t.arn()})
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctGetTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctGetTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -361,7 +361,7 @@ func (s *Server) ctGetTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ct
 	return map[string]any{"Trail": t.out()}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctDescribeTrails(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctDescribeTrails(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct {
 		TrailNameList       []string `json:"trailNameList"`
 		IncludeShadowTrails *bool    `json:"includeShadowTrails"`
@@ -402,7 +402,7 @@ func (s *Server) ctDescribeTrails(ri awsapi.Caller, body []byte) (any, callDetai
 	return map[string]any{"trailList": list}, callDetail{}, nil
 }
 
-func (s *Server) ctListTrails(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctListTrails(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	type info struct {
 		TrailARN   string
 		Name       string
@@ -417,7 +417,7 @@ func (s *Server) ctListTrails(ri awsapi.Caller, body []byte) (any, callDetail, *
 	return map[string]any{"Trails": list}, callDetail{}, nil
 }
 
-func (s *Server) ctGetTrailStatus(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctGetTrailStatus(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -461,7 +461,7 @@ func (s *Server) ctGetTrailStatus(ri awsapi.Caller, body []byte) (any, callDetai
 	return out, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctStartLogging(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctStartLogging(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
@@ -474,7 +474,7 @@ func (s *Server) ctStartLogging(ri awsapi.Caller, body []byte) (any, callDetail,
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Server) ctStopLogging(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctStopLogging(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
