@@ -256,6 +256,14 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, ri *request,
 			h.Set(header, val)
 		}
 	}
+	ignore, serr := checkRange(r.Header.Get("Range"), v.Size)
+	if serr != nil {
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
+		return nil, serr
+	}
+	if ignore {
+		r.Header.Del("Range")
+	}
 	// http.ServeContent does ranges and conditional requests as HTTP
 	// defines them, which is what S3 follows.
 	http.ServeContent(w, r, "", v.LastModified, bytes.NewReader(v.Body))

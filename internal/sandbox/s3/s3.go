@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +74,9 @@ type s3Error struct {
 	key        string
 	region     string
 	versionID  string
+	// rangeRequested and actualObjectSize explain an InvalidRange.
+	rangeRequested   string
+	actualObjectSize string
 }
 
 func (e *s3Error) Error() string { return e.code + ": " + e.message }
@@ -116,16 +120,19 @@ func writeS3Err(w http.ResponseWriter, r *http.Request, e *s3Error) {
 		return
 	}
 	body, err := xml.Marshal(struct {
-		XMLName    xml.Name `xml:"Error"`
-		Code       string
-		Message    string
-		BucketName string `xml:",omitempty"`
-		Key        string `xml:",omitempty"`
-		VersionID  string `xml:"VersionId,omitempty"`
-		Region     string `xml:",omitempty"`
-		RequestID  string `xml:"RequestId"`
-		HostID     string `xml:"HostId"`
-	}{Code: e.code, Message: e.message, BucketName: e.bucketName, Key: e.key, VersionID: e.versionID, Region: e.region, RequestID: reqID, HostID: hostID(reqID)})
+		XMLName          xml.Name `xml:"Error"`
+		Code             string
+		Message          string
+		BucketName       string `xml:",omitempty"`
+		Key              string `xml:",omitempty"`
+		VersionID        string `xml:"VersionId,omitempty"`
+		Region           string `xml:",omitempty"`
+		RangeRequested   string `xml:",omitempty"`
+		ActualObjectSize string `xml:",omitempty"`
+		RequestID        string `xml:"RequestId"`
+		HostID           string `xml:"HostId"`
+	}{Code: e.code, Message: e.message, BucketName: e.bucketName, Key: e.key, VersionID: e.versionID, Region: e.region,
+		RangeRequested: e.rangeRequested, ActualObjectSize: e.actualObjectSize, RequestID: reqID, HostID: hostID(reqID)})
 	if err != nil {
 		panic(fmt.Sprintf("encoding S3 error: %v", err))
 	}
@@ -370,8 +377,8 @@ func (s *Service) listBuckets(w http.ResponseWriter, r *http.Request, ri *reques
 	prefix, region := q.Get("prefix"), q.Get("bucket-region")
 	maxBuckets := 10000
 	if v := q.Get("max-buckets"); v != "" {
-		n, err := parseIntRange(v, 1, 10000)
-		if err != nil {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
 			writeS3Err(w, r, errInvalidArgument("max-buckets must be an integer between 1 and 10000"))
 			return
 		}
@@ -437,12 +444,4 @@ func decodeToken(tok string) (string, error) {
 		return "", errBadToken
 	}
 	return string(b), nil
-}
-
-func parseIntRange(v string, lo, hi int) (int, error) {
-	var n int
-	if _, err := fmt.Sscan(v, &n); err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("%q is not an integer in [%d, %d]", v, lo, hi)
-	}
-	return n, nil
 }
