@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -71,7 +72,14 @@ func TestCLIS3AndSTS(t *testing.T) {
 	if sum := md5.Sum([]byte("from botocore")); put.ETag != `"`+hex.EncodeToString(sum[:])+`"` {
 		t.Errorf("put-object ETag = %q", put.ETag)
 	}
-	run("s3api", "put-object", "--bucket", "cli-bucket", "--key", "top.txt", "--body", file)
+	run("s3api", "put-object", "--bucket", "cli-bucket", "--key", "top.txt", "--body", file, "--metadata", "Foo-Bar=x")
+	// S3 answers user metadata names in lower case, and botocore keeps
+	// the case it receives.
+	var head struct{ Metadata map[string]string }
+	decode(run("s3api", "head-object", "--bucket", "cli-bucket", "--key", "top.txt"), &head)
+	if !reflect.DeepEqual(head.Metadata, map[string]string{"foo-bar": "x"}) {
+		t.Errorf("head-object Metadata = %v, want foo-bar", head.Metadata)
+	}
 	var list struct {
 		Contents       []struct{ Key string }
 		CommonPrefixes []struct{ Prefix string }

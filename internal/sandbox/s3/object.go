@@ -37,7 +37,8 @@ type objectVersion struct {
 	Size         int64
 	ContentType  string `json:",omitempty"`
 	// Headers are the stored headers answered on Get and Head:
-	// x-amz-meta-*, Cache-Control and the like.
+	// user metadata (x-amz-meta-*, named in lower case), Cache-Control
+	// and the like.
 	Headers           map[string]string `json:",omitempty"`
 	ChecksumAlgorithm string            `json:",omitempty"`
 	Checksum          string            `json:",omitempty"`
@@ -65,13 +66,21 @@ func newObjectVersion(body []byte, contentType string, now time.Time, owner, sse
 	}
 }
 
+// metaPrefix starts the headers of user metadata.
+const metaPrefix = "x-amz-meta-"
+
+func userMetadata(header string) bool {
+	return len(header) > len(metaPrefix) && strings.EqualFold(header[:len(metaPrefix)], metaPrefix)
+}
+
 // setMetadata keeps one entry of user metadata, named without its
-// x-amz-meta- prefix.
+// x-amz-meta- prefix. S3 keeps names in lower case, whatever case the
+// client sent.
 func (v *objectVersion) setMetadata(name, value string) {
 	if v.Headers == nil {
 		v.Headers = map[string]string{}
 	}
-	v.Headers[http.CanonicalHeaderKey("x-amz-meta-"+name)] = value
+	v.Headers[metaPrefix+strings.ToLower(name)] = value
 }
 
 func newVersionID() string {
@@ -157,7 +166,10 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, ri *request,
 	}
 	v.BodyHash = name
 	for name, values := range r.Header {
-		if strings.HasPrefix(strings.ToLower(name), "x-amz-meta-") || slices.Contains(storedHeaders, name) {
+		switch {
+		case userMetadata(name):
+			v.setMetadata(name[len(metaPrefix):], strings.Join(values, ","))
+		case slices.Contains(storedHeaders, name):
 			if v.Headers == nil {
 				v.Headers = map[string]string{}
 			}
@@ -240,7 +252,14 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, ri *request,
 		h.Set("X-Amz-Version-Id", v.VersionID)
 	}
 	for name, value := range v.Headers {
-		h.Set(name, value)
+		if userMetadata(name) {
+			// S3 answers user metadata names in lower case, and botocore
+			// keeps the case it receives: set the key as is, past
+			// net/http's canonical form.
+			h[strings.ToLower(name)] = []string{value}
+		} else {
+			h.Set(name, value)
+		}
 	}
 	if v.LockMode != "" {
 		h.Set("X-Amz-Object-Lock-Mode", v.LockMode)
