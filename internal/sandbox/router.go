@@ -20,7 +20,9 @@ const (
 	serviceSTS        = "sts"
 )
 
-// serviceNames are the services the router serves.
+// serviceNames are the services the router serves. A service is a package
+// with an api (and a Restore when it keeps state); adding one takes its
+// name here, a route and, if it keeps state, a Restore in New.
 var serviceNames = []string{serviceCloudTrail, serviceS3, serviceSTS}
 
 // api is one AWS service behind the router.

@@ -34,13 +34,15 @@ const (
 	objectsDir   = "objects"
 	tempPrefix   = ".tmp-"
 	storeVersion = 2
-	// minCompaction is the journal size below which it is never compacted:
-	// small states are cheaper to replay than to rewrite.
-	minCompaction = 1 << 20
 	// legacyStateFile is the whole state as version 1 kept it, rewritten
 	// on every change.
 	legacyStateFile = "state.json"
 )
+
+// minCompaction is the journal size below which it is never compacted:
+// small states are cheaper to replay than to rewrite. Tests lower it to
+// compact at every write.
+var minCompaction int64 = 1 << 20
 
 // snapshotFile is a service's state at the start of its journal's
 // generation.

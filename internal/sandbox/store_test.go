@@ -1,12 +1,24 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // counter is a toy service state for the journal: named counts, changed
@@ -140,4 +152,106 @@ func TestJournalCompactionCutShort(t *testing.T) {
 	if _, err := os.Stat(st.logPath("counter", 3)); !os.IsNotExist(err) {
 		t.Errorf("stale journal left: %v", err)
 	}
+}
+
+// TestServicesRestoreFromCompactedJournals runs every service with a
+// journal that compacts at each write, so a restart restores from the
+// services' own snapshots rather than from replayed changes.
+func TestServicesRestoreFromCompactedJournals(t *testing.T) {
+	defer func(old int64) { minCompaction = old }(minCompaction)
+	minCompaction = 1
+	dir := t.TempDir()
+	ctx := context.Background()
+	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+	start := func() (*s3.Client, *cloudtrail.Client, string) {
+		t.Helper()
+		srv, err := New(Options{NoHistory: true, DataDir: dir, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		creds := staticCreds(DefaultAccessKey, DefaultSecretKey, "")
+		return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Credentials: creds, UsePathStyle: true}),
+			cloudtrail.New(cloudtrail.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Credentials: creds}), hs.URL
+	}
+	c, ct, url := start()
+	b := aws.String("compacted")
+	trailARN := "arn:aws:cloudtrail:us-east-1:" + DefaultAccount + ":trail/compacted"
+	policy := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::compacted"},
+	 {"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::compacted/AWSLogs/` + DefaultAccount + `/*",
+	  "Condition":{"StringEquals":{"s3:x-amz-acl":"bucket-owner-full-control","aws:SourceArn":"` + trailARN + `"}}}]}`
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
+	must("CreateBucket", err)
+	_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(policy)})
+	must("PutBucketPolicy", err)
+	for i := range 20 {
+		key := aws.String(fmt.Sprintf("k%02d", i))
+		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: key, Body: strings.NewReader(fmt.Sprint("body ", i))})
+		must("PutObject", err)
+		if i%4 == 0 {
+			_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: key})
+			must("DeleteObject", err)
+		}
+	}
+	_, err = ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("compacted"), S3BucketName: b})
+	must("CreateTrail", err)
+	_, err = ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("compacted")})
+	must("StartLogging", err)
+	assumed, err := stsClient(url, staticCreds(DefaultAccessKey, DefaultSecretKey, "")).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + DefaultAccount + ":role/r"), RoleSessionName: aws.String("kept")})
+	must("AssumeRole", err)
+	role := assumed.Credentials
+	for _, name := range serviceNames {
+		data, err := os.ReadFile(filepath.Join(dir, name+".json"))
+		var snap snapshotFile
+		if err != nil || json.Unmarshal(data, &snap) != nil || snap.Generation == 0 {
+			t.Errorf("%s was never compacted: %v, %+v", name, err, snap)
+		}
+	}
+
+	c, ct, url = start()
+	id, err := stsClient(url, staticCreds(aws.ToString(role.AccessKeyId), aws.ToString(role.SecretAccessKey), aws.ToString(role.SessionToken))).
+		GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || !strings.HasSuffix(aws.ToString(id.Arn), ":assumed-role/r/kept") {
+		t.Errorf("session after the restart: %v, %v", id, err)
+	}
+	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b})
+	if err != nil || len(list.Contents) != 15 {
+		t.Fatalf("after the restart: %d objects, %v; want 15", len(list.Contents), err)
+	}
+	got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("k19")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(got.Body)
+	if cerr := got.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || string(body) != "body 19" {
+		t.Errorf("k19 = %q, %v", body, err)
+	}
+	status, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(trailARN)})
+	if err != nil || !aws.ToBool(status.IsLogging) {
+		t.Errorf("trail after the restart: %+v, %v", status, err)
+	}
+	events, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
+	if err != nil || len(events.Events) < 2 {
+		t.Errorf("recorded calls after the restart: %d, %v", len(events.Events), err)
+	}
+}
+
+func staticCreds(key, secret, token string) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(key, secret, token)
+}
+
+func stsClient(url string, creds aws.CredentialsProvider) *sts.Client {
+	return sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: creds})
 }

@@ -5,7 +5,11 @@
 // CloudTrail (and any other JSON service).
 package awsapi
 
-import "crypto/sha256"
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+)
 
 // Caller is who sent an authenticated request, and from where.
 type Caller struct {
@@ -50,6 +54,27 @@ type Journal interface {
 	// over from snapshot(), the service's whole state; Write calls it
 	// with the service's lock held, as the caller of Write holds it.
 	Write(snapshot func() any, changes ...any) error
+}
+
+// Replay restores a service's state as its Journal kept it: the snapshot
+// decoded into state (a pointer, left as it is without a snapshot), then
+// each change decoded as a C and applied, in order.
+func Replay[C any](snapshot json.RawMessage, state any, changes []json.RawMessage, apply func(C) error) error {
+	if len(snapshot) > 0 && string(snapshot) != "null" {
+		if err := json.Unmarshal(snapshot, state); err != nil {
+			return fmt.Errorf("parsing the snapshot: %w", err)
+		}
+	}
+	for i, raw := range changes {
+		var c C
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("change %d: %w", i, err)
+		}
+		if err := apply(c); err != nil {
+			return fmt.Errorf("change %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // UniqueID derives IAM's unique id of a principal (prefix, e.g. "AIDA"

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 // state is the CloudTrail state that persists across restarts.
 type state struct {
 	// Trails by trail ARN.
-	Trails map[string]*trail `json:"Trails"`
+	Trails map[string]*trail `json:"Trails,omitempty"`
 	// Recorded are the sandbox's own recorded calls, so LookupEvents still
 	// finds them after a restart.
 	Recorded []json.RawMessage `json:"Recorded,omitempty"`
@@ -103,18 +105,9 @@ func (s *Service) snapshotLocked() any { return s.state }
 func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(snapshot) > 0 {
-		if err := json.Unmarshal(snapshot, s.state); err != nil {
-			return fmt.Errorf("parsing the snapshot: %w", err)
-		}
-	}
-	if s.state.Trails == nil {
-		s.state.Trails = map[string]*trail{}
-	}
-	for i, raw := range changes {
-		var c change
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return fmt.Errorf("change %d: %w", i, err)
+	err := awsapi.Replay(snapshot, s.state, changes, func(c change) error {
+		if s.state.Trails == nil {
+			s.state.Trails = map[string]*trail{}
 		}
 		switch {
 		case c.Trail != nil:
@@ -124,6 +117,13 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 		default:
 			s.keepRecordedLocked(c.Recorded)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if s.state.Trails == nil {
+		s.state.Trails = map[string]*trail{}
 	}
 	recorded := make([]Record, 0, len(s.state.Recorded))
 	for i, raw := range s.state.Recorded {

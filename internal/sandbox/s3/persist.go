@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 // change is one change to S3's state as its journal keeps it: a
@@ -55,24 +57,11 @@ func (s *Service) snapshotLocked() any { return s.buckets }
 // Restore rebuilds S3's state from a snapshot and the changes since, and
 // reads back every body the state names.
 func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) error {
-	if len(snapshot) > 0 {
-		if err := json.Unmarshal(snapshot, &s.buckets); err != nil {
-			return fmt.Errorf("parsing the snapshot: %w", err)
-		}
-		if s.buckets == nil {
-			s.buckets = map[string]*bucket{}
-		}
-	}
-	for _, b := range s.buckets {
-		if b.Objects == nil {
-			b.Objects = map[string][]*objectVersion{}
-		}
-	}
-	for i, raw := range changes {
-		var c change
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return fmt.Errorf("change %d: %w", i, err)
-		}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Buckets in the snapshot have all their objects; a change to a key
+	// names a bucket a change before it created.
+	err := awsapi.Replay(snapshot, &s.buckets, changes, func(c change) error {
 		switch {
 		case c.Deleted:
 			delete(s.buckets, c.Bucket)
@@ -85,14 +74,24 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 		default:
 			b := s.buckets[c.Bucket]
 			if b == nil {
-				return fmt.Errorf("change %d: key %q of a bucket %q that does not exist", i, c.Key, c.Bucket)
+				return fmt.Errorf("key %q of a bucket %q that does not exist", c.Key, c.Bucket)
+			}
+			if b.Objects == nil {
+				b.Objects = map[string][]*objectVersion{}
 			}
 			b.setVersions(c.Key, c.Versions)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	bodies := map[string][]byte{}
 	for name, b := range s.buckets {
 		b.touched = nil
+		if b.Objects == nil {
+			b.Objects = map[string][]*objectVersion{}
+		}
 		for key, versions := range b.Objects {
 			for _, v := range versions {
 				if v.DeleteMarker {

@@ -2,8 +2,9 @@ package sts
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
 
 // Session is one set of temporary credentials AssumeRole issued.
@@ -52,24 +53,12 @@ func (s *Service) snapshotLocked() any { return s.sessions }
 func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(snapshot) > 0 {
-		if err := json.Unmarshal(snapshot, &s.sessions); err != nil {
-			return fmt.Errorf("parsing the snapshot: %w", err)
-		}
-		if s.sessions == nil {
-			s.sessions = map[string]*Session{}
-		}
-	}
-	for i, raw := range changes {
-		var c change
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return fmt.Errorf("change %d: %w", i, err)
-		}
+	return awsapi.Replay(snapshot, &s.sessions, changes, func(c change) error {
 		if c.Session != nil {
 			s.sessions[c.Session.AccessKey] = c.Session
 		} else {
 			delete(s.sessions, c.Expired)
 		}
-	}
-	return nil
+		return nil
+	})
 }
