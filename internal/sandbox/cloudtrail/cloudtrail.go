@@ -121,7 +121,7 @@ type ctOp struct {
 	readOnly bool
 	// noRecord is for operations AWS does not record (LookupEvents).
 	noRecord bool
-	run      func(s *Service, ri awsapi.Caller, body []byte) (out any, rec callDetail, err *ctError)
+	run      func(s *Service, caller awsapi.Caller, body []byte) (out any, rec callDetail, err *ctError)
 }
 
 // callDetail is what an operation adds to its recorded call.
@@ -162,7 +162,7 @@ func ctOperation(target string) string {
 }
 
 // ServeAPI answers one authenticated CloudTrail request.
-func (s *Service) ServeAPI(w http.ResponseWriter, r *http.Request, ri awsapi.Caller, body []byte) {
+func (s *Service) ServeAPI(w http.ResponseWriter, r *http.Request, caller awsapi.Caller, body []byte) {
 	name := ctOperation(r.Header.Get("X-Amz-Target"))
 	op, ok := ctOps[name]
 	if !ok {
@@ -173,7 +173,7 @@ func (s *Service) ServeAPI(w http.ResponseWriter, r *http.Request, ri awsapi.Cal
 		body = []byte("{}")
 	}
 	s.mu.Lock()
-	out, detail, cerr := op.run(s, ri, body)
+	out, detail, cerr := op.run(s, caller, body)
 	if !op.noRecord {
 		c := awsapi.Call{
 			Source: "cloudtrail.amazonaws.com", Name: name, ReadOnly: op.readOnly,
@@ -185,7 +185,7 @@ func (s *Service) ServeAPI(w http.ResponseWriter, r *http.Request, ri awsapi.Cal
 		if cerr != nil {
 			c.ErrorCode, c.ErrorMessage, c.ResponseElements = cerr.code, cerr.msg, nil
 		}
-		s.recordCallLocked(ri, c)
+		s.recordCallLocked(caller, c)
 	}
 	perr := s.flushLocked()
 	s.mu.Unlock()

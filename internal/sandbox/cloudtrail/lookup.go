@@ -69,11 +69,11 @@ type lookupToken struct {
 
 // paramsHash binds a NextToken to the region and the parameters that
 // select events; MaxResults may change between pages.
-func (in *lookupInput) paramsHash(ri awsapi.Caller) string {
+func (in *lookupInput) paramsHash(caller awsapi.Caller) string {
 	h := sha256.New()
 	write := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
-	write(ri.Account)
-	write(ri.Region)
+	write(caller.Account)
+	write(caller.Region)
 	for _, a := range in.LookupAttributes {
 		write(a.AttributeKey)
 		write(a.AttributeValue)
@@ -89,8 +89,8 @@ func (in *lookupInput) paramsHash(ri awsapi.Caller) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-func (s *Service) lookupLimiterLocked(ri awsapi.Caller) *rate.Limiter {
-	key := indexKey(ri.Account, ri.Region)
+func (s *Service) lookupLimiterLocked(caller awsapi.Caller) *rate.Limiter {
+	key := indexKey(caller.Account, caller.Region)
 	l := s.limiters[key]
 	if l == nil {
 		rps := s.cfg.LookupRPS
@@ -119,8 +119,8 @@ type lookupEvent struct {
 	CloudTrailEvent string
 }
 
-func (s *Service) ctLookupEvents(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
-	if !s.lookupLimiterLocked(ri).Allow() {
+func (s *Service) ctLookupEvents(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+	if !s.lookupLimiterLocked(caller).Allow() {
 		return nil, callDetail{}, ctErr("ThrottlingException", "Rate exceeded")
 	}
 	var in lookupInput
@@ -167,8 +167,8 @@ func (s *Service) ctLookupEvents(ri awsapi.Caller, body []byte) (any, callDetail
 	if in.StartTime != nil && in.EndTime != nil && *in.StartTime > *in.EndTime {
 		return nil, callDetail{}, ctErr("InvalidTimeRangeException", "Start time must not be after end time.")
 	}
-	hash := in.paramsHash(ri)
-	idx := s.index[indexKey(ri.Account, ri.Region)]
+	hash := in.paramsHash(caller)
+	idx := s.index[indexKey(caller.Account, caller.Region)]
 	var events []*Record
 	if idx != nil {
 		events = idx.events

@@ -324,8 +324,8 @@ const maxRecorded = 20000
 
 // recordCallLocked records one of the sandbox's own management calls as a
 // CloudTrail event, as AWS does. s.mu is held.
-func (s *Service) recordCallLocked(ri awsapi.Caller, c awsapi.Call) {
-	raw, err := json.Marshal(s.buildCallRecord(ri, c))
+func (s *Service) recordCallLocked(caller awsapi.Caller, c awsapi.Call) {
+	raw, err := json.Marshal(s.buildCallRecord(caller, c))
 	if err != nil {
 		// Every value in the record comes from JSON-decoded input or
 		// plain strings, so this cannot fail for a real request.
@@ -349,17 +349,17 @@ func (s *Service) keepRecordedLocked(raw json.RawMessage) {
 	}
 }
 
-func (s *Service) buildCallRecord(ri awsapi.Caller, c awsapi.Call) map[string]any {
+func (s *Service) buildCallRecord(caller awsapi.Caller, c awsapi.Call) map[string]any {
 	now := s.now().UTC()
 	rec := map[string]any{
 		"eventVersion":       "1.11",
-		"userIdentity":       identityFor(ri, now),
+		"userIdentity":       identityFor(caller, now),
 		"eventTime":          now.Format(time.RFC3339),
 		"eventSource":        c.Source,
 		"eventName":          c.Name,
-		"awsRegion":          ri.Region,
-		"sourceIPAddress":    ri.SourceIP,
-		"userAgent":          ri.UserAgent,
+		"awsRegion":          caller.Region,
+		"sourceIPAddress":    caller.SourceIP,
+		"userAgent":          caller.UserAgent,
 		"requestParameters":  c.RequestParameters,
 		"responseElements":   c.ResponseElements,
 		"requestID":          awsapi.NewUUID(),
@@ -367,7 +367,7 @@ func (s *Service) buildCallRecord(ri awsapi.Caller, c awsapi.Call) map[string]an
 		"readOnly":           c.ReadOnly,
 		"eventType":          "AwsApiCall",
 		"managementEvent":    true,
-		"recipientAccountId": ri.Account,
+		"recipientAccountId": caller.Account,
 		"eventCategory":      "Management",
 	}
 	if c.ErrorCode != "" {
@@ -381,32 +381,32 @@ func (s *Service) buildCallRecord(ri awsapi.Caller, c awsapi.Call) map[string]an
 }
 
 // identityFor builds the userIdentity element from the caller's ARN.
-func identityFor(ri awsapi.Caller, now time.Time) map[string]any {
+func identityFor(caller awsapi.Caller, now time.Time) map[string]any {
 	id := map[string]any{
-		"arn":         ri.ARN,
-		"accountId":   ri.Account,
-		"accessKeyId": ri.AccessKey,
-		"principalId": awsapi.UniqueID("AIDA", ri.ARN),
+		"arn":         caller.ARN,
+		"accountId":   caller.Account,
+		"accessKeyId": caller.AccessKey,
+		"principalId": awsapi.UniqueID("AIDA", caller.ARN),
 	}
 	switch {
-	case strings.HasSuffix(ri.ARN, ":root"):
+	case strings.HasSuffix(caller.ARN, ":root"):
 		id["type"] = "Root"
-		id["principalId"] = ri.Account
-	case strings.Contains(ri.ARN, ":assumed-role/"):
+		id["principalId"] = caller.Account
+	case strings.Contains(caller.ARN, ":assumed-role/"):
 		// arn:aws:sts::<acct>:assumed-role/<role>/<session>
-		parts := strings.SplitN(ri.ARN[strings.Index(ri.ARN, ":assumed-role/")+len(":assumed-role/"):], "/", 2)
+		parts := strings.SplitN(caller.ARN[strings.Index(caller.ARN, ":assumed-role/")+len(":assumed-role/"):], "/", 2)
 		role, session := parts[0], ""
 		if len(parts) == 2 {
 			session = parts[1]
 		}
-		roleARN := "arn:aws:iam::" + ri.Account + ":role/" + role
+		roleARN := "arn:aws:iam::" + caller.Account + ":role/" + role
 		roleID := awsapi.UniqueID("AROA", roleARN)
 		id["type"] = "AssumedRole"
 		id["principalId"] = roleID + ":" + session
 		id["sessionContext"] = map[string]any{
 			"sessionIssuer": map[string]any{
 				"type": "Role", "principalId": roleID, "arn": roleARN,
-				"accountId": ri.Account, "userName": role,
+				"accountId": caller.Account, "userName": role,
 			},
 			"attributes": map[string]any{
 				"creationDate":     now.Add(-5 * time.Minute).Format(time.RFC3339),
@@ -415,8 +415,8 @@ func identityFor(ri awsapi.Caller, now time.Time) map[string]any {
 		}
 	default:
 		id["type"] = "IAMUser"
-		if i := strings.LastIndex(ri.ARN, "/"); i >= 0 {
-			id["userName"] = ri.ARN[i+1:]
+		if i := strings.LastIndex(caller.ARN, "/"); i >= 0 {
+			id["userName"] = caller.ARN[i+1:]
 		}
 	}
 	return id

@@ -207,7 +207,7 @@ func validateAdvancedSelectors(sels []advancedEventSelector) *ctError {
 	return nil
 }
 
-func (s *Service) ctPutEventSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctPutEventSelectors(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct {
 		TrailName              string
 		EventSelectors         []eventSelector
@@ -216,7 +216,7 @@ func (s *Service) ctPutEventSelectors(ri awsapi.Caller, body []byte) (any, callD
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
 	}
-	t, err := s.findHomeTrailLocked(ri, in.TrailName)
+	t, err := s.findHomeTrailLocked(caller, in.TrailName)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -254,19 +254,19 @@ func (s *Service) selectorsOut(t *trail) map[string]any {
 	return out
 }
 
-func (s *Service) ctGetEventSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctGetEventSelectors(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct{ TrailName string }
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
 	}
-	t, err := s.findTrailLocked(ri, in.TrailName)
+	t, err := s.findTrailLocked(caller, in.TrailName)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
 	return s.selectorsOut(t), callDetail{resources: t.resource()}, nil
 }
 
-func (s *Service) ctPutInsightSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctPutInsightSelectors(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct {
 		TrailName        string
 		InsightSelectors []insightSelector
@@ -274,7 +274,7 @@ func (s *Service) ctPutInsightSelectors(ri awsapi.Caller, body []byte) (any, cal
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
 	}
-	t, err := s.findHomeTrailLocked(ri, in.TrailName)
+	t, err := s.findHomeTrailLocked(caller, in.TrailName)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -300,12 +300,12 @@ func (s *Service) ctPutInsightSelectors(ri awsapi.Caller, body []byte) (any, cal
 	return out, callDetail{response: out, resources: t.resource()}, nil
 }
 
-func (s *Service) ctGetInsightSelectors(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctGetInsightSelectors(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct{ TrailName string }
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
 	}
-	t, err := s.findTrailLocked(ri, in.TrailName)
+	t, err := s.findTrailLocked(caller, in.TrailName)
 	if err != nil {
 		return nil, callDetail{}, err
 	}

@@ -45,12 +45,12 @@ type tagsInput struct {
 }
 
 // tagTargetLocked resolves a tagging ResourceId, which must be a trail ARN.
-func (s *Service) tagTargetLocked(ri awsapi.Caller, id string) (*trail, *ctError) {
+func (s *Service) tagTargetLocked(caller awsapi.Caller, id string) (*trail, *ctError) {
 	if !trailARNRE.MatchString(id) {
 		return nil, ctErr("CloudTrailARNInvalidException", "%s is not a valid trail ARN.", id)
 	}
 	t := s.state.Trails[id]
-	if t == nil || t.Account != ri.Account {
+	if t == nil || t.Account != caller.Account {
 		return nil, ctErr("ResourceNotFoundException", "Resource %s does not exist.", id)
 	}
 	return t, nil
@@ -58,17 +58,17 @@ func (s *Service) tagTargetLocked(ri awsapi.Caller, id string) (*trail, *ctError
 
 // tagsCallLocked decodes an AddTags or RemoveTags body and resolves the
 // trail it tags.
-func (s *Service) tagsCallLocked(ri awsapi.Caller, body []byte) (*trail, tagsInput, *ctError) {
+func (s *Service) tagsCallLocked(caller awsapi.Caller, body []byte) (*trail, tagsInput, *ctError) {
 	var in tagsInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, in, err
 	}
-	t, err := s.tagTargetLocked(ri, in.ResourceId)
+	t, err := s.tagTargetLocked(caller, in.ResourceId)
 	return t, in, err
 }
 
-func (s *Service) ctAddTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
-	t, in, err := s.tagsCallLocked(ri, body)
+func (s *Service) ctAddTags(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+	t, in, err := s.tagsCallLocked(caller, body)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -81,8 +81,8 @@ func (s *Service) ctAddTags(ri awsapi.Caller, body []byte) (any, callDetail, *ct
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Service) ctRemoveTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
-	t, in, err := s.tagsCallLocked(ri, body)
+func (s *Service) ctRemoveTags(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+	t, in, err := s.tagsCallLocked(caller, body)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -101,7 +101,7 @@ func (s *Service) ctRemoveTags(ri awsapi.Caller, body []byte) (any, callDetail, 
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Service) ctListTags(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctListTags(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct{ ResourceIdList []string }
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
@@ -112,7 +112,7 @@ func (s *Service) ctListTags(ri awsapi.Caller, body []byte) (any, callDetail, *c
 	}
 	list := []resourceTag{}
 	for _, id := range in.ResourceIdList {
-		t, err := s.tagTargetLocked(ri, id)
+		t, err := s.tagTargetLocked(caller, id)
 		if err != nil {
 			return nil, callDetail{}, err
 		}

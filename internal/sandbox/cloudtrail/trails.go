@@ -111,7 +111,7 @@ func isAlnum(c byte) bool {
 
 // findTrailLocked resolves a trail name or ARN as seen from the caller's
 // region: its own trails and the shadows of multi-region trails.
-func (s *Service) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *ctError) {
+func (s *Service) findTrailLocked(caller awsapi.Caller, nameOrARN string) (*trail, *ctError) {
 	if nameOrARN == "" {
 		return nil, ctErr("InvalidTrailNameException", "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).")
 	}
@@ -120,8 +120,8 @@ func (s *Service) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *
 			return nil, ctErr("CloudTrailARNInvalidException", "%s is not a valid trail ARN.", nameOrARN)
 		}
 		t := s.state.Trails[nameOrARN]
-		if t == nil || t.Account != ri.Account || !t.visibleFrom(ri.Region) {
-			return nil, ctErr("TrailNotFoundException", "Unknown trail: %s for the user: %s", nameOrARN, ri.Account)
+		if t == nil || t.Account != caller.Account || !t.visibleFrom(caller.Region) {
+			return nil, ctErr("TrailNotFoundException", "Unknown trail: %s for the user: %s", nameOrARN, caller.Account)
 		}
 		return t, nil
 	}
@@ -130,10 +130,10 @@ func (s *Service) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *
 	}
 	var shadow *trail
 	for _, t := range s.state.Trails {
-		if t.Account != ri.Account || t.Name != nameOrARN {
+		if t.Account != caller.Account || t.Name != nameOrARN {
 			continue
 		}
-		if t.HomeRegion == ri.Region {
+		if t.HomeRegion == caller.Region {
 			return t, nil
 		}
 		if t.IsMultiRegionTrail {
@@ -141,19 +141,19 @@ func (s *Service) findTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *
 		}
 	}
 	if shadow == nil {
-		return nil, ctErr("TrailNotFoundException", "Unknown trail: arn:aws:cloudtrail:%s:%s:trail/%s for the user: %s", ri.Region, ri.Account, nameOrARN, ri.Account)
+		return nil, ctErr("TrailNotFoundException", "Unknown trail: arn:aws:cloudtrail:%s:%s:trail/%s for the user: %s", caller.Region, caller.Account, nameOrARN, caller.Account)
 	}
 	return shadow, nil
 }
 
 // findHomeTrailLocked resolves a trail that the caller wants to change:
 // changes are allowed only in the trail's home region.
-func (s *Service) findHomeTrailLocked(ri awsapi.Caller, nameOrARN string) (*trail, *ctError) {
-	t, err := s.findTrailLocked(ri, nameOrARN)
+func (s *Service) findHomeTrailLocked(caller awsapi.Caller, nameOrARN string) (*trail, *ctError) {
+	t, err := s.findTrailLocked(caller, nameOrARN)
 	if err != nil {
 		return nil, err
 	}
-	if t.HomeRegion != ri.Region {
+	if t.HomeRegion != caller.Region {
 		return nil, ctErr("InvalidHomeRegionException", "This operation must be called from the trail's home region, %s.", t.HomeRegion)
 	}
 	return t, nil
@@ -175,7 +175,7 @@ func (s *Service) nameTakenLocked(account, name, home string, multi bool, except
 
 // applyTrailInput validates in and applies it to t (a copy), as CreateTrail
 // and UpdateTrail do. It returns whether the bucket destination changed.
-func (s *Service) applyTrailInput(ri awsapi.Caller, t *trail, in *trailInput) (bucketChanged bool, err *ctError) {
+func (s *Service) applyTrailInput(caller awsapi.Caller, t *trail, in *trailInput) (bucketChanged bool, err *ctError) {
 	if in.S3BucketName != nil && *in.S3BucketName != t.S3BucketName {
 		if !bucketNameRE.MatchString(*in.S3BucketName) {
 			return false, ctErr("InvalidS3BucketNameException", "Bucket name %q is not valid.", *in.S3BucketName)
@@ -227,7 +227,7 @@ func (s *Service) applyTrailInput(ri awsapi.Caller, t *trail, in *trailInput) (b
 		if *in.KmsKeyId == "" {
 			t.KmsKeyId = ""
 		} else {
-			key, err := resolveKMSKey(*in.KmsKeyId, t.HomeRegion, ri.Account)
+			key, err := resolveKMSKey(*in.KmsKeyId, t.HomeRegion, caller.Account)
 			if err != nil {
 				return false, err
 			}
@@ -268,7 +268,7 @@ func resolveKMSKey(id, region, account string) (string, *ctError) {
 	return "", ctErr("InvalidKmsKeyIdException", "KMS key ID %q is not valid.", id)
 }
 
-func (s *Service) ctCreateTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctCreateTrail(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in trailInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
@@ -279,12 +279,12 @@ func (s *Service) ctCreateTrail(ri awsapi.Caller, body []byte) (any, callDetail,
 	if in.S3BucketName == nil || *in.S3BucketName == "" {
 		return nil, callDetail{}, ctErr("InvalidS3BucketNameException", "S3 bucket name is required.")
 	}
-	t := &trail{Name: in.Name, Account: ri.Account, HomeRegion: ri.Region, IncludeGlobalServiceEvents: true}
-	if _, err := s.applyTrailInput(ri, t, &in); err != nil {
+	t := &trail{Name: in.Name, Account: caller.Account, HomeRegion: caller.Region, IncludeGlobalServiceEvents: true}
+	if _, err := s.applyTrailInput(caller, t, &in); err != nil {
 		return nil, callDetail{}, err
 	}
-	if s.nameTakenLocked(ri.Account, t.Name, t.HomeRegion, t.IsMultiRegionTrail, nil) {
-		return nil, callDetail{}, ctErr("TrailAlreadyExistsException", "Trail %s already exists for customer: %s", t.arn(), ri.Account)
+	if s.nameTakenLocked(caller.Account, t.Name, t.HomeRegion, t.IsMultiRegionTrail, nil) {
+		return nil, callDetail{}, ctErr("TrailAlreadyExistsException", "Trail %s already exists for customer: %s", t.arn(), caller.Account)
 	}
 	if err := s.checkBucketLocked(t, true); err != nil {
 		return nil, callDetail{}, err
@@ -299,21 +299,21 @@ func (s *Service) ctCreateTrail(ri awsapi.Caller, body []byte) (any, callDetail,
 	return t.createOut(), callDetail{response: t.createOut(), resources: t.resource()}, nil
 }
 
-func (s *Service) ctUpdateTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctUpdateTrail(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in trailInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, callDetail{}, err
 	}
-	cur, err := s.findHomeTrailLocked(ri, in.Name)
+	cur, err := s.findHomeTrailLocked(caller, in.Name)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
 	next := *cur
-	bucketChanged, err := s.applyTrailInput(ri, &next, &in)
+	bucketChanged, err := s.applyTrailInput(caller, &next, &in)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
-	if next.IsMultiRegionTrail && !cur.IsMultiRegionTrail && s.nameTakenLocked(ri.Account, next.Name, next.HomeRegion, true, cur) {
+	if next.IsMultiRegionTrail && !cur.IsMultiRegionTrail && s.nameTakenLocked(caller.Account, next.Name, next.HomeRegion, true, cur) {
 		return nil, callDetail{}, ctErr("TrailAlreadyExistsException", "A trail named %s already exists in another region.", next.Name)
 	}
 	if bucketChanged {
@@ -334,16 +334,16 @@ type nameInput struct {
 // namedTrailLocked decodes the body of a call that names one trail and
 // resolves the trail with find: findTrailLocked for calls that read it,
 // findHomeTrailLocked for calls that change it.
-func (s *Service) namedTrailLocked(ri awsapi.Caller, body []byte, find func(awsapi.Caller, string) (*trail, *ctError)) (*trail, *ctError) {
+func (s *Service) namedTrailLocked(caller awsapi.Caller, body []byte, find func(awsapi.Caller, string) (*trail, *ctError)) (*trail, *ctError) {
 	var in nameInput
 	if err := decodeCT(body, &in); err != nil {
 		return nil, err
 	}
-	return find(ri, in.Name)
+	return find(caller, in.Name)
 }
 
-func (s *Service) ctDeleteTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
-	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
+func (s *Service) ctDeleteTrail(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+	t, err := s.namedTrailLocked(caller, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -353,15 +353,15 @@ func (s *Service) ctDeleteTrail(ri awsapi.Caller, body []byte) (any, callDetail,
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Service) ctGetTrail(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
-	t, err := s.namedTrailLocked(ri, body, s.findTrailLocked)
+func (s *Service) ctGetTrail(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+	t, err := s.namedTrailLocked(caller, body, s.findTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
 	return map[string]any{"Trail": t.out()}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Service) ctDescribeTrails(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctDescribeTrails(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	var in struct {
 		TrailNameList       []string `json:"trailNameList"`
 		IncludeShadowTrails *bool    `json:"includeShadowTrails"`
@@ -372,13 +372,13 @@ func (s *Service) ctDescribeTrails(ri awsapi.Caller, body []byte) (any, callDeta
 	shadows := in.IncludeShadowTrails == nil || *in.IncludeShadowTrails
 	list := []trailOut{}
 	add := func(t *trail) {
-		if t.HomeRegion == ri.Region || shadows && t.IsMultiRegionTrail {
+		if t.HomeRegion == caller.Region || shadows && t.IsMultiRegionTrail {
 			list = append(list, t.out())
 		}
 	}
 	if len(in.TrailNameList) == 0 {
 		for _, t := range s.sortedTrails() {
-			if t.Account == ri.Account {
+			if t.Account == caller.Account {
 				add(t)
 			}
 		}
@@ -386,7 +386,7 @@ func (s *Service) ctDescribeTrails(ri awsapi.Caller, body []byte) (any, callDeta
 		seen := map[*trail]bool{}
 		for _, n := range in.TrailNameList {
 			// Unknown names are left out of the answer, as AWS does.
-			t, err := s.findTrailLocked(ri, n)
+			t, err := s.findTrailLocked(caller, n)
 			if err != nil {
 				if err.code == "TrailNotFoundException" {
 					continue
@@ -402,7 +402,7 @@ func (s *Service) ctDescribeTrails(ri awsapi.Caller, body []byte) (any, callDeta
 	return map[string]any{"trailList": list}, callDetail{}, nil
 }
 
-func (s *Service) ctListTrails(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+func (s *Service) ctListTrails(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
 	type info struct {
 		TrailARN   string
 		Name       string
@@ -410,15 +410,15 @@ func (s *Service) ctListTrails(ri awsapi.Caller, body []byte) (any, callDetail, 
 	}
 	list := []info{}
 	for _, t := range s.sortedTrails() {
-		if t.Account == ri.Account {
+		if t.Account == caller.Account {
 			list = append(list, info{TrailARN: t.arn(), Name: t.Name, HomeRegion: t.HomeRegion})
 		}
 	}
 	return map[string]any{"Trails": list}, callDetail{}, nil
 }
 
-func (s *Service) ctGetTrailStatus(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
-	t, err := s.namedTrailLocked(ri, body, s.findTrailLocked)
+func (s *Service) ctGetTrailStatus(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+	t, err := s.namedTrailLocked(caller, body, s.findTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -461,8 +461,8 @@ func (s *Service) ctGetTrailStatus(ri awsapi.Caller, body []byte) (any, callDeta
 	return out, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Service) ctStartLogging(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
-	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
+func (s *Service) ctStartLogging(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+	t, err := s.namedTrailLocked(caller, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}
@@ -474,8 +474,8 @@ func (s *Service) ctStartLogging(ri awsapi.Caller, body []byte) (any, callDetail
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
 
-func (s *Service) ctStopLogging(ri awsapi.Caller, body []byte) (any, callDetail, *ctError) {
-	t, err := s.namedTrailLocked(ri, body, s.findHomeTrailLocked)
+func (s *Service) ctStopLogging(caller awsapi.Caller, body []byte) (any, callDetail, *ctError) {
+	t, err := s.namedTrailLocked(caller, body, s.findHomeTrailLocked)
 	if err != nil {
 		return nil, callDetail{}, err
 	}

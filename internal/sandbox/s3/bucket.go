@@ -39,15 +39,15 @@ func validBucketName(name string) bool {
 // older alias.
 var legacyLocations = map[string]string{"EU": "eu-west-1"}
 
-func (s *Service) createBucketLocked(r *http.Request, ri *request, name string) (map[string]any, *s3Error) {
+func (s *Service) createBucketLocked(r *http.Request, req *request, name string) (map[string]any, *s3Error) {
 	if !validBucketName(name) {
 		return nil, &s3Error{status: http.StatusBadRequest, code: "InvalidBucketName", message: "The specified bucket is not valid.", bucketName: name}
 	}
 	var cfg struct {
 		LocationConstraint string
 	}
-	if len(strings.TrimSpace(string(ri.Body))) > 0 {
-		if serr := parseS3XML(ri.Body, "CreateBucketConfiguration", &cfg); serr != nil {
+	if len(strings.TrimSpace(string(req.Body))) > 0 {
+		if serr := parseS3XML(req.Body, "CreateBucketConfiguration", &cfg); serr != nil {
 			return nil, serr
 		}
 	}
@@ -58,12 +58,12 @@ func (s *Service) createBucketLocked(r *http.Request, ri *request, name string) 
 	switch {
 	case region == usEast1:
 		return nil, &s3Error{status: http.StatusBadRequest, code: "InvalidLocationConstraint", message: "The specified location-constraint is not valid"}
-	case region == "" && ri.Region != usEast1:
+	case region == "" && req.Region != usEast1:
 		return nil, &s3Error{status: http.StatusBadRequest, code: "IllegalLocationConstraintException",
 			message: "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."}
 	case region == "":
 		region = usEast1
-	case region != ri.Region:
+	case region != req.Region:
 		return nil, &s3Error{status: http.StatusBadRequest, code: "IllegalLocationConstraintException",
 			message: fmt.Sprintf("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", cfg.LocationConstraint)}
 	}
@@ -82,7 +82,7 @@ func (s *Service) createBucketLocked(r *http.Request, ri *request, name string) 
 		params["x-amz-bucket-object-lock-enabled"] = lockHeader
 	}
 	if existing := s.buckets[name]; existing != nil {
-		if existing.Account != ri.Account {
+		if existing.Account != req.Account {
 			return params, &s3Error{status: http.StatusConflict, code: "BucketAlreadyExists",
 				message: "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.", bucketName: name}
 		}
@@ -98,7 +98,7 @@ func (s *Service) createBucketLocked(r *http.Request, ri *request, name string) 
 	// 2023: Block Public Access on, ACLs disabled, SSE-S3 encryption.
 	b := &bucket{
 		Name:              name,
-		Account:           ri.Account,
+		Account:           req.Account,
 		Region:            region,
 		Created:           s.now().UTC(),
 		PublicAccessBlock: &publicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true},
@@ -114,7 +114,7 @@ func (s *Service) createBucketLocked(r *http.Request, ri *request, name string) 
 	return params, nil
 }
 
-func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	if len(b.Objects) > 0 {
 		msg := "The bucket you tried to delete is not empty"
 		if b.Versioning != nil {
@@ -127,14 +127,14 @@ func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, ri *reque
 	return nil, nil
 }
 
-func (s *Service) headBucket(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) headBucket(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	w.Header().Set("X-Amz-Bucket-Region", b.Region)
 	w.Header().Set("X-Amz-Access-Point-Alias", "false")
 	writeS3Empty(w, http.StatusOK)
 	return nil, nil
 }
 
-func (s *Service) getBucketLocation(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) getBucketLocation(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	loc := b.Region
 	if loc == usEast1 {
 		// us-east-1 is reported as an empty constraint.
@@ -150,7 +150,7 @@ type aclGrantee struct {
 	ID   string
 }
 
-func (s *Service) getBucketACL(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) getBucketACL(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	type grant struct {
 		Grantee    aclGrantee
 		Permission string
@@ -176,17 +176,17 @@ type bucketSubresource struct {
 	getOp, putOp, deleteOp string // the API operations
 	putEvent, deleteEvent  string // their CloudTrail event names
 	get                    func(s *Service, w http.ResponseWriter, b *bucket) *s3Error
-	put                    func(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error)
+	put                    func(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error)
 	delete                 func(b *bucket)
 	putStatus              int
 }
 
-func (sr *bucketSubresource) serveGet(s *Service, w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (sr *bucketSubresource) serveGet(s *Service, w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	return nil, sr.get(s, w, b)
 }
 
-func (sr *bucketSubresource) servePut(s *Service, w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
-	params, serr := sr.put(s, r, ri, b)
+func (sr *bucketSubresource) servePut(s *Service, w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
+	params, serr := sr.put(s, r, req, b)
 	if serr != nil {
 		return params, serr
 	}
@@ -198,7 +198,7 @@ func (sr *bucketSubresource) servePut(s *Service, w http.ResponseWriter, r *http
 	return params, nil
 }
 
-func (sr *bucketSubresource) serveDelete(s *Service, w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (sr *bucketSubresource) serveDelete(s *Service, w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	sr.delete(b)
 	writeS3Empty(w, http.StatusNoContent)
 	return map[string]any{sr.query: ""}, nil
@@ -247,9 +247,9 @@ var bucketSubresources = []*bucketSubresource{
 		putEvent: "PutBucketPublicAccessBlock", deleteEvent: "DeleteBucketPublicAccessBlock", putStatus: http.StatusOK,
 		get: xmlGetter("PublicAccessBlockConfiguration", func(b *bucket) any { return nilIfNone(b.PublicAccessBlock) },
 			notFound("NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found")),
-		put: func(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+		put: func(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 			var cfg publicAccessBlock
-			if serr := parseS3XML(ri.Body, "PublicAccessBlockConfiguration", &cfg); serr != nil {
+			if serr := parseS3XML(req.Body, "PublicAccessBlockConfiguration", &cfg); serr != nil {
 				return nil, serr
 			}
 			b.PublicAccessBlock = &cfg
@@ -299,9 +299,9 @@ var bucketSubresources = []*bucketSubresource{
 		putEvent: "PutBucketOwnershipControls", deleteEvent: "DeleteBucketOwnershipControls", putStatus: http.StatusOK,
 		get: xmlGetter("OwnershipControls", func(b *bucket) any { return nilIfNone(b.Ownership) },
 			notFound("OwnershipControlsNotFoundError", "The bucket ownership controls were not found")),
-		put: func(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+		put: func(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 			var cfg ownershipControls
-			if serr := parseS3XML(ri.Body, "OwnershipControls", &cfg); serr != nil {
+			if serr := parseS3XML(req.Body, "OwnershipControls", &cfg); serr != nil {
 				return nil, serr
 			}
 			if len(cfg.Rules) != 1 || !validOwnership(cfg.Rules[0].ObjectOwnership) {
@@ -351,16 +351,16 @@ func nilIfNone[T any](p *T) any {
 	return p
 }
 
-func putBucketPolicy(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
-	parsed, public, serr := validateBucketPolicy(ri.Body, b.Name)
+func putBucketPolicy(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
+	parsed, public, serr := validateBucketPolicy(req.Body, b.Name)
 	if serr != nil {
 		return nil, serr
 	}
 	if public && b.PublicAccessBlock != nil && b.PublicAccessBlock.BlockPublicPolicy {
 		return map[string]any{"bucketPolicy": parsed}, &s3Error{status: http.StatusForbidden, code: "AccessDenied",
-			message: fmt.Sprintf("User: %s is not authorized to perform: s3:PutBucketPolicy on resource: \"%s\" because public policies are blocked by the BlockPublicPolicy block public access setting.", ri.ARN, bucketARN(b.Name))}
+			message: fmt.Sprintf("User: %s is not authorized to perform: s3:PutBucketPolicy on resource: \"%s\" because public policies are blocked by the BlockPublicPolicy block public access setting.", req.ARN, bucketARN(b.Name))}
 	}
-	b.Policy = string(ri.Body)
+	b.Policy = string(req.Body)
 	b.PolicyWritten = s.now()
 	return map[string]any{"bucketPolicy": parsed}, nil
 }

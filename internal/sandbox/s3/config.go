@@ -46,9 +46,9 @@ func defaultSSE(b *bucket) string {
 
 var sseAlgorithms = map[string]bool{"AES256": true, "aws:kms": true, "aws:kms:dsse": true}
 
-func putBucketEncryption(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func putBucketEncryption(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg encryptionConfig
-	if serr := parseS3XML(ri.Body, "ServerSideEncryptionConfiguration", &cfg); serr != nil {
+	if serr := parseS3XML(req.Body, "ServerSideEncryptionConfiguration", &cfg); serr != nil {
 		return nil, serr
 	}
 	if len(cfg.Rules) != 1 || cfg.Rules[0].ApplyServerSideEncryptionByDefault == nil {
@@ -70,9 +70,9 @@ type versioningConfig struct {
 	MfaDelete string `xml:",omitempty" json:",omitempty"`
 }
 
-func putBucketVersioning(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func putBucketVersioning(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg versioningConfig
-	if serr := parseS3XML(ri.Body, "VersioningConfiguration", &cfg); serr != nil {
+	if serr := parseS3XML(req.Body, "VersioningConfiguration", &cfg); serr != nil {
 		return nil, serr
 	}
 	if cfg.Status != "Enabled" && cfg.Status != "Suspended" {
@@ -179,9 +179,9 @@ var minTransitionDays = map[string]int{"STANDARD_IA": 30, "ONEZONE_IA": 30}
 
 const maxLifecycleRules = 1000
 
-func putBucketLifecycle(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func putBucketLifecycle(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg lifecycleConfig
-	if serr := parseS3XML(ri.Body, "LifecycleConfiguration", &cfg); serr != nil {
+	if serr := parseS3XML(req.Body, "LifecycleConfiguration", &cfg); serr != nil {
 		return nil, serr
 	}
 	if len(cfg.Rules) == 0 || len(cfg.Rules) > maxLifecycleRules {
@@ -359,9 +359,9 @@ type partitionedPrefix struct {
 	PartitionDateSource string `xml:",omitempty" json:",omitempty"`
 }
 
-func putBucketLogging(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func putBucketLogging(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg loggingStatus
-	if serr := parseS3XML(ri.Body, "BucketLoggingStatus", &cfg); serr != nil {
+	if serr := parseS3XML(req.Body, "BucketLoggingStatus", &cfg); serr != nil {
 		return nil, serr
 	}
 	params := map[string]any{"BucketLoggingStatus": cfg}
@@ -410,9 +410,9 @@ type tagging struct {
 
 const maxBucketTags = 50
 
-func putBucketTagging(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func putBucketTagging(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg tagging
-	if serr := parseS3XML(ri.Body, "Tagging", &cfg); serr != nil {
+	if serr := parseS3XML(req.Body, "Tagging", &cfg); serr != nil {
 		return nil, serr
 	}
 	params := map[string]any{"Tagging": cfg}
@@ -455,9 +455,9 @@ type defaultRetention struct {
 	Years *int `xml:",omitempty" json:",omitempty"`
 }
 
-func putObjectLockConfiguration(s *Service, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func putObjectLockConfiguration(s *Service, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	var cfg objectLockConfig
-	if serr := parseS3XML(ri.Body, "ObjectLockConfiguration", &cfg); serr != nil {
+	if serr := parseS3XML(req.Body, "ObjectLockConfiguration", &cfg); serr != nil {
 		return nil, serr
 	}
 	params := map[string]any{"ObjectLockConfiguration": cfg}

@@ -131,12 +131,12 @@ func findVersion(versions []*objectVersion, id string) *objectVersion {
 
 func objectKey(r *http.Request) string { return parseS3Target(r).key }
 
-func (s *Service) putObject(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	key := objectKey(r)
 	if len(key) > maxKeyLength {
 		return nil, &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long", key: key}
 	}
-	alg, checksum, serr := verifyIntegrity(r, ri.Body, false)
+	alg, checksum, serr := verifyIntegrity(r, req.Body, false)
 	if serr != nil {
 		return nil, serr
 	}
@@ -157,9 +157,9 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, ri *request,
 	if contentType == "" {
 		contentType = defaultContentType
 	}
-	v := newObjectVersion(ri.Body, contentType, s.now(), ri.Account, sse)
+	v := newObjectVersion(req.Body, contentType, s.now(), req.Account, sse)
 	v.ChecksumAlgorithm, v.Checksum = alg, checksum
-	name, err := s.cfg.Store.SaveBody(ri.Body)
+	name, err := s.cfg.Store.SaveBody(req.Body)
 	if err != nil {
 		log.Printf("sandbox: %v", err)
 		return nil, errInternal()
@@ -213,7 +213,7 @@ func checkWritePreconditions(r *http.Request, versions []*objectVersion, key str
 	return nil
 }
 
-func (s *Service) getObject(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) getObject(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	key := objectKey(r)
 	q := r.URL.Query()
 	versions := b.Objects[key]
@@ -349,7 +349,7 @@ func (b *bucket) setVersions(key string, versions []*objectVersion) {
 	b.Objects[key] = versions
 }
 
-func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	q := r.URL.Query()
 	out, serr := s.deleteLocked(r, b, objectKey(r), q.Get("versionId"), q.Has("versionId"))
 	if serr != nil {
@@ -365,21 +365,21 @@ func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, ri *reque
 	return nil, nil
 }
 
-func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
-	if _, _, serr := verifyIntegrity(r, ri.Body, true); serr != nil {
+func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
+	if _, _, serr := verifyIntegrity(r, req.Body, true); serr != nil {
 		return nil, serr
 	}
-	var req struct {
+	var in struct {
 		Quiet   bool
 		Objects []struct {
 			Key       string
 			VersionID *string `xml:"VersionId"`
 		} `xml:"Object"`
 	}
-	if serr := parseS3XML(ri.Body, "Delete", &req); serr != nil {
+	if serr := parseS3XML(req.Body, "Delete", &in); serr != nil {
 		return nil, serr
 	}
-	if len(req.Objects) == 0 || len(req.Objects) > maxDeleteObjects {
+	if len(in.Objects) == 0 || len(in.Objects) > maxDeleteObjects {
 		return nil, errMalformedXML()
 	}
 	type deleted struct {
@@ -398,7 +398,7 @@ func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, ri *requ
 		Deleted []deleted `xml:"Deleted"`
 		Errors  []failed  `xml:"Error"`
 	}
-	for _, o := range req.Objects {
+	for _, o := range in.Objects {
 		id := ""
 		if o.VersionID != nil {
 			id = *o.VersionID
@@ -408,7 +408,7 @@ func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, ri *requ
 			res.Errors = append(res.Errors, failed{Key: o.Key, VersionID: id, Code: serr.code, Message: serr.message})
 			continue
 		}
-		if req.Quiet {
+		if in.Quiet {
 			continue
 		}
 		d := deleted{Key: o.Key, VersionID: id, DeleteMarker: out.deleteMarker}
@@ -530,7 +530,7 @@ func listCurrent(b *bucket, p listParams, after string, withOwner bool) (objects
 	return objects, prefixes, next, false
 }
 
-func (s *Service) listObjectsV2(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) listObjectsV2(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	q := r.URL.Query()
 	p, serr := parseListParams(q)
 	if serr != nil {
@@ -572,7 +572,7 @@ func (s *Service) listObjectsV2(w http.ResponseWriter, r *http.Request, ri *requ
 	return nil, nil
 }
 
-func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	q := r.URL.Query()
 	p, serr := parseListParams(q)
 	if serr != nil {
@@ -617,7 +617,7 @@ type versionEntry struct {
 	Owner             owner
 }
 
-func (s *Service) listObjectVersions(w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (map[string]any, *s3Error) {
+func (s *Service) listObjectVersions(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	q := r.URL.Query()
 	p, serr := parseListParams(q)
 	if serr != nil {

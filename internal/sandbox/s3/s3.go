@@ -232,21 +232,21 @@ func parseS3Target(r *http.Request) s3Target {
 
 // bucketLocked finds a bucket the caller may use from the region it
 // signed for. s.mu is held.
-func (s *Service) bucketLocked(ri *request, r *http.Request, name string) (*bucket, *s3Error) {
+func (s *Service) bucketLocked(req *request, r *http.Request, name string) (*bucket, *s3Error) {
 	b := s.buckets[name]
 	if b == nil {
 		return nil, errNoSuchBucket(name)
 	}
-	if b.Account != ri.Account {
+	if b.Account != req.Account {
 		return nil, errAccessDenied()
 	}
-	if b.Region != ri.Region {
+	if b.Region != req.Region {
 		if r.URL.Query().Get("X-Amz-Credential") != "" {
 			return nil, &s3Error{status: http.StatusBadRequest, code: "AuthorizationQueryParametersError",
-				message: fmt.Sprintf("Error parsing the X-Amz-Credential parameter; the region '%s' is wrong; expecting '%s'", ri.Region, b.Region), region: b.Region}
+				message: fmt.Sprintf("Error parsing the X-Amz-Credential parameter; the region '%s' is wrong; expecting '%s'", req.Region, b.Region), region: b.Region}
 		}
 		return nil, &s3Error{status: http.StatusBadRequest, code: "AuthorizationHeaderMalformed",
-			message: fmt.Sprintf("The authorization header is malformed; the region '%s' is wrong; expecting '%s'", ri.Region, b.Region), region: b.Region}
+			message: fmt.Sprintf("The authorization header is malformed; the region '%s' is wrong; expecting '%s'", req.Region, b.Region), region: b.Region}
 	}
 	return b, nil
 }
@@ -254,7 +254,7 @@ func (s *Service) bucketLocked(ri *request, r *http.Request, name string) (*buck
 // s3Handler serves one operation on an existing bucket, with s.mu held.
 // It returns the request parameters CloudTrail records for a management
 // write.
-type s3Handler func(s *Service, w http.ResponseWriter, r *http.Request, ri *request, b *bucket) (params map[string]any, err *s3Error)
+type s3Handler func(s *Service, w http.ResponseWriter, r *http.Request, req *request, b *bucket) (params map[string]any, err *s3Error)
 
 // s3Op describes one S3 operation on an existing bucket.
 type s3Op struct {
@@ -372,7 +372,7 @@ func s3Operation(method string, hasKey bool, q url.Values) (s3Op, bool) {
 	return s3Op{}, false
 }
 
-func (s *Service) listBuckets(w http.ResponseWriter, r *http.Request, ri *request) {
+func (s *Service) listBuckets(w http.ResponseWriter, r *http.Request, req *request) {
 	q := r.URL.Query()
 	prefix, region := q.Get("prefix"), q.Get("bucket-region")
 	maxBuckets := 10000
@@ -392,7 +392,7 @@ func (s *Service) listBuckets(w http.ResponseWriter, r *http.Request, ri *reques
 	s.mu.Lock()
 	var names []string
 	for name, b := range s.buckets {
-		if b.Account == ri.Account && strings.HasPrefix(name, prefix) && (region == "" || b.Region == region) && name > after {
+		if b.Account == req.Account && strings.HasPrefix(name, prefix) && (region == "" || b.Region == region) && name > after {
 			names = append(names, name)
 		}
 	}
@@ -410,7 +410,7 @@ func (s *Service) listBuckets(w http.ResponseWriter, r *http.Request, ri *reques
 		ContinuationToken string  `xml:",omitempty"`
 		Prefix            string  `xml:",omitempty"`
 	}
-	out.Owner.ID = canonicalUserID(ri.Account)
+	out.Owner.ID = canonicalUserID(req.Account)
 	out.Prefix = prefix
 	out.Buckets = []entry{}
 	for i, name := range names {
