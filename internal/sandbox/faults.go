@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sigv4"
 )
 
 // FaultKind is what a Fault does to a matching request.
@@ -36,7 +39,7 @@ const (
 //	rate=P        probability 0..1 that a matching request is hit (default 1)
 //	op=NAME       only this operation (e.g. LookupEvents, PutObject)
 //	region=NAME   only requests signed for this region
-//	service=NAME  only cloudtrail, s3 or sts
+//	service=NAME  only this service: cloudtrail, s3 or sts
 //	status=N      HTTP status for error (500 default, or 503)
 //	ms=N          added latency in milliseconds (latency)
 //
@@ -96,10 +99,8 @@ func (f *Fault) set(k, v string) error {
 	case "region":
 		f.Region = v
 	case "service":
-		switch v {
-		case "cloudtrail", "s3", "sts":
-		default:
-			return fmt.Errorf("service %q must be cloudtrail, s3 or sts", v)
+		if !slices.Contains(serviceNames, v) {
+			return fmt.Errorf("service %q must be one of %s", v, strings.Join(serviceNames, ", "))
 		}
 		f.Service = v
 	case "status":
@@ -120,51 +121,43 @@ func (f *Fault) set(k, v string) error {
 	return nil
 }
 
-func (f Fault) matches(ri *requestInfo, operation string) bool {
+func (f Fault) matches(service, region, operation string) bool {
 	return (f.Op == "" || f.Op == operation) &&
-		(f.Region == "" || f.Region == ri.Region) &&
-		(f.Service == "" || f.Service == ri.Service)
+		(f.Region == "" || f.Region == region) &&
+		(f.Service == "" || f.Service == service)
 }
 
 // faultSeed makes fault injection repeatable: the same requests in the same
 // order meet the same faults.
 const faultSeed = 20240331
 
-// faultSet is the active faults; it has its own lock because injectFault
-// runs before any service takes s.mu and may sleep.
+// faultSet is the active faults. It has its own lock: it is consulted
+// before a request reaches its service, and may sleep.
 type faultSet struct {
 	mu     sync.Mutex
 	faults []Fault
 	rng    *rand.Rand
 }
 
-func newFaultSet(faults []Fault) *faultSet {
-	return &faultSet{faults: append([]Fault(nil), faults...), rng: rand.New(rand.NewPCG(faultSeed, faultSeed))}
-}
-
-// SetFaults replaces the active faults and restarts their random sequence.
-func (s *Server) SetFaults(faults []Fault) {
-	fs := s.faultSet()
+// set replaces the active faults and restarts their random sequence.
+func (fs *faultSet) set(faults []Fault) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.faults = append([]Fault(nil), faults...)
 	fs.rng = rand.New(rand.NewPCG(faultSeed, faultSeed))
 }
 
-func (s *Server) faultSet() *faultSet {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ctrt.faults
-}
+// SetFaults replaces the active faults and restarts their random sequence.
+func (s *Server) SetFaults(faults []Fault) { s.faults.set(faults) }
 
 // decide picks the fault (if any) that answers the request, and the
 // latency to add before answering or serving it.
-func (fs *faultSet) decide(ri *requestInfo, operation string) (hit *Fault, delay time.Duration) {
+func (fs *faultSet) decide(service, region, operation string) (hit *Fault, delay time.Duration) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for i := range fs.faults {
 		f := fs.faults[i]
-		if !f.matches(ri, operation) {
+		if !f.matches(service, region, operation) {
 			continue
 		}
 		if f.Kind == FaultRegionDown {
@@ -184,61 +177,62 @@ func (fs *faultSet) decide(ri *requestInfo, operation string) (hit *Fault, delay
 	return hit, delay
 }
 
-// injectFault applies the active faults to a request: it sleeps for any
-// added latency, then, if a fault answers the request, writes the error in
-// the service's own format and returns true.
-func (s *Server) injectFault(w http.ResponseWriter, ri *requestInfo, operation string) bool {
-	f, delay := s.faultSet().decide(ri, operation)
+// jsonFaults, queryFaults and s3Faults are how the JSON services, STS and
+// S3 answer injected faults.
+var (
+	jsonFaults = faultReplies{
+		throttle: sigv4.Reply{Status: http.StatusBadRequest, Code: "ThrottlingException", Message: "Rate exceeded"},
+		unavailable: func(region string) sigv4.Reply {
+			return sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailableException", Message: "The service is unavailable in " + region}
+		},
+		internal: sigv4.Reply{Code: "InternalFailure", Message: "The request processing has failed because of an unknown error, exception or failure."},
+	}
+	queryFaults = faultReplies{
+		throttle: sigv4.Reply{Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded"},
+		unavailable: func(string) sigv4.Reply {
+			return sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "Service is unavailable"}
+		},
+		internal: sigv4.Reply{Code: "InternalFailure", Message: "The request processing has failed because of an unknown error, exception or failure."},
+	}
+	s3Faults = faultReplies{
+		throttle: sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "SlowDown", Message: "Please reduce your request rate."},
+		unavailable: func(string) sigv4.Reply {
+			return sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "Please reduce your request rate."}
+		},
+		internal: sigv4.Reply{Code: "InternalError", Message: "We encountered an internal error. Please try again."},
+	}
+)
+
+// faultReplies are how a service answers injected faults.
+type faultReplies struct {
+	throttle sigv4.Reply
+	// unavailable answers a 503 in the region the request was signed for.
+	unavailable func(region string) sigv4.Reply
+	// internal answers any other 5xx, with the fault's status.
+	internal sigv4.Reply
+}
+
+// inject applies the active faults to a request for rt: it sleeps for any
+// added latency, then, if a fault answers the request, writes the error as
+// the service words it and returns true.
+func (fs *faultSet) inject(w http.ResponseWriter, r *http.Request, rt *route, region, operation string) bool {
+	f, delay := fs.decide(rt.service, region, operation)
 	if delay > 0 {
 		time.Sleep(delay)
 	}
 	if f == nil {
 		return false
 	}
-	status, code, msg := faultResponse(*f, ri)
-	switch ri.Service {
-	case "s3":
-		// writeS3Error needs the request only to leave the body out of
-		// HEAD answers; the operation name says as much.
-		method := http.MethodGet
-		if strings.HasPrefix(operation, "Head") {
-			method = http.MethodHead
-		}
-		writeS3Error(w, &http.Request{Method: method}, status, code, msg)
-	case "sts":
-		writeSTSError(w, status, code, msg)
+	var reply sigv4.Reply
+	switch {
+	case f.Kind == FaultThrottle:
+		reply = rt.faults.throttle
+	case f.Kind == FaultRegionDown || f.Status == http.StatusServiceUnavailable:
+		reply = rt.faults.unavailable(region)
 	default:
-		writeJSONError(w, status, code, msg)
+		reply = rt.faults.internal
+		reply.Status = f.Status
 	}
+	rt.api.WriteError(w, r, reply.Status, reply.Code, reply.Message)
 	return true
-}
-
-// faultResponse is the status, error code and message each service answers
-// for a fault.
-func faultResponse(f Fault, ri *requestInfo) (int, string, string) {
-	switch f.Kind {
-	case FaultThrottle:
-		switch ri.Service {
-		case "s3":
-			return http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate."
-		case "sts":
-			return http.StatusBadRequest, "Throttling", "Rate exceeded"
-		}
-		return http.StatusBadRequest, "ThrottlingException", "Rate exceeded"
-	case FaultRegionDown:
-		f.Status = http.StatusServiceUnavailable
-	}
-	if f.Status == http.StatusServiceUnavailable {
-		switch ri.Service {
-		case "s3":
-			return f.Status, "ServiceUnavailable", "Please reduce your request rate."
-		case "sts":
-			return f.Status, "ServiceUnavailable", "Service is unavailable"
-		}
-		return f.Status, "ServiceUnavailableException", "The service is unavailable in " + ri.Region
-	}
-	if ri.Service == "s3" {
-		return f.Status, "InternalError", "We encountered an internal error. Please try again."
-	}
-	return f.Status, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."
 }

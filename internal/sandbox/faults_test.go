@@ -1,4 +1,4 @@
-package sandbox
+package sandbox_test
 
 import (
 	"context"
@@ -8,35 +8,38 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 func TestParseFault(t *testing.T) {
 	for _, tc := range []struct {
 		spec string
-		want Fault
+		want sandbox.Fault
 	}{
-		{"throttle:rate=0.5,op=LookupEvents,region=us-east-1", Fault{Kind: FaultThrottle, Rate: 0.5, Op: "LookupEvents", Region: "us-east-1"}},
-		{"error:rate=0.1,status=503", Fault{Kind: FaultError, Rate: 0.1, Status: 503}},
-		{"error", Fault{Kind: FaultError, Rate: 1, Status: 500}},
-		{"latency:ms=200,service=s3", Fault{Kind: FaultLatency, Rate: 1, Latency: 200 * time.Millisecond, Service: "s3"}},
-		{"region-down:region=eu-west-1", Fault{Kind: FaultRegionDown, Rate: 1, Region: "eu-west-1"}},
+		{"throttle:rate=0.5,op=LookupEvents,region=us-east-1", sandbox.Fault{Kind: sandbox.FaultThrottle, Rate: 0.5, Op: "LookupEvents", Region: "us-east-1"}},
+		{"error:rate=0.1,status=503", sandbox.Fault{Kind: sandbox.FaultError, Rate: 0.1, Status: 503}},
+		{"error", sandbox.Fault{Kind: sandbox.FaultError, Rate: 1, Status: 500}},
+		{"latency:ms=200,service=s3", sandbox.Fault{Kind: sandbox.FaultLatency, Rate: 1, Latency: 200 * time.Millisecond, Service: "s3"}},
+		{"region-down:region=eu-west-1", sandbox.Fault{Kind: sandbox.FaultRegionDown, Rate: 1, Region: "eu-west-1"}},
 	} {
-		got, err := ParseFault(tc.spec)
+		got, err := sandbox.ParseFault(tc.spec)
 		if err != nil || got != tc.want {
-			t.Fatalf("ParseFault(%q) = %+v, %v; want %+v", tc.spec, got, err, tc.want)
+			t.Fatalf("sandbox.ParseFault(%q) = %+v, %v; want %+v", tc.spec, got, err, tc.want)
 		}
 	}
 	for _, bad := range []string{"", "explode", "throttle:rate=2", "error:status=404", "latency", "latency:ms=-1",
 		"region-down", "throttle:op", "throttle:colour=red", "throttle:service=ec2"} {
-		if _, err := ParseFault(bad); err == nil {
-			t.Fatalf("ParseFault(%q) succeeded", bad)
+		if _, err := sandbox.ParseFault(bad); err == nil {
+			t.Fatalf("sandbox.ParseFault(%q) succeeded", bad)
 		}
 	}
 }
 
-func mustFault(t *testing.T, spec string) Fault {
+func mustFault(t *testing.T, spec string) sandbox.Fault {
 	t.Helper()
-	f, err := ParseFault(spec)
+	f, err := sandbox.ParseFault(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,38 +47,38 @@ func mustFault(t *testing.T, spec string) Fault {
 }
 
 func TestFaults(t *testing.T) {
-	e := newCTEnv(t, Options{NoHistory: true, LookupRPS: 1e6})
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
 	ctx := context.Background()
-	east, west := e.ct("us-east-1"), e.ct("eu-west-1")
+	east, west := e.CloudTrail("us-east-1"), e.CloudTrail("eu-west-1")
 	lookup := func(c *cloudtrail.Client) error {
 		_, err := c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
 		return err
 	}
 
 	t.Run("throttle", func(t *testing.T) {
-		e.srv.SetFaults([]Fault{mustFault(t, "throttle:op=LookupEvents,region=us-east-1")})
-		wantCode(t, lookup(east), "ThrottlingException")
+		e.Server.SetFaults([]sandbox.Fault{mustFault(t, "throttle:op=LookupEvents,region=us-east-1")})
+		sandboxtest.WantCode(t, lookup(east), "ThrottlingException")
 		if err := lookup(west); err != nil {
 			t.Fatalf("other region: %v", err)
 		}
 		if _, err := east.ListTrails(ctx, &cloudtrail.ListTrailsInput{}); err != nil {
 			t.Fatalf("other operation: %v", err)
 		}
-		_, err := e.s3("us-east-1").ListBuckets(ctx, &s3.ListBucketsInput{})
+		_, err := e.S3("us-east-1").ListBuckets(ctx, &s3.ListBucketsInput{})
 		if err != nil {
 			t.Fatalf("S3 ListBuckets: %v", err)
 		}
 	})
 	t.Run("error", func(t *testing.T) {
-		e.srv.SetFaults([]Fault{mustFault(t, "error:status=500,service=cloudtrail")})
-		wantCode(t, lookup(east), "InternalFailure")
-		e.srv.SetFaults([]Fault{mustFault(t, "error:status=503")})
-		wantCode(t, lookup(east), "ServiceUnavailableException")
-		_, err := e.s3("us-east-1").ListBuckets(ctx, &s3.ListBucketsInput{})
-		wantCode(t, err, "ServiceUnavailable")
+		e.Server.SetFaults([]sandbox.Fault{mustFault(t, "error:status=500,service=cloudtrail")})
+		sandboxtest.WantCode(t, lookup(east), "InternalFailure")
+		e.Server.SetFaults([]sandbox.Fault{mustFault(t, "error:status=503")})
+		sandboxtest.WantCode(t, lookup(east), "ServiceUnavailableException")
+		_, err := e.S3("us-east-1").ListBuckets(ctx, &s3.ListBucketsInput{})
+		sandboxtest.WantCode(t, err, "ServiceUnavailable")
 	})
 	t.Run("latency", func(t *testing.T) {
-		e.srv.SetFaults([]Fault{mustFault(t, "latency:ms=150,op=LookupEvents")})
+		e.Server.SetFaults([]sandbox.Fault{mustFault(t, "latency:ms=150,op=LookupEvents")})
 		start := time.Now()
 		if err := lookup(east); err != nil {
 			t.Fatalf("LookupEvents: %v", err)
@@ -85,23 +88,23 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("region-down", func(t *testing.T) {
-		e.srv.SetFaults([]Fault{mustFault(t, "region-down:region=eu-west-1")})
-		wantCode(t, lookup(west), "ServiceUnavailableException")
+		e.Server.SetFaults([]sandbox.Fault{mustFault(t, "region-down:region=eu-west-1")})
+		sandboxtest.WantCode(t, lookup(west), "ServiceUnavailableException")
 		_, err := west.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
-		wantCode(t, err, "ServiceUnavailableException")
-		_, err = e.s3("eu-west-1").ListBuckets(ctx, &s3.ListBucketsInput{})
-		wantCode(t, err, "ServiceUnavailable")
+		sandboxtest.WantCode(t, err, "ServiceUnavailableException")
+		_, err = e.S3("eu-west-1").ListBuckets(ctx, &s3.ListBucketsInput{})
+		sandboxtest.WantCode(t, err, "ServiceUnavailable")
 		if err := lookup(east); err != nil {
 			t.Fatalf("us-east-1 while eu-west-1 is down: %v", err)
 		}
 	})
 	t.Run("rate is repeatable", func(t *testing.T) {
 		run := func() []bool {
-			e.srv.SetFaults([]Fault{mustFault(t, "throttle:rate=0.3,op=ListTrails")})
+			e.Server.SetFaults([]sandbox.Fault{mustFault(t, "throttle:rate=0.3,op=ListTrails")})
 			hits := make([]bool, 100)
 			for i := range hits {
 				_, err := east.ListTrails(ctx, &cloudtrail.ListTrailsInput{})
-				hits[i] = errCode(err) == "ThrottlingException"
+				hits[i] = sandboxtest.ErrCode(err) == "ThrottlingException"
 			}
 			return hits
 		}
@@ -119,8 +122,8 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("%d of 100 requests throttled at rate 0.3", n)
 		}
 	})
-	e.srv.SetFaults(nil)
-	if _, err := east.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("none")}); errCode(err) != "TrailNotFoundException" {
+	e.Server.SetFaults(nil)
+	if _, err := east.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("none")}); sandboxtest.ErrCode(err) != "TrailNotFoundException" {
 		t.Fatalf("after clearing faults: %v", err)
 	}
 }

@@ -1,8 +1,8 @@
-package sandbox
+package sandbox_test
 
 import (
 	"context"
-	"net/http/httptest"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,15 +13,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 func TestRestartKeepsState(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	e := newCTEnv(t, Options{NoHistory: true, DataDir: dir})
-	c := e.s3("us-east-1")
-	trailARN := trailARNFor("us-east-1", "123456789012", "kept-trail")
-	e.makeBucket(t, "us-east-1", "kept-bucket", trailPolicy("kept-bucket", "", "123456789012", trailARN))
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, DataDir: dir})
+	c := e.S3("us-east-1")
+	trailARN := sandboxtest.TrailARN("us-east-1", "123456789012", "kept-trail")
+	e.MakeBucket(t, "us-east-1", "kept-bucket", sandboxtest.TrailPolicy("kept-bucket", "", "123456789012", trailARN))
 	b := aws.String("kept-bucket")
 	mustDo := func(what string, err error) {
 		t.Helper()
@@ -47,26 +50,20 @@ func TestRestartKeepsState(t *testing.T) {
 	mustDo("PutObject", err)
 	_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("gone")})
 	mustDo("DeleteObject", err)
-	_, err = e.ct("us-east-1").CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("kept-trail"), S3BucketName: b})
+	_, err = e.CloudTrail("us-east-1").CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("kept-trail"), S3BucketName: b})
 	mustDo("CreateTrail", err)
-	role, err := stsWith(e.url, "us-east-1", staticCreds("test", "test", "")).AssumeRole(ctx, &sts.AssumeRoleInput{
+	role, err := e.STS("us-east-1").AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), RoleSessionName: aws.String("kept")})
 	mustDo("AssumeRole", err)
 
 	// A second server on the same directory sees everything.
-	srv2, err := New(Options{NoHistory: true, DataDir: dir, Now: e.clock.Now})
-	if err != nil {
-		t.Fatalf("restarting: %v", err)
-	}
-	hs := httptest.NewServer(srv2)
-	t.Cleanup(hs.Close)
-	e2 := &ctEnv{srv: srv2, url: hs.URL, clock: e.clock}
-	c2 := e2.s3("us-east-1")
+	e2 := sandboxtest.New(t, sandbox.Options{NoHistory: true, DataDir: dir, Now: e.Clock.Now})
+	c2 := e2.S3("us-east-1")
 
-	if got := readObject(t, c2, "kept-bucket", "obj", nil); got != "second" {
+	if got := sandboxtest.ReadObject(t, c2, "kept-bucket", "obj", nil); got != "second" {
 		t.Errorf("current object = %q", got)
 	}
-	if got := readObject(t, c2, "kept-bucket", "obj", v1.VersionId); got != "first" {
+	if got := sandboxtest.ReadObject(t, c2, "kept-bucket", "obj", v1.VersionId); got != "first" {
 		t.Errorf("older version = %q", got)
 	}
 	head, err := c2.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: aws.String("obj"), VersionId: v1.VersionId})
@@ -74,7 +71,7 @@ func TestRestartKeepsState(t *testing.T) {
 		t.Errorf("HeadObject after restart = %+v, %v", head, err)
 	}
 	_, err = c2.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("gone")})
-	wantCode(t, err, "NoSuchKey")
+	sandboxtest.WantCode(t, err, "NoSuchKey")
 	vs, err := c2.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: b})
 	if err != nil || len(vs.Versions) != 3 || len(vs.DeleteMarkers) != 1 {
 		t.Errorf("versions after restart = %d + %d markers, %v", len(vs.Versions), len(vs.DeleteMarkers), err)
@@ -96,13 +93,13 @@ func TestRestartKeepsState(t *testing.T) {
 		t.Errorf("lifecycle after restart = %+v, %v", lc, err)
 	}
 	_, err = c2.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
-	wantCode(t, err, "NoSuchPublicAccessBlockConfiguration")
-	trails, err := e2.ct("us-east-1").GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("kept-trail")})
+	sandboxtest.WantCode(t, err, "NoSuchPublicAccessBlockConfiguration")
+	trails, err := e2.CloudTrail("us-east-1").GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("kept-trail")})
 	if err != nil || aws.ToString(trails.Trail.TrailARN) != trailARN {
 		t.Errorf("trail after restart = %+v, %v", trails, err)
 	}
 	cr := role.Credentials
-	id, err := stsWith(hs.URL, "us-east-1", staticCreds(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken))).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	id, err := sandboxtest.STSClient(e2.URL, "us-east-1", sandboxtest.Creds(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken))).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil || !strings.HasSuffix(aws.ToString(id.Arn), "assumed-role/r/kept") {
 		t.Errorf("temporary credentials after restart: %v, %v", id, err)
 	}
@@ -111,10 +108,10 @@ func TestRestartKeepsState(t *testing.T) {
 	if _, err := c2.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("obj"), VersionId: v1.VersionId}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(Options{NoHistory: true, DataDir: dir}); err != nil {
+	if _, err := sandbox.New(sandbox.Options{NoHistory: true, DataDir: dir}); err != nil {
 		t.Fatal(err)
 	}
-	bodies, err := os.ReadDir(filepath.Join(dir, objectsDir))
+	bodies, err := os.ReadDir(filepath.Join(dir, "objects"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +122,7 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, en := range entries {
-		if strings.HasPrefix(en.Name(), tempPrefix) {
+		if strings.HasPrefix(en.Name(), ".tmp-") {
 			t.Errorf("temporary file %s left behind", en.Name())
 		}
 	}
@@ -133,15 +130,58 @@ func TestRestartKeepsState(t *testing.T) {
 
 func TestRestoreRejectsCorruptBody(t *testing.T) {
 	dir := t.TempDir()
-	e := newCTEnv(t, Options{NoHistory: true, DataDir: dir})
-	e.makeBucket(t, "us-east-1", "corrupt", "")
-	if _, err := e.s3("us-east-1").PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("corrupt"), Key: aws.String("k"), Body: strings.NewReader("data")}); err != nil {
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, DataDir: dir})
+	e.MakeBucket(t, "us-east-1", "corrupt", "")
+	if _, err := e.S3("us-east-1").PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("corrupt"), Key: aws.String("k"), Body: strings.NewReader("data")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, objectsDir, hashHex([]byte("data"))), []byte("tampered"), 0o644); err != nil {
+	// The body file is named by the SHA-256 of "data".
+	if err := os.WriteFile(filepath.Join(dir, "objects", "3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7"), []byte("tampered"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(Options{NoHistory: true, DataDir: dir}); err == nil || !strings.Contains(err.Error(), "corrupt") {
+	if _, err := sandbox.New(sandbox.Options{NoHistory: true, DataDir: dir}); err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Errorf("New with a corrupt body file: %v, want an error", err)
+	}
+}
+
+// TestRestoreUpgradesVersion1 restores a data directory the sandbox wrote
+// before it kept a journal per service (testdata/v1-data: the state of
+// TestRestartKeepsState, in one state.json).
+func TestRestoreUpgradesVersion1(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata/v1-data")); err != nil {
+		t.Fatal(err)
+	}
+	var legacy struct {
+		Sessions map[string]struct{ AccessKey, Secret, Token string }
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil || json.Unmarshal(data, &legacy) != nil || len(legacy.Sessions) != 1 {
+		t.Fatalf("fixture: %v, %d sessions", err, len(legacy.Sessions))
+	}
+	ctx := context.Background()
+	for restart := range 2 {
+		e := sandboxtest.New(t, sandbox.Options{NoHistory: true, DataDir: dir})
+		c := e.S3("us-east-1")
+		if got := sandboxtest.ReadObject(t, c, "kept-bucket", "obj", nil); got != "second" {
+			t.Errorf("restart %d: current object = %q", restart, got)
+		}
+		vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("kept-bucket")})
+		if err != nil || len(vs.Versions) != 3 || len(vs.DeleteMarkers) != 1 {
+			t.Errorf("restart %d: versions = %d + %d markers, %v", restart, len(vs.Versions), len(vs.DeleteMarkers), err)
+		}
+		trail, err := e.CloudTrail("us-east-1").GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("kept-trail")})
+		if err != nil || aws.ToString(trail.Trail.S3BucketName) != "kept-bucket" {
+			t.Errorf("restart %d: trail = %+v, %v", restart, trail, err)
+		}
+		for _, sess := range legacy.Sessions {
+			id, err := sandboxtest.STSClient(e.URL, "us-east-1", sandboxtest.Creds(sess.AccessKey, sess.Secret, sess.Token)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if err != nil || !strings.HasSuffix(aws.ToString(id.Arn), "assumed-role/r/kept") {
+				t.Errorf("restart %d: temporary credentials: %v, %v", restart, id, err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "state.json")); !os.IsNotExist(err) {
+			t.Errorf("restart %d: %s still there: %v", restart, "state.json", err)
+		}
 	}
 }

@@ -1,0 +1,156 @@
+package cloudtrail_test
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
+)
+
+// cliJSON runs the AWS CLI and decodes its JSON output into out (when not
+// nil).
+func cliJSON(t *testing.T, endpoint, region string, out any, args ...string) {
+	t.Helper()
+	stdout, err := sandboxtest.AWSCLI(t, endpoint, region, args...)
+	if err != nil {
+		t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
+	}
+	if out != nil {
+		if err := json.Unmarshal([]byte(stdout), out); err != nil {
+			t.Fatalf("aws %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, stdout)
+		}
+	}
+}
+
+// TestAWSCLICloudTrail drives the sandbox's CloudTrail with the AWS CLI:
+// bucket and policy, trail, logging, status and paged event lookups.
+func TestAWSCLICloudTrail(t *testing.T) {
+	sandboxtest.RequireAWSCLI(t)
+	// The rate limit is tested elsewhere; here it would only slow the
+	// reference query down.
+	endpoint := sandboxtest.StartCommand(t, "-lookup-rps", "100000")
+	const region = "us-east-1"
+	arn := sandboxtest.TrailARN(region, sandbox.DefaultAccount, "cli-trail")
+
+	cliJSON(t, endpoint, region, nil, "s3api", "create-bucket", "--bucket", "cli-trail-logs")
+	cliJSON(t, endpoint, region, nil, "s3api", "put-bucket-policy", "--bucket", "cli-trail-logs",
+		"--policy", sandboxtest.TrailPolicy("cli-trail-logs", "", sandbox.DefaultAccount, arn))
+
+	var created struct {
+		Name               string
+		TrailARN           string
+		IsMultiRegionTrail bool
+	}
+	cliJSON(t, endpoint, region, &created, "cloudtrail", "create-trail", "--name", "cli-trail",
+		"--s3-bucket-name", "cli-trail-logs", "--is-multi-region-trail", "--enable-log-file-validation")
+	if created.Name != "cli-trail" || created.TrailARN != arn || !created.IsMultiRegionTrail {
+		t.Fatalf("create-trail = %+v", created)
+	}
+	cliJSON(t, endpoint, region, nil, "cloudtrail", "start-logging", "--name", "cli-trail")
+
+	var described struct {
+		TrailList []struct {
+			Name, HomeRegion, TrailARN string
+			IsMultiRegionTrail         bool
+			LogFileValidationEnabled   bool
+		} `json:"trailList"`
+	}
+	cliJSON(t, endpoint, "eu-west-1", &described, "cloudtrail", "describe-trails", "--trail-name-list", "cli-trail")
+	if len(described.TrailList) != 1 || described.TrailList[0].HomeRegion != region || !described.TrailList[0].LogFileValidationEnabled {
+		t.Fatalf("describe-trails = %+v", described)
+	}
+
+	var status struct {
+		IsLogging          bool
+		StartLoggingTime   json.Number
+		LatestDeliveryTime json.Number
+	}
+	cliJSON(t, endpoint, region, &status, "cloudtrail", "get-trail-status", "--name", arn, "--cli-read-timeout", "10")
+	if !status.IsLogging || status.StartLoggingTime == "" {
+		t.Fatalf("get-trail-status = %+v", status)
+	}
+
+	// Page through DescribeServers in us-west-2 two ways, server pages by
+	// --max-results/--next-token and CLI pages by --max-items/
+	// --starting-token; each must give every event once, in order.
+	// The command runs on the real clock, so the reference is the same
+	// query through the Go SDK.
+	c := sandboxtest.CloudTrailClient(endpoint, "us-west-2", sandboxtest.Creds(sandbox.DefaultAccessKey, sandbox.DefaultSecretKey, ""))
+	var want []string
+	for _, ev := range lookupAll(t, c, cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+		{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("DescribeServers")}}}) {
+		want = append(want, aws.ToString(ev.EventId))
+	}
+	if len(want) < 100 {
+		t.Fatalf("only %d DescribeServers events in us-west-2", len(want))
+	}
+	type page struct {
+		Events []struct {
+			EventId, EventName, CloudTrailEvent string
+			EventTime                           float64
+		}
+		NextToken string
+	}
+	check := func(how string, pages []page) {
+		t.Helper()
+		n := 0
+		for i, p := range pages {
+			for _, ev := range p.Events {
+				if n >= len(want) || ev.EventId != want[n] || ev.EventName != "DescribeServers" || !json.Valid([]byte(ev.CloudTrailEvent)) {
+					t.Fatalf("%s: page %d: event %d is %+v, want %d events in the SDK's order", how, i, n, ev, len(want))
+				}
+				n++
+			}
+		}
+		if n != len(want) {
+			t.Fatalf("%s: %d events in %d pages, want %d", how, n, len(pages), len(want))
+		}
+	}
+	lookup := []string{"cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=DescribeServers"}
+
+	var serverPages []page
+	for token := ""; ; {
+		args := append(append([]string{}, lookup...), "--max-results", "40", "--no-paginate")
+		if token != "" {
+			args = append(args, "--next-token", token)
+		}
+		var p page
+		cliJSON(t, endpoint, "us-west-2", &p, args...)
+		if len(p.Events) > 40 || p.NextToken != "" && len(p.Events) != 40 {
+			t.Fatalf("--max-results 40 page %d has %d events", len(serverPages), len(p.Events))
+		}
+		serverPages = append(serverPages, p)
+		if token = p.NextToken; token == "" {
+			break
+		}
+	}
+	check("--max-results/--next-token", serverPages)
+
+	var cliPages []page
+	for token := ""; ; {
+		args := append(append([]string{}, lookup...), "--max-items", strconv.Itoa(65))
+		if token != "" {
+			args = append(args, "--starting-token", token)
+		}
+		var p page
+		cliJSON(t, endpoint, "us-west-2", &p, args...)
+		if len(p.Events) > 65 {
+			t.Fatalf("--max-items 65 page %d has %d events", len(cliPages), len(p.Events))
+		}
+		cliPages = append(cliPages, p)
+		if token = p.NextToken; token == "" {
+			break
+		}
+	}
+	check("--max-items/--starting-token", cliPages)
+	if len(cliPages) < 2 || len(serverPages) < 2 {
+		t.Fatalf("pagination not exercised: %d and %d pages", len(serverPages), len(cliPages))
+	}
+}

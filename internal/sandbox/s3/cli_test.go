@@ -1,0 +1,128 @@
+package s3_test
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
+)
+
+// TestCLIS3AndSTS drives the command with the AWS CLI v1, whose botocore
+// parsers must accept every answer.
+func TestCLIS3AndSTS(t *testing.T) {
+	sandboxtest.RequireAWSCLI(t)
+	endpoint := sandboxtest.StartCommand(t, "-no-history")
+	region := "eu-west-1"
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := sandboxtest.AWSCLI(t, endpoint, region, args...)
+		if err != nil {
+			t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
+		}
+		return out
+	}
+	decode := func(out string, v any) {
+		t.Helper()
+		if err := json.Unmarshal([]byte(out), v); err != nil {
+			t.Fatalf("decoding %q: %v", out, err)
+		}
+	}
+
+	var id struct{ Account, Arn, UserId string }
+	decode(run("sts", "get-caller-identity"), &id)
+	if id.Account != sandbox.DefaultAccount || id.Arn != "arn:aws:iam::123456789012:user/sandbox" || !strings.HasPrefix(id.UserId, "AIDA") {
+		t.Errorf("get-caller-identity = %+v", id)
+	}
+
+	var created struct{ Location string }
+	decode(run("s3api", "create-bucket", "--bucket", "cli-bucket", "--create-bucket-configuration", "LocationConstraint="+region), &created)
+	if created.Location != "/cli-bucket" {
+		t.Errorf("create-bucket Location = %q", created.Location)
+	}
+	_, err := sandboxtest.AWSCLI(t, endpoint, region, "s3api", "create-bucket", "--bucket", "cli-bucket", "--create-bucket-configuration", "LocationConstraint="+region)
+	if err == nil || !strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") {
+		t.Errorf("second create-bucket: %v, want BucketAlreadyOwnedByYou", err)
+	}
+
+	policy := sandboxtest.TrailPolicy("cli-bucket", "", sandbox.DefaultAccount, sandboxtest.TrailARN(region, sandbox.DefaultAccount, "cli"))
+	run("s3api", "put-bucket-policy", "--bucket", "cli-bucket", "--policy", policy)
+	var got struct{ Policy string }
+	decode(run("s3api", "get-bucket-policy", "--bucket", "cli-bucket"), &got)
+	if got.Policy != policy {
+		t.Errorf("get-bucket-policy = %q", got.Policy)
+	}
+	_, err = sandboxtest.AWSCLI(t, endpoint, region, "s3api", "put-bucket-policy", "--bucket", "cli-bucket", "--policy", `{"Version":"2012-10-17"}`)
+	if err == nil || !strings.Contains(err.Error(), "MalformedPolicy") {
+		t.Errorf("put-bucket-policy of a malformed policy: %v", err)
+	}
+
+	file := filepath.Join(t.TempDir(), "body.txt")
+	if err := os.WriteFile(file, []byte("from botocore"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var put struct{ ETag string }
+	decode(run("s3api", "put-object", "--bucket", "cli-bucket", "--key", "dir/with space.txt", "--body", file), &put)
+	if sum := md5.Sum([]byte("from botocore")); put.ETag != `"`+hex.EncodeToString(sum[:])+`"` {
+		t.Errorf("put-object ETag = %q", put.ETag)
+	}
+	run("s3api", "put-object", "--bucket", "cli-bucket", "--key", "top.txt", "--body", file, "--metadata", "Foo-Bar=x")
+	// S3 answers user metadata names in lower case, and botocore keeps
+	// the case it receives.
+	var head struct{ Metadata map[string]string }
+	decode(run("s3api", "head-object", "--bucket", "cli-bucket", "--key", "top.txt"), &head)
+	if !reflect.DeepEqual(head.Metadata, map[string]string{"foo-bar": "x"}) {
+		t.Errorf("head-object Metadata = %v, want foo-bar", head.Metadata)
+	}
+	var list struct {
+		Contents       []struct{ Key string }
+		CommonPrefixes []struct{ Prefix string }
+	}
+	decode(run("s3api", "list-objects-v2", "--bucket", "cli-bucket", "--delimiter", "/"), &list)
+	if len(list.Contents) != 1 || list.Contents[0].Key != "top.txt" || len(list.CommonPrefixes) != 1 || list.CommonPrefixes[0].Prefix != "dir/" {
+		t.Errorf("list-objects-v2 with delimiter = %+v", list)
+	}
+
+	// The remaining configuration calls botocore parses.
+	run("s3api", "put-bucket-versioning", "--bucket", "cli-bucket", "--versioning-configuration", "Status=Enabled")
+	var ver struct{ Status string }
+	decode(run("s3api", "get-bucket-versioning", "--bucket", "cli-bucket"), &ver)
+	if ver.Status != "Enabled" {
+		t.Errorf("get-bucket-versioning = %+v", ver)
+	}
+	var loc struct{ LocationConstraint string }
+	decode(run("s3api", "get-bucket-location", "--bucket", "cli-bucket"), &loc)
+	if loc.LocationConstraint != region {
+		t.Errorf("get-bucket-location = %+v", loc)
+	}
+	var enc struct {
+		ServerSideEncryptionConfiguration struct {
+			Rules []struct {
+				ApplyServerSideEncryptionByDefault struct{ SSEAlgorithm string }
+			}
+		}
+	}
+	decode(run("s3api", "get-bucket-encryption", "--bucket", "cli-bucket"), &enc)
+	if r := enc.ServerSideEncryptionConfiguration.Rules; len(r) != 1 || r[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != "AES256" {
+		t.Errorf("get-bucket-encryption = %+v", enc)
+	}
+	var versions struct {
+		Versions []struct {
+			Key      string
+			IsLatest bool
+		}
+	}
+	decode(run("s3api", "list-object-versions", "--bucket", "cli-bucket"), &versions)
+	if len(versions.Versions) != 2 || versions.Versions[0].Key != "dir/with space.txt" {
+		t.Errorf("list-object-versions = %+v", versions)
+	}
+	if _, err := sandboxtest.AWSCLI(t, endpoint, region, "s3api", "get-bucket-tagging", "--bucket", "cli-bucket"); err == nil || !strings.Contains(err.Error(), "NoSuchTagSet") {
+		t.Errorf("get-bucket-tagging: %v, want NoSuchTagSet", err)
+	}
+}
