@@ -19,6 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -864,4 +868,34 @@ data "opsaudit_compliance" "test" {
 			},
 		},
 	})
+}
+
+// validateSigmaRules skips what is not known yet and reports the others on
+// their own element, numbered as configured.
+func TestValidateSigmaRulesPaths(t *testing.T) {
+	good := exampleSigmaRule(t, "cloudtrail_logging_stopped.yml")
+	timeframe := strings.Replace(good, "  condition: selection", "  timeframe: 5m\n  condition: selection", 1)
+	list := types.ListValueMust(types.StringType, []attr.Value{types.StringUnknown(), types.StringValue(timeframe)})
+	var diags diag.Diagnostics
+	validateSigmaRules(list, nil, &diags)
+	if len(diags) != 1 {
+		t.Fatalf("diagnostics %v", diags)
+	}
+	d, ok := diags[0].(diag.DiagnosticWithPath)
+	if !ok || !d.Path().Equal(path.Root("sigma_rules").AtListIndex(1)) || d.Summary() != "Unsupported Sigma feature" ||
+		!strings.HasPrefix(d.Detail(), "Sigma rule 2 (id "+loggingStoppedRuleID+")") {
+		t.Fatalf("diagnostic %v", diags[0])
+	}
+
+	diags = nil
+	validateSigmaRules(types.ListValueMust(types.StringType, []attr.Value{types.StringValue(good)}), []string{loggingStoppedRuleID}, &diags)
+	if len(diags) != 1 || !strings.HasSuffix(diags[0].Detail(), "id is already the id of a CEL rule") {
+		t.Fatalf("a Sigma id repeating a rule block's: %v", diags)
+	}
+	diags = nil
+	validateSigmaRules(types.ListUnknown(types.StringType), nil, &diags)
+	validateSigmaRules(types.ListValueMust(types.StringType, []attr.Value{types.StringValue(good)}), nil, &diags)
+	if len(diags) != 0 {
+		t.Fatalf("an unknown list and a good rule: %v", diags)
+	}
 }
