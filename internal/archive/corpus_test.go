@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/errgroup"
 )
 
 // corpus is a generated archive: realistic CloudTrail log files of many
@@ -57,54 +59,82 @@ func (f *corpusFacts) between(start, end time.Time) []factRecord {
 	return out
 }
 
-// write generates the corpus under dir. Each file is delivered at its slot
-// of the day and holds records from the fifteen minutes before, so the
-// first file of a day holds records of the previous one; now and then
-// CloudTrail's duplicate delivery is imitated by repeating a file's first
-// records in the next file.
+// write generates the corpus under dir, one account and region folder
+// per core at a time. Each file is delivered at its slot of the day and
+// holds records from the fifteen minutes before, so the first file of a day
+// holds records of the previous one; now and then CloudTrail's duplicate
+// delivery is imitated by repeating a file's first records in the next
+// file.
 func (c corpus) write(dir string) (*corpusFacts, error) {
+	folders := make([]*corpusFacts, len(c.Accounts)*len(c.Regions))
+	g := new(errgroup.Group)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for ai := range c.Accounts {
+		for ri := range c.Regions {
+			i := ai*len(c.Regions) + ri
+			g.Go(func() error {
+				f, err := c.writeFolder(dir, ai, ri)
+				folders[i] = f
+				return err
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	facts := &corpusFacts{}
+	for _, f := range folders {
+		facts.Files += f.Files
+		facts.Records += f.Records
+		facts.Compressed += f.Compressed
+		facts.Uncompressed += f.Uncompressed
+		facts.Keys = append(facts.Keys, f.Keys...)
+		facts.OpsWorksCM = append(facts.OpsWorksCM, f.OpsWorksCM...)
+	}
+	return facts, nil
+}
+
+// writeFolder writes the files of one account and region.
+func (c corpus) writeFolder(dir string, ai, ri int) (*corpusFacts, error) {
+	account, region := c.Accounts[ai], c.Regions[ri]
+	g := &recordGen{
+		rng:     rand.New(rand.NewPCG(c.Seed, uint64(ai)<<32|uint64(ri))),
+		account: account,
+		region:  region,
+	}
 	facts := &corpusFacts{}
 	seenOps := map[string]bool{}
-	for ai, account := range c.Accounts {
-		for ri, region := range c.Regions {
-			g := &recordGen{
-				rng:     rand.New(rand.NewPCG(c.Seed, uint64(ai)<<32|uint64(ri))),
-				account: account,
-				region:  region,
-			}
-			var carry [][]byte
-			for d := range c.Days {
-				day := c.First.AddDate(0, 0, d)
-				slot := 24 * time.Hour / time.Duration(c.FilesPerDay)
-				for i := range c.FilesPerDay {
-					delivered := day.Add(time.Duration(i)*slot + time.Duration(g.rng.IntN(int(slot/time.Second)))*time.Second)
-					recs := carry
-					carry = nil
-					for n := range c.RecordsPerFile {
-						t := delivered.Add(-time.Minute - time.Duration(g.rng.IntN(14*60))*time.Second)
-						raw, fr := g.record(t)
-						recs = append(recs, raw)
-						if fr != nil && !seenOps[fr.ID] {
-							seenOps[fr.ID] = true
-							facts.OpsWorksCM = append(facts.OpsWorksCM, *fr)
-						}
-						if n < 3 && g.rng.IntN(50) == 0 {
-							carry = append(carry, raw)
-						}
-					}
-					key := c.Location.DayPrefix(account, CloudTrailFolder, region, delivered) +
-						fmt.Sprintf("%s_CloudTrail_%s_%s_%s.json.gz", account, region, delivered.Format("20060102T1504Z"), g.suffix())
-					n, err := writeLogFile(filepath.Join(dir, filepath.FromSlash(key)), recs)
-					if err != nil {
-						return nil, err
-					}
-					facts.Files++
-					facts.Records += len(recs)
-					facts.Uncompressed += n.uncompressed
-					facts.Compressed += n.compressed
-					facts.Keys = append(facts.Keys, key)
+	var carry [][]byte
+	slot := 24 * time.Hour / time.Duration(c.FilesPerDay)
+	for d := range c.Days {
+		day := c.First.AddDate(0, 0, d)
+		for i := range c.FilesPerDay {
+			delivered := day.Add(time.Duration(i)*slot + time.Duration(g.rng.IntN(int(slot/time.Second)))*time.Second)
+			recs := carry
+			carry = nil
+			for n := range c.RecordsPerFile {
+				t := delivered.Add(-time.Minute - time.Duration(g.rng.IntN(14*60))*time.Second)
+				raw, fr := g.record(t)
+				recs = append(recs, raw)
+				if fr != nil && !seenOps[fr.ID] {
+					seenOps[fr.ID] = true
+					facts.OpsWorksCM = append(facts.OpsWorksCM, *fr)
+				}
+				if n < 3 && g.rng.IntN(50) == 0 {
+					carry = append(carry, raw)
 				}
 			}
+			key := c.Location.DayPrefix(account, CloudTrailFolder, region, delivered) +
+				fmt.Sprintf("%s_CloudTrail_%s_%s_%s.json.gz", account, region, delivered.Format("20060102T1504Z"), g.suffix())
+			n, err := writeLogFile(filepath.Join(dir, filepath.FromSlash(key)), recs)
+			if err != nil {
+				return nil, err
+			}
+			facts.Files++
+			facts.Records += len(recs)
+			facts.Uncompressed += n.uncompressed
+			facts.Compressed += n.compressed
+			facts.Keys = append(facts.Keys, key)
 		}
 	}
 	return facts, nil
@@ -246,11 +276,11 @@ func (g *recordGen) identity(t time.Time) (doc, ip, agent string) {
 
 // call returns the source, name, read-only flag, request parameters,
 // response elements and resources of one call of a service picked at
-// random, OpsWorks CM about one time in two hundred.
+// random, OpsWorks CM about one time in a hundred.
 func (g *recordGen) call() (source, name string, readOnly bool, req, resp, resources string) {
 	acct, region := g.account, g.region
 	switch k := g.rng.IntN(200); {
-	case k == 0:
+	case k < 2:
 		c := opsWorksCMCalls[g.rng.IntN(len(opsWorksCMCalls))]
 		server := fmt.Sprintf("puppet-%d", g.rng.IntN(5))
 		return "opsworks-cm.amazonaws.com", c.name, c.readOnly, fmt.Sprintf(`{"serverName":"%s"}`, server), "null",

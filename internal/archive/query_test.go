@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"maps"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -367,11 +368,11 @@ func TestLargeFileStreams(t *testing.T) {
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
-	var peak uint64
+	var peak heapPeak
 	stop := sampleHeap(&peak)
 	res := mustRun(t, q)
 	stop()
-	grown := float64(peak-min(peak, base.HeapInuse)) / (1 << 20)
+	grown := float64(peak.inUse-min(peak.inUse, base.HeapInuse)) / (1 << 20)
 	t.Logf("read %d MB in %d records (%d EC2 matches); heap grew by %.1f MiB at most", res.UncompressedBytes>>20, res.RecordsScanned, res.TotalCount, grown)
 	if res.UncompressedBytes != facts.Uncompressed || res.TotalCount < 1000 {
 		t.Errorf("read %d bytes and %d matches", res.UncompressedBytes, res.TotalCount)
@@ -381,18 +382,25 @@ func TestLargeFileStreams(t *testing.T) {
 	}
 }
 
-// sampleHeap records the largest HeapInuse seen every 5ms until the
-// returned stop is called.
-func sampleHeap(peak *uint64) (stop func()) {
+// heapPeak is the largest heap seen: in use (live objects, garbage not
+// yet collected and free space in spans), and live after a collection.
+type heapPeak struct{ inUse, live uint64 }
+
+// sampleHeap records the peaks every 5ms until the returned stop is
+// called.
+func sampleHeap(peak *heapPeak) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		var ms runtime.MemStats
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		for {
 			runtime.ReadMemStats(&ms)
-			*peak = max(*peak, ms.HeapInuse)
+			metrics.Read(live)
+			peak.inUse = max(peak.inUse, ms.HeapInuse)
+			peak.live = max(peak.live, live[0].Value.Uint64())
 			select {
 			case <-done:
 				return
