@@ -129,7 +129,10 @@ func throughput(b *testing.B, name string, q Query, paths []string, facts *corpu
 	b.ReportMetric(scale, "2cores/1core")
 	fmt.Printf("archive %s: engine on one core %.0f MB/s per CPU second (%.0f MB/s wall), gzip -dc %.0f MB/s per CPU second: %.2fx (goal >= 0.7)\n",
 		name, one.cpuRate, one.wallRate, gz.cpuRate, cpuRatio)
-	fmt.Printf("archive %s: engine on two cores %.0f MB/s wall, %.2fx one core (goal >= 1.7)\n", name, two.wallRate, scale)
+	// Cores used is CPU time over wall time: below 2 when the machine
+	// has other work, which the wall-time speed-up then reflects.
+	fmt.Printf("archive %s: engine on two cores %.0f MB/s wall, %.2fx one core (goal >= 1.7); it used %.2f cores, at %.0f MB/s per CPU second\n",
+		name, two.wallRate, scale, two.wallRate/two.cpuRate, two.cpuRate)
 
 	jq, err := exec.LookPath("jq")
 	if err != nil {

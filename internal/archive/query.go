@@ -26,13 +26,16 @@ const DefaultConcurrency = 32
 // DefaultProgressInterval is how often a long read logs its progress.
 const DefaultProgressInterval = 5 * time.Second
 
-// OnFileError says what a file that cannot be read does to a query.
+// OnFileError says what a file that cannot be read does to a query. A
+// folder that cannot be listed always fails it: what it holds is unknown.
 type OnFileError string
 
 const (
 	// FailOnFileError fails the query: its counts would be incomplete.
 	FailOnFileError OnFileError = "fail"
 	// WarnOnFileError reports the file in Result.FilesFailed and goes on.
+	// The records a file yielded before it failed are kept: a file cut
+	// short still holds the records it had.
 	WarnOnFileError OnFileError = "warn"
 )
 
