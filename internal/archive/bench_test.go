@@ -6,6 +6,7 @@ import (
 	stdgzip "compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -67,7 +68,24 @@ func BenchmarkArchive(b *testing.B) {
 		upload(b, client, "bench-archive", dir)
 		q := q
 		q.Source = NewBucket(client, "bench-archive")
-		throughput(b, "S3 (sandbox command)", q, paths, facts, want)
+		one := throughput(b, "S3 (sandbox command)", q, paths, facts, want)
+		// What the SDK alone costs: a GetObject and a read of each file.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		cpu0 := cpuTime()
+		for _, k := range facts.Keys {
+			body, _, err := q.Source.Open(context.Background(), k)
+			if err == nil {
+				_, err = io.Copy(io.Discard, body)
+				err = errors.Join(err, body.Close())
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		sdk := cpuTime() - cpu0
+		engineCPU := mb(facts.Uncompressed) / one.cpuRate
+		fmt.Printf("archive S3 (sandbox command): a bare GetObject and read of each file costs %.0f µs of CPU, %.0f%% of the engine's CPU time on one core\n",
+			float64(sdk.Microseconds())/float64(len(facts.Keys)), 100*sdk.Seconds()/engineCPU)
 	})
 
 	b.Run("memory", func(b *testing.B) {
@@ -117,8 +135,8 @@ func BenchmarkArchive(b *testing.B) {
 }
 
 // throughput measures q's engine on one core and on two, gzip -dc and
-// zcat | jq over the same files.
-func throughput(b *testing.B, name string, q Query, paths []string, facts *corpusFacts, want int) {
+// zcat | jq over the same files, and returns the one-core rate.
+func throughput(b *testing.B, name string, q Query, paths []string, facts *corpusFacts, want int) rate {
 	gz := command(b, facts.Uncompressed, "gzip", append([]string{"-dc"}, paths...), nil)
 	one := engine(b, q, 1, facts, want)
 	two := engine(b, q, 2, facts, want)
@@ -137,7 +155,7 @@ func throughput(b *testing.B, name string, q Query, paths []string, facts *corpu
 	jq, err := exec.LookPath("jq")
 	if err != nil {
 		fmt.Printf("archive %s: jq is not on PATH (apt-get install jq): skipping the zcat | jq comparison\n", name)
-		return
+		return one
 	}
 	// The same filter as the engine's: OpsWorks CM calls in the window,
 	// each event id once.
@@ -155,6 +173,7 @@ func throughput(b *testing.B, name string, q Query, paths []string, facts *corpu
 	b.ReportMetric(one.cpuRate/peer.cpuRate, "1core/zcat-jq")
 	fmt.Printf("archive %s: zcat | jq %.0f MB/s per CPU second (%.0f MB/s wall, %d events): the engine on one core is %.1fx as fast\n",
 		name, peer.cpuRate, peer.wallRate, len(ids), one.cpuRate/peer.cpuRate)
+	return one
 }
 
 // rate is uncompressed megabytes per second of wall time and of CPU time.
