@@ -474,13 +474,16 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// failing lists a fixed folder and fails every Open with its error.
+// failing lists as its Source does and fails every Open with its error,
+// counting them.
 type failing struct {
 	Source
-	err error
+	err    error
+	opened *atomic.Int64
 }
 
 func (f failing) Open(context.Context, string) (io.ReadCloser, ObjectInfo, error) {
+	f.opened.Add(1)
 	return nil, ObjectInfo{}, f.err
 }
 
@@ -493,11 +496,15 @@ func TestFailStopsEarly(t *testing.T) {
 		writeLog(t, dir, logKey(Location{}, acctA, "us-east-1", at, i), rec{id: uuidN(i), name: "DescribeEvents", region: "us-east-1", account: acctA, at: at})
 	}
 	refused := fmt.Errorf("AccessDenied: Access Denied: %w", fs.ErrPermission)
-	q := query(failing{Source: openDir(t, dir), err: refused})
+	var opened atomic.Int64
+	q := query(failing{Source: openDir(t, dir), err: refused, opened: &opened})
 	q.Concurrency = 4
 	_, err := Run(context.Background(), q)
 	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("error %v, want the refusal", err)
+	}
+	if n := opened.Load(); n > 20 {
+		t.Errorf("%d of 200 files were opened after the first failed", n)
 	}
 }
 

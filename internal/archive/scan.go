@@ -155,6 +155,11 @@ func (s *scan) stop() {
 func (s *scan) work(ctx context.Context, cancel context.CancelCauseFunc) {
 	r := newFileReader(s)
 	for {
+		// A stopped query takes no further task, whether or not stop
+		// has run yet to wake the waiting workers.
+		if ctx.Err() != nil {
+			return
+		}
 		t, ok := s.next()
 		if !ok {
 			return
