@@ -92,6 +92,7 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 		if b.Objects == nil {
 			b.Objects = map[string][]*objectVersion{}
 		}
+		b.reindex()
 		for key, versions := range b.Objects {
 			for _, v := range versions {
 				if v.DeleteMarker {

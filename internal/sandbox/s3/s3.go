@@ -53,6 +53,8 @@ type bucket struct {
 	Objects map[string][]*objectVersion `json:",omitempty"`
 	// touched are the keys written since the bucket was last saved.
 	touched map[string]bool
+	// keys orders the keys of Objects (see index).
+	keys *keyIndex
 }
 
 // versioningStatus is "" for a bucket that was never versioned, else
