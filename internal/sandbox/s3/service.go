@@ -108,7 +108,7 @@ func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, status int,
 func (s *Service) runS3Op(w http.ResponseWriter, r *http.Request, req *request, t s3Target, op s3Op) {
 	rec := &responseRecorder{ResponseWriter: w}
 	s.mu.Lock()
-	b, serr := s.bucketLocked(req, r, t.bucket)
+	b, serr := s.bucketLocked(req, r, t.bucket, op)
 	var params map[string]any
 	if serr == nil {
 		params, serr = op.handler(s, rec, r, req, b)
