@@ -1,6 +1,6 @@
-// Command opsaudit-sandbox serves a local CloudTrail, S3 and STS endpoint
-// that behaves like AWS, with a realistic OpsWorks CM history, for tests,
-// demos and CI without an AWS account.
+// Command opsaudit-sandbox serves a local CloudTrail, S3, STS and
+// Organizations endpoint that behaves like AWS, with a realistic OpsWorks CM
+// history, for tests, demos and CI without an AWS account.
 package main
 
 import (
@@ -147,7 +147,7 @@ func printEnvironment(w io.Writer, endpoint string, opts sandbox.Options) error 
 		account = sandbox.DefaultAccount
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "opsaudit-sandbox: CloudTrail, S3 and STS on %s (account %s)\n", endpoint, account)
+	fmt.Fprintf(&b, "opsaudit-sandbox: CloudTrail, S3, STS and Organizations on %s (account %s)\n", endpoint, account)
 	fmt.Fprintln(&b, "Use it from a shell with:")
 	for _, kv := range [][2]string{
 		{"AWS_ENDPOINT_URL", endpoint},

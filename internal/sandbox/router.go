@@ -15,15 +15,17 @@ import (
 // Service names as they appear in SigV4 credential scopes, as faults name
 // them, and as the data directory names their state.
 const (
-	serviceCloudTrail = "cloudtrail"
-	serviceS3         = "s3"
-	serviceSTS        = "sts"
+	serviceCloudTrail    = "cloudtrail"
+	serviceS3            = "s3"
+	serviceSTS           = "sts"
+	serviceOrganizations = "organizations"
 )
 
 // serviceNames are the services the router serves. A service is a package
 // with an api (and a Restore when it keeps state); adding one takes its
-// name here, a route and, if it keeps state, a Restore in New.
-var serviceNames = []string{serviceCloudTrail, serviceS3, serviceSTS}
+// name here, a route and, if it keeps state, its name in journaled and a
+// Restore in New.
+var serviceNames = []string{serviceCloudTrail, serviceS3, serviceSTS, serviceOrganizations}
 
 // api is one AWS service behind the router.
 type api interface {

@@ -1,6 +1,6 @@
-// Package sandbox is a local AWS endpoint for CloudTrail, S3 and STS: one
-// router (router.go) over one package per service, which it wires to each
-// other through the interfaces they declare.
+// Package sandbox is a local AWS endpoint for CloudTrail, S3, STS and
+// Organizations: one router (router.go) over one package per service,
+// which it wires to each other through the interfaces they declare.
 //
 // It is an independent implementation of AWS behaviour: it shares no code
 // with the provider, so that a misunderstanding of the API cannot hide by
@@ -16,6 +16,7 @@ import (
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/cloudtrail"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/organizations"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/s3"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sigv4"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sts"
@@ -89,16 +90,18 @@ func History(account string, now time.Time) []Record { return cloudtrail.History
 
 var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
-// Server is the sandbox: an http.Handler serving CloudTrail, S3 and STS.
+// Server is the sandbox: an http.Handler serving CloudTrail, S3, STS and
+// Organizations.
 type Server struct {
 	opts     Options
 	verifier *sigv4.Verifier
 	faults   *faultSet
 	routes   []route
 
-	cloudtrail *cloudtrail.Service
-	s3         *s3.Service
-	sts        *sts.Service
+	cloudtrail    *cloudtrail.Service
+	s3            *s3.Service
+	sts           *sts.Service
+	organizations *organizations.Service
 }
 
 // stateful is a service whose state the data directory keeps.
@@ -149,8 +152,10 @@ func New(opts Options) (*Server, error) {
 		Records: append(records, loaded...), Buckets: s.s3, Journal: saved[serviceCloudTrail].journal,
 	})
 	s.sts = sts.New(sts.Config{Now: s.now, Recorder: s.cloudtrail, Journal: saved[serviceSTS].journal})
+	s.organizations = organizations.New(organizations.Config{Recorder: s.cloudtrail})
 	s.routes = []route{
 		{service: serviceCloudTrail, claims: hasTarget(cloudtrail.TargetPrefixes...), api: s.cloudtrail, auth: sigv4.JSON, faults: jsonFaults},
+		{service: serviceOrganizations, claims: hasTarget(organizations.TargetPrefix), api: s.organizations, auth: sigv4.JSON, faults: jsonFaults},
 		{service: serviceSTS, claims: hasAction, api: s.sts, auth: sigv4.Query, faults: queryFaults},
 		{service: serviceS3, claims: anyRequest, api: s.s3, auth: sigv4.S3, faults: s3Faults},
 	}

@@ -209,7 +209,7 @@ func TestServicesRestoreFromCompactedJournals(t *testing.T) {
 		RoleArn: aws.String("arn:aws:iam::" + DefaultAccount + ":role/r"), RoleSessionName: aws.String("kept")})
 	must("AssumeRole", err)
 	role := assumed.Credentials
-	for _, name := range serviceNames {
+	for _, name := range journaled {
 		data, err := os.ReadFile(filepath.Join(dir, name+".json"))
 		var snap snapshotFile
 		if err != nil || json.Unmarshal(data, &snap) != nil || snap.Generation == 0 {

@@ -15,7 +15,7 @@ import (
 // globalSources are services whose events CloudTrail counts as global:
 // a trail without IncludeGlobalServiceEvents leaves them out.
 var globalSources = map[string]bool{
-	"iam.amazonaws.com": true, "sts.amazonaws.com": true, "cloudfront.amazonaws.com": true,
+	"iam.amazonaws.com": true, "sts.amazonaws.com": true, "cloudfront.amazonaws.com": true, "organizations.amazonaws.com": true,
 }
 
 // pendingLocked lists, by region, the records the trail has yet to deliver.
