@@ -55,6 +55,9 @@ type bucket struct {
 	touched map[string]bool
 	// keys orders the keys of Objects (see index).
 	keys *keyIndex
+	// seeds are the parts of a seeded bucket (see SeedBucket), nil for
+	// any other; a seeded bucket is never saved.
+	seeds []*seedPart
 }
 
 // versioningStatus is "" for a bucket that was never versioned, else
