@@ -158,12 +158,10 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request
 	}
 	v := newObjectVersion(req.Body, contentType, s.now(), req.Account, sse)
 	v.ChecksumAlgorithm, v.Checksum = alg, checksum
-	name, err := s.cfg.Store.SaveBody(req.Body)
-	if err != nil {
+	if err := s.saveBodyLocked(b, v); err != nil {
 		log.Printf("sandbox: %v", err)
 		return nil, errInternal()
 	}
-	v.BodyHash = name
 	for name, values := range r.Header {
 		switch {
 		case userMetadata(name):

@@ -54,6 +54,17 @@ func (s *Service) saveBucketLocked(name string, settings bool) error {
 	return s.cfg.Store.Write(s.snapshotLocked, changes...)
 }
 
+// saveBodyLocked stores a new version's body, unless its bucket is
+// seeded and so never saved. s.mu is held.
+func (s *Service) saveBodyLocked(b *bucket, v *objectVersion) error {
+	if b.seeds != nil {
+		return nil
+	}
+	name, err := s.cfg.Store.SaveBody(v.Body)
+	v.BodyHash = name
+	return err
+}
+
 // snapshotLocked is S3's whole state: every bucket with its objects, but
 // the seeded ones. s.mu is held.
 func (s *Service) snapshotLocked() any {

@@ -210,11 +210,9 @@ func (s *Service) PutObject(bucketName, key string, body []byte, contentType str
 	for name, value := range metadata {
 		v.setMetadata(name, value)
 	}
-	name, err := s.cfg.Store.SaveBody(body)
-	if err != nil {
+	if err := s.saveBodyLocked(b, v); err != nil {
 		return fmt.Errorf("putting %s/%s: %w", bucketName, key, err)
 	}
-	v.BodyHash = name
 	s.storeVersionLocked(b, key, v)
 	if err := s.saveBucketLocked(bucketName, false); err != nil {
 		return fmt.Errorf("putting %s/%s: %w", bucketName, key, err)
