@@ -69,6 +69,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return nil
 	})
 	fs.BoolVar(&c.opts.NoHistory, "no-history", false, "start without the built-in OpsWorks CM history")
+	fs.DurationVar(&c.opts.DigestInterval, "digest-interval", sandbox.DefaultDigestInterval, "how often trails with log file validation deliver digests (whole seconds)")
+	fs.DurationVar(&c.opts.KeyRotation, "key-rotation", sandbox.DefaultKeyRotation, "how long one key signs digests before the next (per account and region)")
 	fs.DurationVar(&c.opts.PolicyPropagationDelay, "policy-delay", 0, "how long CreateTrail keeps refusing a newly written bucket policy")
 	fs.StringVar(&c.readyFile, "ready-file", "", "file to write the endpoint URL to once listening")
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +81,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.opts.LookupRPS <= 0 {
 		return c, fmt.Errorf("-lookup-rps must be positive, got %v", c.opts.LookupRPS)
+	}
+	if d := c.opts.DigestInterval; d < time.Second || d%time.Second != 0 {
+		return c, fmt.Errorf("-digest-interval must be whole seconds, at least 1s (digests are named to the second), got %v", d)
+	}
+	if c.opts.KeyRotation < time.Second {
+		return c, fmt.Errorf("-key-rotation must be at least 1s, got %v", c.opts.KeyRotation)
 	}
 	return c, nil
 }

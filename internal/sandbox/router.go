@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -80,6 +81,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A decoded aws-chunked body replaces what r carries, so nothing sees
 	// the chunk framing.
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	// What CloudTrail delivers in the background in AWS, it delivers here
+	// before a request is answered, as the sandbox's clock says it is due.
+	if err := s.cloudtrail.DeliverDue(); err != nil {
+		log.Printf("sandbox: CloudTrail delivery: %v", err)
+	}
 	if op, ok := rt.api.Operation(r, body); ok && s.faults.inject(w, r, rt, c.Region, op) {
 		return
 	}

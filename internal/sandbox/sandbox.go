@@ -38,6 +38,12 @@ type Options struct {
 	LookupRPS float64
 	// NoHistory starts without the built-in OpsWorks CM history.
 	NoHistory bool
+	// DigestInterval is how often trails with log file validation on
+	// deliver digests (default 1h, as AWS): whole seconds.
+	DigestInterval time.Duration
+	// KeyRotation is how long one signing key signs digests before the
+	// next takes over (default 30 days).
+	KeyRotation time.Duration
 	// EventFiles are CloudTrail record files ({"Records":[...]}, plain or
 	// gzipped) or directories of them, loaded at start.
 	EventFiles []string
@@ -59,6 +65,9 @@ const (
 	DefaultAccessKey = "test"
 	DefaultSecretKey = "test"
 	DefaultLookupRPS = cloudtrail.DefaultLookupRPS
+	// DefaultDigestInterval is AWS's: a digest an hour.
+	DefaultDigestInterval = cloudtrail.DefaultDigestInterval
+	DefaultKeyRotation    = cloudtrail.DefaultKeyRotation
 )
 
 // The CloudTrail records and the built-in history, as the provider's
@@ -130,6 +139,18 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.DigestInterval == 0 {
+		opts.DigestInterval = DefaultDigestInterval
+	}
+	if opts.DigestInterval < time.Second || opts.DigestInterval%time.Second != 0 {
+		return nil, fmt.Errorf("digest interval %s: want whole seconds, at least 1s (digests are named to the second)", opts.DigestInterval)
+	}
+	if opts.KeyRotation == 0 {
+		opts.KeyRotation = DefaultKeyRotation
+	}
+	if opts.KeyRotation < time.Second {
+		return nil, fmt.Errorf("key rotation %s: want at least 1s", opts.KeyRotation)
+	}
 	var records []Record
 	if !opts.NoHistory {
 		records = History(opts.Account, opts.Now())
@@ -149,6 +170,7 @@ func New(opts Options) (*Server, error) {
 	s.s3 = s3.New(s3.Config{Now: s.now, Recorder: recorder{s}, Store: st.bodiesWith(saved[serviceS3].journal)})
 	s.cloudtrail = cloudtrail.New(cloudtrail.Config{
 		Account: opts.Account, LookupRPS: opts.LookupRPS, PolicyPropagationDelay: opts.PolicyPropagationDelay, Now: s.now,
+		DigestInterval: opts.DigestInterval, KeyRotation: opts.KeyRotation,
 		Records: append(records, loaded...), Buckets: s.s3, Journal: saved[serviceCloudTrail].journal,
 	})
 	s.sts = sts.New(sts.Config{Now: s.now, Recorder: s.cloudtrail, Journal: saved[serviceSTS].journal})
