@@ -68,7 +68,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		c.opts.Faults = append(c.opts.Faults, f)
 		return nil
 	})
-	fs.BoolVar(&c.opts.NoHistory, "no-history", false, "start without the built-in OpsWorks CM history")
+	fs.BoolVar(&c.opts.NoHistory, "no-history", false, "start with an empty account: no OpsWorks CM history, no pre-existing trail")
+	fs.BoolVar(&c.opts.NoArchive, "no-archive", false, "start without the pre-existing trail and its two years of log files")
 	fs.DurationVar(&c.opts.DigestInterval, "digest-interval", sandbox.DefaultDigestInterval, "how often trails with log file validation deliver digests (whole seconds)")
 	fs.DurationVar(&c.opts.KeyRotation, "key-rotation", sandbox.DefaultKeyRotation, "how long one key signs digests before the next (per account and region)")
 	fs.DurationVar(&c.opts.PolicyPropagationDelay, "policy-delay", 0, "how long CreateTrail keeps refusing a newly written bucket policy")
@@ -167,6 +168,10 @@ func printEnvironment(w io.Writer, endpoint string, opts sandbox.Options) error 
 		fmt.Fprintf(&b, "  export %s=%s\n", kv[0], kv[1])
 	}
 	fmt.Fprintln(&b, "S3 clients must use path-style addressing (virtual-host style works under *.localhost).")
+	if !opts.NoHistory && !opts.NoArchive {
+		fmt.Fprintf(&b, "Pre-existing trail %s (home region %s) logs into s3://%s since %s, with signed digests over the last 7 days.\n",
+			sandbox.ArchiveTrailName, sandbox.ArchiveHomeRegion, sandbox.ArchiveBucket(account), sandbox.ArchiveStart.Format(time.DateOnly))
+	}
 	// The last line is for scripts: one key=value, nothing else.
 	fmt.Fprintf(&b, "endpoint=%s\n", endpoint)
 	_, err := io.WriteString(w, b.String())

@@ -224,3 +224,40 @@ func TestDigestsAcrossRestart(t *testing.T) {
 		t.Fatalf("%d digests across the restart", len(digests))
 	}
 }
+
+// TestArchiveNotSaved starts twice on one data directory: the
+// pre-existing trail and its bucket are made again, and never written to
+// the directory.
+func TestArchiveNotSaved(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	bucket := aws.String(sandbox.ArchiveBucket(sandbox.DefaultAccount))
+	for range 2 {
+		e := sandboxtest.New(t, sandbox.Options{DataDir: dir})
+		c := e.S3("us-east-1")
+		list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket, Prefix: aws.String("AWSLogs/" + sandbox.DefaultAccount + "/CloudTrail/eu-west-1/2024/")})
+		if err != nil || len(list.Contents) == 0 {
+			t.Fatalf("the archive's 2024 in eu-west-1: %+v, %v", list, err)
+		}
+		// Calls the trail delivers into its bucket.
+		if _, err := e.CloudTrail("us-east-1").GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(sandbox.ArchiveTrailName)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.CloudTrail("us-east-1").ListTrails(ctx, &cloudtrail.ListTrailsInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bodies, err := os.ReadDir(filepath.Join(dir, "objects"))
+	if err != nil || len(bodies) != 0 {
+		t.Fatalf("%d object bodies saved, %v", len(bodies), err)
+	}
+	// The journals hold no change to the bucket or the trail (whose
+	// settings are saved with a capitalised Name; recorded calls name it
+	// in lower case).
+	for name, saved := range map[string]string{"s3.0.log": aws.ToString(bucket), "cloudtrail.0.log": `"Name":"` + sandbox.ArchiveTrailName + `"`} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || strings.Contains(string(data), saved) {
+			t.Errorf("%s: %v, or it holds %s", name, err, saved)
+		}
+	}
+}

@@ -36,8 +36,13 @@ type Options struct {
 	// LookupRPS is the LookupEvents rate allowed per account and region
 	// (default 2, as AWS).
 	LookupRPS float64
-	// NoHistory starts without the built-in OpsWorks CM history.
+	// NoHistory starts with an empty account: without the built-in
+	// OpsWorks CM history LookupEvents answers from, and without the
+	// pre-existing trail and its archive.
 	NoHistory bool
+	// NoArchive starts without the pre-existing trail and its archive
+	// (see ArchiveHistory).
+	NoArchive bool
 	// DigestInterval is how often trails with log file validation on
 	// deliver digests (default 1h, as AWS): whole seconds.
 	DigestInterval time.Duration
@@ -96,6 +101,49 @@ const (
 // History generates the built-in OpsWorks CM history of account, ending
 // at now.
 func History(account string, now time.Time) []Record { return cloudtrail.History(account, now) }
+
+// The pre-existing trail and its archive, as the provider's tests read
+// them: a multi-region trail logging since ArchiveStart, whose bucket
+// holds two years of OpsWorks CM use through both engines' end of life
+// and a few calls after, among other services' events, with signed
+// digests over its last week.
+type (
+	// Archive is what the trail's bucket holds when the sandbox starts.
+	Archive = cloudtrail.Archive
+	// ArchiveFile is one log file of it.
+	ArchiveFile = cloudtrail.ArchiveFile
+)
+
+const (
+	ArchiveTrailName  = cloudtrail.ArchiveTrailName
+	ArchiveHomeRegion = cloudtrail.ArchiveHomeRegion
+	// ArchiveRootEventID is the archive's one call by the root user.
+	ArchiveRootEventID = cloudtrail.ArchiveRootEventID
+	// ArchiveMidnightEventID is a call from two minutes before midnight,
+	// delivered in the next day's folder.
+	ArchiveMidnightEventID = cloudtrail.ArchiveMidnightEventID
+	// ArchiveDuplicateEventID is a call delivered twice, in two log files.
+	ArchiveDuplicateEventID = cloudtrail.ArchiveDuplicateEventID
+	// ArchiveEdgeEventID is a call at the second Chef Automate's end of
+	// life began.
+	ArchiveEdgeEventID = cloudtrail.ArchiveEdgeEventID
+	// ArchiveSecretEventID is the call that logged
+	// ArchiveUnredactedSecretValue in clear.
+	ArchiveSecretEventID         = cloudtrail.ArchiveSecretEventID
+	ArchiveUnredactedSecretValue = cloudtrail.ArchiveUnredactedSecretValue
+)
+
+// ArchiveStart is when the pre-existing trail started logging.
+var ArchiveStart = cloudtrail.ArchiveStart
+
+// ArchiveBucket is the pre-existing trail's bucket in account.
+func ArchiveBucket(account string) string { return cloudtrail.ArchiveBucket(account) }
+
+// ArchiveHistory is what the pre-existing trail's bucket holds when a
+// sandbox for account starts at now.
+func ArchiveHistory(account string, now time.Time) Archive {
+	return cloudtrail.ArchiveHistory(account, now)
+}
 
 var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
@@ -188,6 +236,13 @@ func New(opts Options) (*Server, error) {
 	}
 	if err := st.removeUnreferenced(); err != nil {
 		return nil, fmt.Errorf("cleaning up %s: %w", opts.DataDir, err)
+	}
+	// After the restore, so that a trail or bucket of the same names in
+	// the data directory wins.
+	if !opts.NoHistory && !opts.NoArchive {
+		if err := s.cloudtrail.SeedArchive(); err != nil {
+			return nil, fmt.Errorf("starting CloudTrail: %w", err)
+		}
 	}
 	return s, nil
 }

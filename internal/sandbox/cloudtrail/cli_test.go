@@ -197,7 +197,7 @@ func validCounts(t *testing.T, out string) (digests, logs int) {
 // through S3, which it reports.
 func TestAWSCLIValidateLogs(t *testing.T) {
 	sandboxtest.RequireAWSCLI(t)
-	endpoint := sandboxtest.StartCommand(t, "-digest-interval", "1s")
+	endpoint := sandboxtest.StartCommand(t, "-no-archive", "-digest-interval", "1s")
 	arn := sandboxtest.TrailARN("us-east-1", sandbox.DefaultAccount, "validated")
 	cliJSON(t, endpoint, "us-east-1", nil, "s3api", "create-bucket", "--bucket", "validated-logs")
 	cliJSON(t, endpoint, "us-east-1", nil, "s3api", "put-bucket-policy", "--bucket", "validated-logs",
@@ -231,5 +231,34 @@ func TestAWSCLIValidateLogs(t *testing.T) {
 	out, valid, stderr := validateLogs(t, endpoint, "eu-west-1", arn, start)
 	if valid || !strings.Contains(stderr, logs[0]+"\tINVALID: hash value doesn't match") {
 		t.Fatalf("validate-logs after a log file changed: valid %v\n%s\n%s", valid, out, stderr)
+	}
+}
+
+// TestAWSCLIValidateLogsArchive has the AWS CLI's validate-logs check the
+// pre-existing trail's last week in each of the nine regions.
+func TestAWSCLIValidateLogsArchive(t *testing.T) {
+	sandboxtest.RequireAWSCLI(t)
+	endpoint := sandboxtest.StartCommand(t)
+	arn := sandboxtest.TrailARN(sandbox.ArchiveHomeRegion, sandbox.DefaultAccount, sandbox.ArchiveTrailName)
+	start := time.Now().Add(-8 * 24 * time.Hour)
+	type result struct {
+		region, out, stderr string
+		valid               bool
+	}
+	results := make(chan result, len(nineRegions))
+	for _, region := range nineRegions {
+		go func() {
+			out, valid, stderr := validateLogs(t, endpoint, region, arn, start)
+			results <- result{region, out, stderr, valid}
+		}()
+	}
+	for range nineRegions {
+		r := <-results
+		digests, logs := validCounts(t, r.out)
+		// 168 hours signed before the start, and one more for each hour
+		// boundary passed since.
+		if !r.valid || strings.Contains(r.out+r.stderr, "INVALID") || digests < 168 || digests > 170 || logs < 1 {
+			t.Errorf("validate-logs in %s: %d digests and %d log files valid\n%s\n%s", r.region, digests, logs, r.out, r.stderr)
+		}
 	}
 }

@@ -1,8 +1,8 @@
 // Package cloudtrail is the sandbox's CloudTrail, in the JSON 1.1
 // protocol: trails with their selectors and tags, LookupEvents over the
 // events of every account and region, the record of every service's
-// management calls, and log file delivery to the trails' buckets with
-// signed digests.
+// management calls, log file delivery to the trails' buckets with signed
+// digests, and a pre-existing trail with years of history.
 package cloudtrail
 
 import (
@@ -27,6 +27,8 @@ type Buckets interface {
 	// PutObject writes an object as the bucket owner's, with user
 	// metadata by name without the x-amz-meta- prefix.
 	PutObject(bucket, key string, body []byte, contentType string, metadata map[string]string) error
+	// SeedBucket creates a bucket that exists from the start.
+	SeedBucket(seed awsapi.BucketSeed) error
 }
 
 // DefaultLookupRPS is AWS's LookupEvents rate limit per account and

@@ -45,6 +45,7 @@ type digestChains struct {
 // the time it was due. The router calls it before answering any request,
 // so that clients see the sandbox's clock drive delivery.
 func (s *Service) DeliverDue() error {
+	s.prepareSeedsDue()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now().UTC()
@@ -52,6 +53,24 @@ func (s *Service) DeliverDue() error {
 		s.deliverDueLocked(t, now)
 	}
 	return s.flushLocked()
+}
+
+// prepareSeedsDue makes the pre-existing trail's past digests when its
+// next digest, which links to them, is due: before taking the lock, so
+// the requests that do not need them need not wait.
+func (s *Service) prepareSeedsDue() {
+	s.mu.Lock()
+	now := s.now()
+	var due []*archiveSeed
+	for _, t := range s.state.Trails {
+		if t.seed != nil && t.IsLogging && t.Digests != nil && !t.Digests.Next.After(now) {
+			due = append(due, t.seed)
+		}
+	}
+	s.mu.Unlock()
+	for _, a := range due {
+		a.prepare()
+	}
 }
 
 func (s *Service) deliverDueLocked(t *trail, now time.Time) {
@@ -237,7 +256,11 @@ func (s *Service) digestLocked(t *trail, end time.Time) {
 		if t.LatestDigestDeliveryError != "" {
 			break
 		}
-		prev := ch.Tails[region]
+		prev, err := s.tailLocked(t, region)
+		if err != nil {
+			t.LatestDigestDeliveryError = "InternalError"
+			break
+		}
 		spec := digestSpec{
 			account: t.Account, bucket: t.S3BucketName, logPrefix: t.logPrefix(), trail: t.Name, home: t.HomeRegion,
 			region: region, start: ch.LastEnd, end: end, logs: ch.Pending[region],
@@ -266,4 +289,18 @@ func (s *Service) digestLocked(t *trail, end time.Time) {
 		t.LatestDigestDeliveryTime = end
 	}
 	s.trailChangedLocked(t)
+}
+
+// tailLocked is a region's last digest: nil before its first. The
+// pre-existing trail's past digests are made when first needed.
+func (s *Service) tailLocked(t *trail, region string) (*chainTail, error) {
+	if tail := t.Digests.Tails[region]; tail != nil || t.seed == nil {
+		return tail, nil
+	}
+	tail, err := t.seed.tail(region)
+	if err != nil || tail == nil {
+		return nil, err
+	}
+	t.Digests.Tails[region] = tail
+	return tail, nil
 }

@@ -214,9 +214,19 @@ func (s *Service) ctListPublicKeys(caller awsapi.Caller, body []byte) (any, call
 	if start.After(end) {
 		return nil, callDetail{}, ctErr("InvalidTimeRangeException", "Start time must not be after end time.")
 	}
-	// AWS always has a current key.
+	// AWS always has a current key; the pre-existing trail's keys exist
+	// from the start, though they are made when first needed.
+	var wanted []time.Time
 	if !now.Before(start) && !now.After(end) {
-		if _, err := s.keys.signer(caller.Account, caller.Region, now); err != nil {
+		wanted = append(wanted, now)
+	}
+	for _, t := range s.state.Trails {
+		if t.seed != nil && t.Account == caller.Account {
+			wanted = append(wanted, t.seed.signingTimes(caller.Region, start, end)...)
+		}
+	}
+	for _, at := range wanted {
+		if _, err := s.keys.signer(caller.Account, caller.Region, at); err != nil {
 			return nil, callDetail{}, &ctError{code: "InternalFailure", msg: err.Error(), status: http.StatusInternalServerError}
 		}
 	}

@@ -42,6 +42,11 @@ type trail struct {
 	Tags                       []tag                   `json:",omitempty"`
 
 	trailStatus
+
+	// seed makes the pre-existing trail's past digests, nil for any
+	// other trail. A seeded trail is made again at every start, never
+	// saved.
+	seed *archiveSeed
 }
 
 // trailStatus is what logging does to a trail, as opposed to its
@@ -97,9 +102,12 @@ type change struct {
 }
 
 // trailChangedLocked notes a trail's new settings or status for the
-// journal, once until the next flush: the change is encoded then. s.mu is
-// held.
+// journal, once until the next flush: the change is encoded then. A
+// seeded trail is not saved. s.mu is held.
 func (s *Service) trailChangedLocked(t *trail) {
+	if t.seed != nil {
+		return
+	}
 	for _, c := range s.pending {
 		if c, ok := c.(change); ok && c.Trail == t {
 			return
@@ -119,10 +127,16 @@ func (s *Service) flushLocked() error {
 	return s.cfg.Journal.Write(s.snapshotLocked, changes...)
 }
 
-// snapshotLocked is CloudTrail's whole persistent state: the trails, the
-// recorded calls and the keys. s.mu is held.
+// snapshotLocked is CloudTrail's whole persistent state: the trails but a
+// seeded one, the recorded calls and the keys. s.mu is held.
 func (s *Service) snapshotLocked() any {
 	saved := *s.state
+	saved.Trails = map[string]*trail{}
+	for arn, t := range s.state.Trails {
+		if t.seed == nil {
+			saved.Trails[arn] = t
+		}
+	}
 	saved.Keys = s.keys.all()
 	return &saved
 }
