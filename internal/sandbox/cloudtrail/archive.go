@@ -116,7 +116,9 @@ func (g *archiveGen) deliverAt(at time.Time) {
 func (g *archiveGen) deliver() {
 	var last time.Time
 	for _, rec := range g.recs {
-		last = maxTime(last, eventTime(rec))
+		if t := eventTime(rec); t.After(last) {
+			last = t
+		}
 	}
 	g.deliverAt(last.Add(time.Duration(120+g.rng.IntN(600)) * time.Second))
 }

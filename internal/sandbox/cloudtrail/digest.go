@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,14 +46,14 @@ type logEntry struct {
 func logFile(bucket, logPrefix, account, region string, delivered time.Time, unique string, entries []logEntry) (awsapi.Object, digestLogFile, error) {
 	var raw bytes.Buffer
 	raw.WriteString(`{"Records":[`)
-	oldest, newest := entries[0].at, entries[0].at
 	for i, e := range entries {
 		if i > 0 {
 			raw.WriteByte(',')
 		}
 		raw.Write(e.raw)
-		oldest, newest = minTime(oldest, e.at), maxTime(newest, e.at)
 	}
+	byTime := func(a, b logEntry) int { return a.at.Compare(b.at) }
+	oldest, newest := slices.MinFunc(entries, byTime).at, slices.MaxFunc(entries, byTime).at
 	raw.WriteString(`]}`)
 	key := fmt.Sprintf("%sCloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz",
 		logPrefix, region, delivered.Format("2006/01/02"), account, region, delivered.Format("20060102T1504Z"), unique)
@@ -66,20 +67,6 @@ func logFile(bucket, logPrefix, account, region string, delivered time.Time, uni
 		NewestEventTime: newest.Format(fileTimeFormat), OldestEventTime: oldest.Format(fileTimeFormat),
 	}
 	return awsapi.Object{Key: key, Body: body, ContentType: gzipContentType, LastModified: delivered}, entry, nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // uniqueAlphabet is what the 16 characters ending a log file's name are

@@ -26,12 +26,7 @@ var nineRegions = []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "
 func TestDigestChains(t *testing.T) {
 	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, DigestInterval: 10 * time.Second})
 	ctx := context.Background()
-	c, west := e.CloudTrail("us-east-1"), e.CloudTrail("eu-west-1")
-	setupTrailBucket(t, e, "us-east-1", "signed-logs", "p", "us-east-1", "signed")
-	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("signed"), S3BucketName: aws.String("signed-logs"),
-		S3KeyPrefix: aws.String("p"), IsMultiRegionTrail: aws.Bool(true), EnableLogFileValidation: aws.Bool(true)}); err != nil {
-		t.Fatalf("CreateTrail: %v", err)
-	}
+	c, west := validatedTrail(t, e, "signed", "p", true), e.CloudTrail("eu-west-1")
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {
@@ -114,12 +109,7 @@ func TestDigestChains(t *testing.T) {
 func TestDigestsStopWithValidation(t *testing.T) {
 	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, DigestInterval: 10 * time.Second})
 	ctx := context.Background()
-	c := e.CloudTrail("us-east-1")
-	setupTrailBucket(t, e, "us-east-1", "toggled-logs", "", "us-east-1", "toggled")
-	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("toggled"), S3BucketName: aws.String("toggled-logs"),
-		EnableLogFileValidation: aws.Bool(true)}); err != nil {
-		t.Fatalf("CreateTrail: %v", err)
-	}
+	c := validatedTrail(t, e, "toggled", "", false)
 	steps := []func() error{
 		func() error {
 			_, err := c.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("toggled")})
@@ -162,12 +152,7 @@ func TestDigestsStopWithValidation(t *testing.T) {
 func TestDigestDeliveryRefused(t *testing.T) {
 	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, DigestInterval: 10 * time.Second})
 	ctx := context.Background()
-	c := e.CloudTrail("us-east-1")
-	setupTrailBucket(t, e, "us-east-1", "closed-logs", "", "us-east-1", "closed")
-	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("closed"), S3BucketName: aws.String("closed-logs"),
-		EnableLogFileValidation: aws.Bool(true)}); err != nil {
-		t.Fatalf("CreateTrail: %v", err)
-	}
+	c := validatedTrail(t, e, "closed", "", false)
 	if _, err := c.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("closed")}); err != nil {
 		t.Fatalf("StartLogging: %v", err)
 	}
@@ -186,6 +171,23 @@ func TestDigestDeliveryRefused(t *testing.T) {
 		sandboxtest.ListKeys(t, s3c, "closed-logs", "AWSLogs/"+ctAcct+"/CloudTrail-Digest/"); len(logs) != 1 || len(digests) != 0 {
 		t.Fatalf("delivered %v and %v", logs, digests)
 	}
+}
+
+// validatedTrail creates a trail in us-east-1 with log file validation
+// on, delivering under prefix into a bucket of its own, <name>-logs.
+func validatedTrail(t *testing.T, e *sandboxtest.Env, name, prefix string, multiRegion bool) *cloudtrail.Client {
+	t.Helper()
+	c := e.CloudTrail("us-east-1")
+	setupTrailBucket(t, e, "us-east-1", name+"-logs", prefix, "us-east-1", name)
+	in := &cloudtrail.CreateTrailInput{Name: aws.String(name), S3BucketName: aws.String(name + "-logs"),
+		IsMultiRegionTrail: aws.Bool(multiRegion), EnableLogFileValidation: aws.Bool(true)}
+	if prefix != "" {
+		in.S3KeyPrefix = aws.String(prefix)
+	}
+	if _, err := c.CreateTrail(context.Background(), in); err != nil {
+		t.Fatalf("CreateTrail: %v", err)
+	}
+	return c
 }
 
 func digestKeys(digests []sandboxtest.Digest) []string {
