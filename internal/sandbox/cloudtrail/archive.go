@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -135,23 +134,27 @@ func (g *archiveGen) at(d time.Time, fromHour, toHour int) time.Time {
 	return d.Add(time.Duration(fromHour)*time.Hour + time.Duration(g.rng.IntN((toHour-fromHour)*3600))*time.Second)
 }
 
-// archiveRegion makes the archive's log files for one region, in delivery
-// order: a day at a time from ArchiveStart, each day from its own seed, so
-// a region's files do not depend on the others' or on when the sandbox
-// starts, but for those delivered after end, which are left out.
-func archiveRegion(account, region string, end time.Time) []archiveLog {
-	var files []archiveLog
+// archiveRegion makes the archive's log files for one region and hands
+// each delivered by end to each, a day at a time from ArchiveStart, then
+// the story's: each day from its own seed, so that a region's files do
+// not depend on the others' or on when the sandbox starts, and only a
+// day's records are held at a time.
+func archiveRegion(account, region string, end time.Time, each func(archiveLog)) {
+	emit := func(files []archiveLog) {
+		for _, f := range files {
+			if !f.delivered.After(end) {
+				each(f)
+			}
+		}
+	}
 	for d := ArchiveStart; !d.After(end); d = d.AddDate(0, 0, 1) {
 		g := newArchiveGen(account, region, d.Format(time.DateOnly))
 		g.day(d)
-		files = append(files, g.files...)
+		emit(g.files)
 	}
 	story := newArchiveGen(account, region, "story")
 	story.story()
-	files = append(files, story.files...)
-	files = slices.DeleteFunc(files, func(f archiveLog) bool { return f.delivered.After(end) })
-	sort.SliceStable(files, func(i, j int) bool { return files[i].delivered.Before(files[j].delivered) })
-	return files
+	emit(story.files)
 }
 
 // opsWorksRegion reports whether OpsWorks CM was used in region.

@@ -1,13 +1,17 @@
 package cloudtrail
 
-import "testing"
+import (
+	"slices"
+	"testing"
+	"time"
+)
 
 // TestArchiveRegionStable checks a region's log files do not depend on
 // when the sandbox starts, but for those delivered after it started.
 func TestArchiveRegionStable(t *testing.T) {
 	end := archiveEnd(testNow)
-	now := archiveRegion(testAccount, "eu-west-1", end)
-	later := archiveRegion(testAccount, "eu-west-1", end.AddDate(0, 1, 0))
+	now := regionLogs(testAccount, end)
+	later := regionLogs(testAccount, end.AddDate(0, 1, 0))
 	if len(later) <= len(now) {
 		t.Fatalf("a month later: %d files, before %d", len(later), len(now))
 	}
@@ -20,10 +24,19 @@ func TestArchiveRegionStable(t *testing.T) {
 			t.Fatalf("file %d delivered at %s, after %s", i, f.delivered, end)
 		}
 	}
-	if again := archiveRegion(testAccount, "eu-west-1", end); len(again) != len(now) || again[len(again)-1].unique != now[len(now)-1].unique {
+	if again := regionLogs(testAccount, end); len(again) != len(now) || again[len(again)-1].unique != now[len(now)-1].unique {
 		t.Fatal("the same start gives other files")
 	}
-	if other := archiveRegion("210987654321", "eu-west-1", end); other[0].unique == now[0].unique {
+	if other := regionLogs("210987654321", end); other[0].unique == now[0].unique {
 		t.Fatal("another account has the same files")
 	}
+}
+
+// regionLogs are the archive's log files in eu-west-1, in delivery
+// order.
+func regionLogs(account string, end time.Time) []archiveLog {
+	var out []archiveLog
+	archiveRegion(account, "eu-west-1", end, func(l archiveLog) { out = append(out, l) })
+	slices.SortStableFunc(out, func(a, b archiveLog) int { return a.delivered.Compare(b.delivered) })
+	return out
 }

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
@@ -27,9 +30,9 @@ type archiveSeed struct {
 
 // archiveFile is one log file of the archive, written out.
 type archiveFile struct {
-	archiveLog
-	object awsapi.Object
-	entry  digestLogFile
+	delivered time.Time
+	object    awsapi.Object
+	entry     digestLogFile
 }
 
 // seedChain is one region's digests and the last of them.
@@ -52,15 +55,21 @@ func newArchiveSeed(t *trail, now time.Time, keys *keyStore, regions []string) *
 
 // archiveFiles writes one region's log files out, in delivery order.
 func archiveFiles(account, region, bucket, logPrefix string, end time.Time) ([]archiveFile, error) {
-	logs := archiveRegion(account, region, end)
-	out := make([]archiveFile, len(logs))
-	for i, l := range logs {
-		obj, entry, err := logFile(bucket, logPrefix, account, region, l.delivered, l.unique, l.entries)
+	var out []archiveFile
+	var err error
+	archiveRegion(account, region, end, func(l archiveLog) {
 		if err != nil {
-			return nil, err
+			return
 		}
-		out[i] = archiveFile{archiveLog: l, object: obj, entry: entry}
+		var f archiveFile
+		f.object, f.entry, err = logFile(bucket, logPrefix, account, region, l.delivered, l.unique, l.entries)
+		f.delivered = l.delivered
+		out = append(out, f)
+	})
+	if err != nil {
+		return nil, err
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].delivered.Before(out[j].delivered) })
 	return out, nil
 }
 
@@ -103,8 +112,8 @@ func (a *archiveSeed) chain(region string) (seedChain, error) {
 }
 
 // tail is a region's last past digest: nil for a region the archive does
-// not cover. The first call makes every region's chain, at the same time:
-// the live digests that link to them are due together.
+// not cover. The first call makes every region's chain: the live
+// digests that link to them are due together.
 func (a *archiveSeed) tail(region string) (*chainTail, error) {
 	chain, ok := a.chains[region]
 	if !ok {
@@ -115,14 +124,19 @@ func (a *archiveSeed) tail(region string) (*chainTail, error) {
 	return c.tail, err
 }
 
-// prepare makes every region's chain, at the same time. A chain that
-// fails keeps its error for whoever asks for it.
+// prepare makes every region's chain, as many at once as there are
+// processors. A chain that fails keeps its error for whoever asks for it.
 func (a *archiveSeed) prepare() {
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, chain := range a.chains {
-		wg.Go(func() { _, _ = chain() })
+		g.Go(func() error {
+			_, err := chain()
+			return err
+		})
 	}
-	wg.Wait()
+	// The error stays with the chain, for tail to return.
+	_ = g.Wait()
 }
 
 // parts are the seeded bucket's parts: each region's log files, and each
@@ -250,22 +264,20 @@ func ArchiveHistory(account string, now time.Time) Archive {
 	var wg sync.WaitGroup
 	for i, region := range Regions {
 		wg.Go(func() {
-			files, err := archiveFiles(account, region, t.S3BucketName, t.logPrefix(), end)
-			if err != nil {
-				// Writing out generated records fails only for a bug here.
-				panic(fmt.Sprintf("writing the archive's log files: %v", err))
-			}
-			for _, f := range files {
-				af := ArchiveFile{Key: f.object.Key, Region: region, Delivered: f.delivered}
-				for _, e := range f.entries {
+			archiveRegion(account, region, end, func(l archiveLog) {
+				f := ArchiveFile{Key: logKey(t.logPrefix(), account, region, l.delivered, l.unique), Region: region, Delivered: l.delivered}
+				for _, e := range l.entries {
 					rec, err := ParseRecord(e.raw)
 					if err != nil {
+						// The generator writes every record itself; a record
+						// that does not parse is a bug in it.
 						panic(fmt.Sprintf("generated archive record does not parse: %v", err))
 					}
-					af.Records = append(af.Records, rec)
+					f.Records = append(f.Records, rec)
 				}
-				byRegion[i] = append(byRegion[i], af)
-			}
+				byRegion[i] = append(byRegion[i], f)
+			})
+			sort.SliceStable(byRegion[i], func(a, b int) bool { return byRegion[i][a].Delivered.Before(byRegion[i][b].Delivered) })
 		})
 	}
 	wg.Wait()

@@ -55,8 +55,7 @@ func logFile(bucket, logPrefix, account, region string, delivered time.Time, uni
 	byTime := func(a, b logEntry) int { return a.at.Compare(b.at) }
 	oldest, newest := slices.MinFunc(entries, byTime).at, slices.MaxFunc(entries, byTime).at
 	raw.WriteString(`]}`)
-	key := fmt.Sprintf("%sCloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz",
-		logPrefix, region, delivered.Format("2006/01/02"), account, region, delivered.Format("20060102T1504Z"), unique)
+	key := logKey(logPrefix, account, region, delivered, unique)
 	body, err := gzipBytes(raw.Bytes())
 	if err != nil {
 		return awsapi.Object{}, digestLogFile{}, fmt.Errorf("log file %s: %w", key, err)
@@ -67,6 +66,13 @@ func logFile(bucket, logPrefix, account, region string, delivered time.Time, uni
 		NewestEventTime: newest.Format(fileTimeFormat), OldestEventTime: oldest.Format(fileTimeFormat),
 	}
 	return awsapi.Object{Key: key, Body: body, ContentType: gzipContentType, LastModified: delivered}, entry, nil
+}
+
+// logKey is where CloudTrail delivers a log file: under the source
+// region and the delivery day, named for the delivery's minute.
+func logKey(logPrefix, account, region string, delivered time.Time, unique string) string {
+	return fmt.Sprintf("%sCloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz",
+		logPrefix, region, delivered.Format("2006/01/02"), account, region, delivered.Format("20060102T1504Z"), unique)
 }
 
 // uniqueAlphabet is what the 16 characters ending a log file's name are
@@ -199,5 +205,6 @@ func gzipBytes(raw []byte) ([]byte, error) {
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("compressing: %w", err)
 	}
-	return buf.Bytes(), nil
+	// The archive keeps thousands of these: none with room to spare.
+	return bytes.Clone(buf.Bytes()), nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -59,8 +60,8 @@ func seedScope(r *http.Request, t s3Target, op s3Op) func(prefix string) bool {
 	return nil
 }
 
-// fillSeeds makes the parts of a seeded bucket that scope names, at the
-// same time, without s.mu held: making one can take a while. A request
+// fillSeeds makes the parts of a seeded bucket that scope names, side by
+// side, without s.mu held: making one can take a while. A request
 // that needs a part another request is making waits for it.
 func (s *Service) fillSeeds(name string, scope func(prefix string) bool) error {
 	if scope == nil {
@@ -77,7 +78,10 @@ func (s *Service) fillSeeds(name string, scope func(prefix string) bool) error {
 		}
 	}
 	s.mu.Unlock()
+	// Making a part takes a processor and holds its garbage until done:
+	// as many at once as there are processors.
 	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, p := range due {
 		g.Go(func() error {
 			p.once.Do(func() { p.err = s.fillPart(b, p) })
