@@ -80,6 +80,8 @@ func RequireAWSCLI(t *testing.T) {
 // AWSCLI runs the AWS CLI against endpoint with the sandbox's default key
 // pair, isolated from any configuration or credentials of the machine,
 // and returns its standard output. The error includes standard error.
+// The endpoint is also in AWS_ENDPOINT_URL: commands such as validate-logs
+// make clients that ignore --endpoint-url.
 func AWSCLI(t *testing.T, endpoint, region string, args ...string) (string, error) {
 	t.Helper()
 	home := t.TempDir()
@@ -94,6 +96,7 @@ func AWSCLI(t *testing.T, endpoint, region string, args ...string) (string, erro
 		"AWS_ACCESS_KEY_ID=" + sandbox.DefaultAccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + sandbox.DefaultSecretKey,
 		"AWS_DEFAULT_REGION=" + region,
+		"AWS_ENDPOINT_URL=" + endpoint,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_MAX_ATTEMPTS=1",
 		"AWS_PAGER=",
