@@ -1,13 +1,8 @@
 package lookup
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -15,7 +10,7 @@ import (
 	"time"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
-	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandboxrun"
 )
 
 // benchRate is the LookupEvents rate of the pacing benchmark: 5 times
@@ -28,14 +23,14 @@ const benchRate = 10
 // same fetch region after region as most tools do it, and the peak heap
 // while fetching 100,000 events.
 func BenchmarkLookup(b *testing.B) {
-	bin := buildSandbox(b)
+	bin := sandboxrun.Build(b)
 	regions := awsclient.OpsWorksCMRegions
 
 	b.Run("pacing", func(b *testing.B) {
 		const perRegion = 2000
 		now := time.Now().UTC()
-		file := writeEvents(b, regions, perRegion, now)
-		endpoint := startSandbox(b, bin, file, benchRate)
+		file := sandboxrun.WriteRecords(b, regions, perRegion, now)
+		endpoint := sandboxrun.Start(b, bin, file, benchRate)
 		clients := benchClients(b, endpoint, benchRate)
 		q := Query{Regions: regions, Start: now.Add(-8 * 24 * time.Hour), End: now.Add(time.Minute)}
 
@@ -99,8 +94,8 @@ func BenchmarkLookup(b *testing.B) {
 		const rate = 400
 		perRegion := (totalEvents + len(regions) - 1) / len(regions)
 		now := time.Now().UTC()
-		file := writeEvents(b, regions, perRegion, now)
-		endpoint := startSandbox(b, bin, file, rate)
+		file := sandboxrun.WriteRecords(b, regions, perRegion, now)
+		endpoint := sandboxrun.Start(b, bin, file, rate)
 		clients := benchClients(b, endpoint, rate)
 		q := Query{Regions: regions, Start: now.Add(-8 * 24 * time.Hour), End: now.Add(time.Minute), MaxEvents: totalEvents}
 
@@ -171,56 +166,6 @@ func sampleHeap(peak *uint64) (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
-func buildSandbox(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "opsaudit-sandbox")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/opsaudit/terraform-provider-opsaudit/cmd/opsaudit-sandbox").CombinedOutput()
-	if err != nil {
-		b.Fatalf("building the sandbox command: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startSandbox runs the command on a free port with only the given events
-// and waits until it is listening.
-func startSandbox(b *testing.B, bin, eventFile string, rps float64) string {
-	b.Helper()
-	ready := filepath.Join(b.TempDir(), "ready")
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-no-history", "-events", eventFile,
-		"-lookup-rps", fmt.Sprint(rps), "-ready-file", ready)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("starting the sandbox: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				b.Errorf("the sandbox exited with %v after SIGINT\n%s", err, stderr.String())
-			}
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
-	deadline := time.After(2 * time.Minute)
-	for {
-		if raw, err := os.ReadFile(ready); err == nil && len(raw) > 0 {
-			return strings.TrimSpace(string(raw))
-		}
-		select {
-		case err := <-exited:
-			b.Fatalf("the sandbox exited: %v\n%s", err, stderr.String())
-		case <-deadline:
-			b.Fatalf("the sandbox did not get ready within 2 minutes\n%s", stderr.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 func benchClients(b *testing.B, endpoint string, rps float64) *awsclient.Clients {
 	b.Helper()
 	c, err := awsclient.New(context.Background(), awsclient.Config{
@@ -232,62 +177,4 @@ func benchClients(b *testing.B, endpoint string, rps float64) *awsclient.Clients
 		b.Fatalf("building clients: %v", err)
 	}
 	return c
-}
-
-var benchActions = []string{"DescribeServers", "DescribeBackups", "UpdateServer", "CreateBackup", "DescribeEvents", "AssociateNode"}
-
-// writeEvents writes a CloudTrail log file of perRegion OpsWorks CM
-// records in each region, spread over the week before now.
-func writeEvents(b *testing.B, regions []string, perRegion int, now time.Time) string {
-	b.Helper()
-	path := filepath.Join(b.TempDir(), "events.json")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	step := 7 * 24 * time.Hour / time.Duration(perRegion)
-	_, _ = w.WriteString(`{"Records":[`)
-	for ri, region := range regions {
-		for i := range perRegion {
-			if ri+i > 0 {
-				_ = w.WriteByte(',')
-			}
-			name := benchActions[i%len(benchActions)]
-			user := fmt.Sprintf("user-%d", i%7)
-			rec := map[string]any{
-				"eventVersion": "1.09",
-				"userIdentity": map[string]any{
-					"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": "arn:aws:iam::123456789012:user/" + user,
-					"accountId": "123456789012", "accessKeyId": "AKIAEXAMPLE", "userName": user,
-				},
-				"eventTime":          now.Add(-time.Duration(i) * step).Format(time.RFC3339),
-				"eventSource":        events.DefaultEventSource,
-				"eventName":          name,
-				"awsRegion":          region,
-				"sourceIPAddress":    fmt.Sprintf("203.0.113.%d", i%250),
-				"userAgent":          "aws-cli/2.15.30",
-				"requestParameters":  map[string]any{"serverName": fmt.Sprintf("server-%d", i%13)},
-				"responseElements":   nil,
-				"requestID":          fmt.Sprintf("%08x-0000-4000-8000-%012x", ri, i),
-				"eventID":            fmt.Sprintf("%08x-1111-4000-8000-%012x", ri, i),
-				"readOnly":           strings.HasPrefix(name, "Describe"),
-				"eventType":          "AwsApiCall",
-				"managementEvent":    true,
-				"recipientAccountId": "123456789012",
-			}
-			if err := enc.Encode(rec); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	_, _ = w.WriteString("]}")
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return path
 }
