@@ -282,6 +282,7 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		"regions": q.Regions, "start": q.Start.Format(time.RFC3339), "end": q.End.Format(time.RFC3339),
 		"event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
 	})
+	start := time.Now()
 	res, err := lookup.Run(ctx, d.clients, q)
 	if err != nil {
 		resp.Diagnostics.AddError("Looking up CloudTrail events", lookupFailure(err))
@@ -291,13 +292,16 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		resp.Diagnostics.AddWarning("CloudTrail events incomplete: region "+f.Region+" failed",
 			awserr.Explain(f)+"\n\nIts events are missing and it is left out of regions_queried.")
 	}
-	tflog.Debug(ctx, "Looked up events", map[string]any{"events": len(res.Events), "truncated": res.Truncated})
+	tflog.Debug(ctx, "Looked up events", map[string]any{"events": len(res.Events), "truncated": res.Truncated,
+		"duration_ms": time.Since(start).Milliseconds()})
 
+	start = time.Now()
 	resp.Diagnostics.Append(m.setResult(ctx, res)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	tflog.Debug(ctx, "Built events state", map[string]any{"events": len(res.Events), "duration_ms": time.Since(start).Milliseconds()})
 }
 
 // lookupFailure is the detail of a lookup that failed in a region: the
