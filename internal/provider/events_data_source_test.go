@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -77,10 +78,12 @@ func (h eventsHistory) ids(from, to time.Time, keep func(r *sandbox.Record) bool
 
 func all(*sandbox.Record) bool { return true }
 
-// eventsCheck runs check on the `events` of a data source in state.
+// eventsCheck runs check on the `events` of a data source in state, or
+// withRecords on them and the `records`.
 type eventsCheck struct {
-	address string
-	check   func(evs []map[string]any) error
+	address     string
+	check       func(evs []map[string]any) error
+	withRecords func(evs []map[string]any, records map[string]any) error
 }
 
 func (c eventsCheck) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
@@ -97,7 +100,14 @@ func (c eventsCheck) CheckState(_ context.Context, req statecheck.CheckStateRequ
 		for i, e := range raw {
 			evs[i], _ = e.(map[string]any)
 		}
-		if err := c.check(evs); err != nil {
+		var err error
+		if c.withRecords != nil {
+			records, _ := r.AttributeValues["records"].(map[string]any)
+			err = c.withRecords(evs, records)
+		} else {
+			err = c.check(evs)
+		}
+		if err != nil {
 			resp.Error = fmt.Errorf("%s: %w", c.address, err)
 		}
 		return
@@ -206,9 +216,10 @@ func TestAccEventsDataSource_history(t *testing.T) {
 
 	config := env.ProviderConfig("  lookup_requests_per_second = 200") + fmt.Sprintf(`
 data "opsaudit_events" "all" {
-  start_time = %[1]q
-  end_time   = %[2]q
-  max_events = 5000
+  start_time     = %[1]q
+  end_time       = %[2]q
+  max_events     = 5000
+  include_record = true
 }
 
 data "opsaudit_events" "default" {}
@@ -309,12 +320,22 @@ data "opsaudit_events" "truncated" {
 					}
 					return fmt.Errorf("the documentation's CreateServer record is missing")
 				}},
+				// Records only when asked for.
+				statecheck.ExpectKnownValue(ds("edge"), tfjsonpath.New("records"), knownvalue.Null()),
 				// No secret reaches state, whatever the data source.
-				eventsCheck{address: ds("all"), check: func(evs []map[string]any) error {
+				eventsCheck{address: ds("all"), withRecords: func(evs []map[string]any, records map[string]any) error {
+					if len(records) != len(evs) {
+						return fmt.Errorf("%d records for %d events", len(records), len(evs))
+					}
 					found := false
 					for _, ev := range evs {
-						for _, k := range []string{"request_parameters", "response_elements", "cloudtrail_event"} {
-							s := fmt.Sprint(ev[k])
+						var record struct{ EventID string }
+						raw := fmt.Sprint(records[fmt.Sprint(ev["event_id"])])
+						if err := json.Unmarshal([]byte(raw), &record); err != nil || record.EventID != ev["event_id"] {
+							return fmt.Errorf("the record of %v is not its record (%v): %.200v", ev["event_id"], err, raw)
+						}
+						for k, s := range map[string]string{"request_parameters": fmt.Sprint(ev["request_parameters"]),
+							"response_elements": fmt.Sprint(ev["response_elements"]), "record": raw} {
 							if strings.Contains(s, sandbox.UnredactedSecretValue) {
 								return fmt.Errorf("%s of %v holds the unredacted admin password", k, ev["event_id"])
 							}
