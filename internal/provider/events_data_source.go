@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -238,16 +239,7 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		"duration_ms": time.Since(start).Milliseconds()})
 
 	start = time.Now()
-	list, diags := m.setResult(ctx, res)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(setTopLevel(ctx, &resp.State, "events", list)...)
+	resp.Diagnostics.Append(m.writeState(ctx, res, &resp.State)...)
 	tflog.Debug(ctx, "Built events state", map[string]any{"events": len(res.Events), "duration_ms": time.Since(start).Milliseconds()})
 }
 
@@ -324,6 +316,19 @@ func (m *eventsModel) query(ctx context.Context, clients *awsclient.Clients, now
 			q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339)))
 	}
 	return q, diags
+}
+
+// writeState writes the configuration and the result to state.
+func (m *eventsModel) writeState(ctx context.Context, res *lookup.Result, state *tfsdk.State) diag.Diagnostics {
+	list, diags := m.setResult(ctx, res)
+	if diags.HasError() {
+		return diags
+	}
+	diags.Append(state.Set(ctx, m)...)
+	if diags.HasError() {
+		return diags
+	}
+	return append(diags, setTopLevel(ctx, state, "events", list)...)
 }
 
 // setResult sets the result's attributes but events, which it returns
