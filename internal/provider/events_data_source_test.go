@@ -338,8 +338,11 @@ data "opsaudit_events" "truncated" {
 					for _, ev := range evs {
 						var record struct{ EventID string }
 						raw := fmt.Sprint(records[fmt.Sprint(ev["event_id"])])
-						if err := json.Unmarshal([]byte(raw), &record); err != nil || record.EventID != ev["event_id"] {
-							return fmt.Errorf("the record of %v is not its record (%v): %.200v", ev["event_id"], err, raw)
+						if err := json.Unmarshal([]byte(raw), &record); err != nil {
+							return fmt.Errorf("the record of %v: %w", ev["event_id"], err)
+						}
+						if record.EventID != ev["event_id"] {
+							return fmt.Errorf("the record of %v is the record of %s", ev["event_id"], record.EventID)
 						}
 						for k, s := range map[string]string{"request_parameters": fmt.Sprint(ev["request_parameters"]),
 							"response_elements": fmt.Sprint(ev["response_elements"]), "record": raw} {
