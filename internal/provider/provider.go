@@ -198,7 +198,7 @@ func (p *opsauditProvider) Configure(ctx context.Context, req provider.Configure
 				"%s is known only after apply, and the provider needs it to set up %s before it can read any data "+
 					"source or plan any resource. Set it from values known at plan time (variables, locals, data "+
 					"sources of other providers), or apply what it comes from first with terraform apply -target.",
-				at, argumentPurpose[at.Steps()[0].String()]))
+				at, argumentPurpose(at)))
 		}
 		return
 	}
@@ -261,9 +261,19 @@ func (m providerModel) toConfig(ctx context.Context, resp *provider.ConfigureRes
 	return cfg, !resp.Diagnostics.HasError()
 }
 
-// argumentPurpose says, for each top-level provider argument, what the
+// argumentPurpose says what the provider sets up with the argument at p.
+func argumentPurpose(p path.Path) string {
+	if steps := p.Steps(); len(steps) > 0 {
+		if purpose, ok := argumentPurposes[steps[0].String()]; ok {
+			return purpose
+		}
+	}
+	return "its AWS clients"
+}
+
+// argumentPurposes says, for each top-level provider argument, what the
 // provider sets up with it.
-var argumentPurpose = map[string]string{
+var argumentPurposes = map[string]string{
 	"region":                     "the home region",
 	"regions":                    "the regions event queries fan out to",
 	"profile":                    "the AWS credentials",
