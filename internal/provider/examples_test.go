@@ -27,14 +27,27 @@ type terraformCLI struct {
 
 func newTerraformCLI(t *testing.T, opts sandbox.Options) *terraformCLI {
 	t.Helper()
+	srv, err := sandbox.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return terraformCLIFor(t, hs.URL)
+}
+
+// terraformCLIFor builds the provider and points Terraform and the AWS
+// variables at the sandbox at endpoint.
+func terraformCLIFor(tb testing.TB, endpoint string) *terraformCLI {
+	tb.Helper()
 	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if bin == "" {
-		t.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: the examples need Terraform 1.8 or later")
+		tb.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: running Terraform needs Terraform 1.8 or later")
 	}
-	dir := t.TempDir()
+	dir := tb.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-opsaudit"), "github.com/opsaudit/terraform-provider-opsaudit")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
+		tb.Fatalf("building the provider: %v\n%s", err, out)
 	}
 	cliConfig := filepath.Join(dir, "cli.tfrc")
 	if err := os.WriteFile(cliConfig, []byte(`provider_installation {
@@ -44,28 +57,22 @@ func newTerraformCLI(t *testing.T, opts sandbox.Options) *terraformCLI {
   direct {}
 }
 `), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	srv, err := sandbox.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
 	return &terraformCLI{
 		bin:      bin,
-		endpoint: hs.URL,
+		endpoint: endpoint,
 		// The AWS variables are the ones opsaudit-sandbox prints for users
 		// to export; the shared files are emptied so no profile interferes.
 		env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1",
-			"TF_DATA_DIR="+filepath.Join(dir, "tfdata"), "AWS_ENDPOINT_URL="+hs.URL, "AWS_ACCESS_KEY_ID="+testAccessKey,
+			"TF_DATA_DIR="+filepath.Join(dir, "tfdata"), "AWS_ENDPOINT_URL="+endpoint, "AWS_ACCESS_KEY_ID="+testAccessKey,
 			"AWS_SECRET_ACCESS_KEY="+testSecretKey, "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CONFIG_FILE="+os.DevNull,
 			"AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true"),
 	}
 }
 
-func (c *terraformCLI) run(t *testing.T, dir string, args ...string) (string, error) {
-	t.Helper()
+func (c *terraformCLI) run(tb testing.TB, dir string, args ...string) (string, error) {
+	tb.Helper()
 	cmd := exec.Command(c.bin, args...)
 	cmd.Dir = dir
 	cmd.Env = c.env
