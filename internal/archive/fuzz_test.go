@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // oneFile is a source with a single log file, in account A's us-east-1
@@ -56,15 +54,7 @@ func FuzzReadLogFile(f *testing.F) {
 	const limit = 1 << 20
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8, cut uint16) {
 		if mode%3 > 0 {
-			var b bytes.Buffer
-			zw := gzip.NewWriter(&b)
-			if _, err := zw.Write(data); err != nil {
-				t.Fatal(err)
-			}
-			if err := zw.Close(); err != nil {
-				t.Fatal(err)
-			}
-			data = b.Bytes()
+			data = gzipped(t, data)
 			if mode%3 == 2 {
 				data = data[:int(cut)%len(data)]
 			}

@@ -15,13 +15,10 @@ import (
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
-// TestCLIS3AndSTS drives the command with the AWS CLI v1, whose botocore
-// parsers must accept every answer.
-func TestCLIS3AndSTS(t *testing.T) {
-	sandboxtest.RequireAWSCLI(t)
-	endpoint := sandboxtest.StartCommand(t, "-no-history")
-	region := "eu-west-1"
-	run := func(args ...string) string {
+// cliRunner runs the AWS CLI against endpoint in region and returns its
+// output, failing the test if it fails.
+func cliRunner(t *testing.T, endpoint, region string) func(args ...string) string {
+	return func(args ...string) string {
 		t.Helper()
 		out, err := sandboxtest.AWSCLI(t, endpoint, region, args...)
 		if err != nil {
@@ -29,6 +26,15 @@ func TestCLIS3AndSTS(t *testing.T) {
 		}
 		return out
 	}
+}
+
+// TestCLIS3AndSTS drives the command with the AWS CLI v1, whose botocore
+// parsers must accept every answer.
+func TestCLIS3AndSTS(t *testing.T) {
+	sandboxtest.RequireAWSCLI(t)
+	endpoint := sandboxtest.StartCommand(t, "-no-history")
+	region := "eu-west-1"
+	run := cliRunner(t, endpoint, region)
 	decode := func(out string, v any) {
 		t.Helper()
 		if err := json.Unmarshal([]byte(out), v); err != nil {
@@ -135,14 +141,7 @@ func TestCLILargeFiles(t *testing.T) {
 	sandboxtest.RequireAWSCLI(t)
 	endpoint := sandboxtest.StartCommand(t, "-no-history")
 	region := "us-east-1"
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := sandboxtest.AWSCLI(t, endpoint, region, args...)
-		if err != nil {
-			t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
-		}
-		return out
-	}
+	run := cliRunner(t, endpoint, region)
 	run("s3api", "create-bucket", "--bucket", "cli-big")
 	run("s3api", "create-bucket", "--bucket", "cli-copies")
 

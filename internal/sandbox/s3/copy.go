@@ -127,8 +127,8 @@ type copyResult struct {
 
 func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	key := objectKey(r)
-	if len(key) > maxKeyLength {
-		return nil, &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long", key: key}
+	if serr := checkKeyLength(key); serr != nil {
+		return nil, serr
 	}
 	srcBucket, from, src, serr := s.copySourceLocked(r, req)
 	if serr != nil {
@@ -142,11 +142,7 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, req *reques
 		r.Header.Get("X-Amz-Server-Side-Encryption") == "" && r.Header.Get("X-Amz-Storage-Class") == "" {
 		return nil, &s3Error{status: http.StatusBadRequest, code: "InvalidRequest", message: "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."}
 	}
-	sse, serr := objectSSE(r, b)
-	if serr != nil {
-		return nil, serr
-	}
-	alg, serr := requestedChecksum(r)
+	sse, alg, serr := writeSettings(r, b)
 	if serr != nil {
 		return nil, serr
 	}

@@ -99,23 +99,15 @@ func uploadOf(r *http.Request, b *bucket) (*multipartUpload, *s3Error) {
 	return u, nil
 }
 
-func partNumber(q url.Values) (int, *s3Error) {
-	n, ok := decimal(q.Get("partNumber"))
+// partOf finds the upload and the part number an UploadPart or
+// UploadPartCopy writes.
+func partOf(r *http.Request, b *bucket) (*multipartUpload, int, *s3Error) {
+	n, ok := decimal(r.URL.Query().Get("partNumber"))
 	if !ok || n < 1 || n > maxParts {
-		return 0, errInvalidArgument("Part number must be an integer between 1 and %d, inclusive", maxParts)
+		return nil, 0, errInvalidArgument("Part number must be an integer between 1 and %d, inclusive", maxParts)
 	}
-	return int(n), nil
-}
-
-// requestedChecksum reads x-amz-checksum-algorithm, in lower case as
-// checksumAlgorithms names them.
-func requestedChecksum(r *http.Request) (string, *s3Error) {
-	alg := strings.ToLower(r.Header.Get("X-Amz-Checksum-Algorithm"))
-	if _, known := checksumAlgorithms[alg]; alg != "" && !known {
-		return "", &s3Error{status: http.StatusBadRequest, code: "InvalidRequest",
-			message: "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"}
-	}
-	return alg, nil
+	u, serr := uploadOf(r, b)
+	return u, int(n), serr
 }
 
 // uploadChecksumType is the checksum type of an upload in algorithm alg:
@@ -151,14 +143,10 @@ func newUploadID() string {
 
 func (s *Service) createMultipartUpload(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	key := objectKey(r)
-	if len(key) > maxKeyLength {
-		return nil, &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long", key: key}
-	}
-	sse, serr := objectSSE(r, b)
-	if serr != nil {
+	if serr := checkKeyLength(key); serr != nil {
 		return nil, serr
 	}
-	alg, serr := requestedChecksum(r)
+	sse, alg, serr := writeSettings(r, b)
 	if serr != nil {
 		return nil, serr
 	}
@@ -223,11 +211,7 @@ func (s *Service) putPartLocked(b *bucket, u *multipartUpload, number int, body 
 }
 
 func (s *Service) uploadPart(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
-	number, serr := partNumber(r.URL.Query())
-	if serr != nil {
-		return nil, serr
-	}
-	u, serr := uploadOf(r, b)
+	u, number, serr := partOf(r, b)
 	if serr != nil {
 		return nil, serr
 	}
@@ -254,11 +238,7 @@ func (s *Service) uploadPart(w http.ResponseWriter, r *http.Request, req *reques
 }
 
 func (s *Service) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
-	number, serr := partNumber(r.URL.Query())
-	if serr != nil {
-		return nil, serr
-	}
-	u, serr := uploadOf(r, b)
+	u, number, serr := partOf(r, b)
 	if serr != nil {
 		return nil, serr
 	}

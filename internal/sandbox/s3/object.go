@@ -138,8 +138,8 @@ func objectKey(r *http.Request) string { return parseS3Target(r).key }
 
 func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	key := objectKey(r)
-	if len(key) > maxKeyLength {
-		return nil, &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long", key: key}
+	if serr := checkKeyLength(key); serr != nil {
+		return nil, serr
 	}
 	alg, checksum, serr := verifyIntegrity(r, req.Body, false)
 	if serr != nil {
@@ -181,6 +181,14 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request
 	return nil, nil
 }
 
+// checkKeyLength refuses a key S3 would not store.
+func checkKeyLength(key string) *s3Error {
+	if len(key) > maxKeyLength {
+		return &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long", key: key}
+	}
+	return nil
+}
+
 // checksumType is the object's checksum type as S3 names it.
 func (v *objectVersion) checksumType() string {
 	if v.ChecksumType == "" {
@@ -200,6 +208,21 @@ func objectSSE(r *http.Request, b *bucket) (string, *s3Error) {
 		return "", errInvalidArgument("The encryption method specified is not supported")
 	}
 	return sse, nil
+}
+
+// writeSettings are the encryption (objectSSE) and the checksum algorithm
+// (x-amz-checksum-algorithm, in lower case) of an object a copy or a
+// multipart upload writes, whose body the request does not carry.
+func writeSettings(r *http.Request, b *bucket) (sse, checksumAlg string, serr *s3Error) {
+	if sse, serr = objectSSE(r, b); serr != nil {
+		return "", "", serr
+	}
+	checksumAlg = strings.ToLower(r.Header.Get("X-Amz-Checksum-Algorithm"))
+	if _, known := checksumAlgorithms[checksumAlg]; checksumAlg != "" && !known {
+		return "", "", &s3Error{status: http.StatusBadRequest, code: "InvalidRequest",
+			message: "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"}
+	}
+	return sse, checksumAlg, nil
 }
 
 // requestHeaders are the headers S3 keeps with an object a request
