@@ -58,6 +58,12 @@ func eventAttributes() map[string]schema.Attribute {
 		},
 		"request_parameters": computedString("Request parameters, JSON (`null` when none), credentials redacted; read with `jsondecode`."),
 		"response_elements":  computedString("Response elements, JSON (`null` when none), credentials redacted."),
+		"log_file": computedString("Key of the trail's log file the event was read from, in its bucket or directory; " +
+			"null for events LookupEvents returned. A record CloudTrail delivered twice names the first of its files in " +
+			"key order."),
+		"log_file_valid": schema.BoolAttribute{Computed: true,
+			MarkdownDescription: "Whether `log_file` validated against the trail's signed digests; null when it was " +
+				"not checked."},
 	}
 }
 
@@ -129,6 +135,8 @@ func eventValues(ev *events.Event) map[string]attr.Value {
 		"resources":          types.ListValueMust(eventResourceType, resources),
 		"request_parameters": types.StringValue(ev.RequestParameters),
 		"response_elements":  types.StringValue(ev.ResponseElements),
+		"log_file":           nullIfEmpty(ev.LogFile),
+		"log_file_valid":     types.BoolPointerValue(ev.LogFileValid),
 	}
 }
 
