@@ -352,6 +352,9 @@ func (c *Clients) S3(region string) *s3.Client {
 	cl := s3.NewFromConfig(c.cfg, func(o *s3.Options) {
 		o.Region = region
 		o.UsePathStyle = c.pathStyle
+		// The objects CloudTrail writes carry no checksum: the SDK would
+		// log each read of a log file.
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if c.endpoints.S3 != "" {
 			o.BaseEndpoint = aws.String(c.endpoints.S3)
 		}

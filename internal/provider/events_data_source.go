@@ -79,7 +79,8 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"Throttling and 5xx answers are retried. Values of fields that carry credentials (engine attributes, " +
 			"passwords, private keys, secret keys, session tokens) are redacted in every JSON attribute, even when a " +
 			"record arrives unredacted.\n\nThe data source reads during `terraform plan` when its arguments are known, " +
-			"so a `lifecycle` `postcondition` on it fails the plan.",
+			"so a `lifecycle` `postcondition` on it fails the plan. For events older than 90 days, " +
+			"`opsaudit_archive_events` takes the same arguments and reads the trail's log files in S3.",
 		Attributes: map[string]schema.Attribute{
 			"regions": schema.ListAttribute{
 				ElementType:         types.StringType,

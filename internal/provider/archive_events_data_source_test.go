@@ -1,0 +1,623 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+)
+
+// archiveFixture is the pre-existing trail's archive of a sandbox whose
+// clock is pinned, read by the tests independently of the provider: the
+// expected answers come from the files the sandbox generated, not from a
+// read of the bucket.
+type archiveFixture struct {
+	now     time.Time
+	account string
+	archive sandbox.Archive
+	// records are the archive's records once each, newest first.
+	records []sandbox.Record
+	// logFile is the first key, in key order, of the files holding each
+	// event id; folder the region folder of that file.
+	logFile, folder map[string]string
+	// identity is each event's caller, from its record.
+	identity map[string]recordIdentity
+}
+
+// recordIdentity is the caller of a record, as its JSON has it.
+type recordIdentity struct {
+	ARN              string
+	SessionIssuerARN string
+}
+
+// pinnedArchive picks the sandbox's clock as pinnedHistory does: the
+// current second, moved back until no record lies within ten minutes
+// after the start of the default 30-day window, which the provider
+// measures from its own, later, clock.
+func pinnedArchive(t *testing.T, account string) *archiveFixture {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	a := sandbox.ArchiveHistory(account, now)
+	recs := a.Records()
+	for range 200 {
+		edge := now.Add(-30 * 24 * time.Hour)
+		if !slices.ContainsFunc(recs, func(r sandbox.Record) bool {
+			return !r.EventTime.Before(edge) && r.EventTime.Before(edge.Add(10*time.Minute))
+		}) {
+			break
+		}
+		now = now.Add(-time.Second)
+	}
+	// The archive's content depends on the hour the sandbox starts in.
+	if a.DigestsTo != now.Truncate(time.Hour) {
+		a = sandbox.ArchiveHistory(account, now)
+		recs = a.Records()
+	}
+	f := &archiveFixture{now: now, account: account, archive: a, records: recs,
+		logFile: map[string]string{}, folder: map[string]string{}, identity: map[string]recordIdentity{}}
+	for _, file := range a.Files {
+		for _, r := range file.Records {
+			if k, ok := f.logFile[r.EventID]; !ok || file.Key < k {
+				f.logFile[r.EventID], f.folder[r.EventID] = file.Key, file.Region
+			}
+		}
+	}
+	for _, r := range recs {
+		var raw struct {
+			UserIdentity struct {
+				ARN            string `json:"arn"`
+				SessionContext struct {
+					SessionIssuer struct {
+						ARN string `json:"arn"`
+					} `json:"sessionIssuer"`
+				} `json:"sessionContext"`
+			} `json:"userIdentity"`
+		}
+		if err := json.Unmarshal(r.Raw, &raw); err != nil {
+			t.Fatalf("record %s: %v", r.EventID, err)
+		}
+		f.identity[r.EventID] = recordIdentity{ARN: raw.UserIdentity.ARN, SessionIssuerARN: raw.UserIdentity.SessionContext.SessionIssuer.ARN}
+	}
+	return f
+}
+
+func (f *archiveFixture) options() sandbox.Options {
+	now := f.now
+	return sandbox.Options{Account: f.account, Now: func() time.Time { return now }}
+}
+
+// matches are the records from..to (inclusive) in the region folders
+// named (all when none) that keep says to, newest first.
+func (f *archiveFixture) matches(from, to time.Time, regions []string, keep func(r *sandbox.Record) bool) []sandbox.Record {
+	var out []sandbox.Record
+	for i := range f.records {
+		r := &f.records[i]
+		if !r.EventTime.Before(from) && !r.EventTime.After(to) &&
+			(len(regions) == 0 || slices.Contains(regions, f.folder[r.EventID])) && keep(r) {
+			out = append(out, *r)
+		}
+	}
+	return out
+}
+
+func opsWorksCM(r *sandbox.Record) bool { return r.EventSource == sandbox.OpsWorksCMSource }
+
+func recordIDs(recs []sandbox.Record) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.EventID
+	}
+	return out
+}
+
+// countsBy checks a map attribute of counts against the records counted by
+// key.
+func countsBy(address, attr string, recs []sandbox.Record, key func(r sandbox.Record) string) statecheck.StateCheck {
+	n := map[string]int64{}
+	for _, r := range recs {
+		n[key(r)]++
+	}
+	want := map[string]knownvalue.Check{}
+	for k, c := range n {
+		want[k] = knownvalue.Int64Exact(c)
+	}
+	return statecheck.ExpectKnownValue(address, tfjsonpath.New(attr), knownvalue.MapExact(want))
+}
+
+// expectArchiveResult checks everything the data source says of a
+// complete read of recs, all kept in events.
+func expectArchiveResult(f *archiveFixture, address string, recs []sandbox.Record) []statecheck.StateCheck {
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	checks := []statecheck.StateCheck{
+		expectIDs(address, recordIDs(recs)),
+		statecheck.ExpectKnownValue(address, tfjsonpath.New("total_count"), knownvalue.Int64Exact(int64(len(recs)))),
+		statecheck.ExpectKnownValue(address, tfjsonpath.New("truncated"), knownvalue.Bool(false)),
+		countsBy(address, "counts_by_event_name", recs, func(r sandbox.Record) string { return r.EventName }),
+		countsBy(address, "counts_by_region", recs, func(r sandbox.Record) string { return r.Region }),
+		countsBy(address, "counts_by_account", recs, func(r sandbox.Record) string { return r.Account }),
+		statecheck.ExpectKnownValue(address, tfjsonpath.New("files_failed"), knownvalue.ListExact(nil)),
+		eventsCheck{address: address, check: func(evs []map[string]any) error {
+			for _, ev := range evs {
+				id := fmt.Sprint(ev["event_id"])
+				if ev["log_file"] != f.logFile[id] {
+					return fmt.Errorf("event %s: log_file %v, the first file holding it is %s", id, ev["log_file"], f.logFile[id])
+				}
+				if ev["log_file_valid"] != nil {
+					return fmt.Errorf("event %s: log_file_valid %v without verification", id, ev["log_file_valid"])
+				}
+			}
+			return nil
+		}},
+	}
+	if len(recs) > 0 {
+		checks = append(checks,
+			statecheck.ExpectKnownValue(address, tfjsonpath.New("latest_event_time"), knownvalue.StringExact(ts(recs[0].EventTime))),
+			statecheck.ExpectKnownValue(address, tfjsonpath.New("earliest_event_time"), knownvalue.StringExact(ts(recs[len(recs)-1].EventTime))))
+	}
+	return checks
+}
+
+// listedFiles reads back, with the SDK, the log files the data source
+// must have read: those in the day folders from start's day to the day
+// after end's, of each region. It returns their number and their stored
+// size.
+func listedFiles(t *testing.T, c *s3.Client, bucket, account string, regions []string, start, end time.Time) (files, bytes int64) {
+	t.Helper()
+	for _, region := range regions {
+		for d := start.UTC().Truncate(24 * time.Hour); !d.After(end.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)); d = d.AddDate(0, 0, 1) {
+			prefix := fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/", account, region, d.Format("2006/01/02"))
+			pages := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+			for pages.HasMorePages() {
+				page, err := pages.NextPage(context.Background())
+				if err != nil {
+					t.Fatalf("listing %s: %v", prefix, err)
+				}
+				for _, o := range page.Contents {
+					files++
+					bytes += aws.ToInt64(o.Size)
+				}
+			}
+		}
+	}
+	return files, bytes
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func recordByID(t *testing.T, f *archiveFixture, id string) sandbox.Record {
+	t.Helper()
+	for _, r := range f.records {
+		if r.EventID == id {
+			return r
+		}
+	}
+	t.Fatalf("the archive has no event %s", id)
+	return sandbox.Record{}
+}
+
+// TestAccArchiveEvents_trail reads the pre-existing trail's archive
+// through its name: windows at the edges of days, years and the end of
+// life, every filter, truncation, counts alone over the two years, the
+// default window, folder discovery and redaction, each compared with the
+// records the sandbox generated.
+func TestAccArchiveEvents_trail(t *testing.T) {
+	f := pinnedArchive(t, eventsTestAccount)
+	env := newAccEnv(t, f.options())
+	env.needSandbox(t, "compares with the pre-existing trail's archive")
+	regions := awsclient.OpsWorksCMRegions
+	bucket := sandbox.ArchiveBucket(f.account)
+
+	spring := [2]time.Time{mustTime(t, "2024-04-25T00:00:00Z"), mustTime(t, "2024-05-06T00:00:00Z")}
+	wantSpring := f.matches(spring[0], spring[1], regions, opsWorksCM)
+	filtersFrom, filtersTo := mustTime(t, "2023-03-08T00:00:00Z"), mustTime(t, "2023-03-21T23:59:59Z")
+	deniedFrom, deniedTo := mustTime(t, "2023-04-28T00:00:00Z"), mustTime(t, "2023-05-05T00:00:00Z")
+	inFilters := func(keep func(r *sandbox.Record) bool) []string {
+		return recordIDs(f.matches(filtersFrom, filtersTo, regions, func(r *sandbox.Record) bool { return opsWorksCM(r) && keep(r) }))
+	}
+	alice := "arn:aws:iam::" + f.account + ":user/alice"
+	deployRole := "arn:aws:iam::" + f.account + ":role/TerraformDeploy"
+	net := netip.MustParsePrefix("192.0.2.0/24")
+	wants := map[string][]string{
+		"names_users": inFilters(func(r *sandbox.Record) bool {
+			return (r.EventName == "UpdateServer" || r.EventName == "DescribeServers") && r.Username == "alice"
+		}),
+		"principals": inFilters(func(r *sandbox.Record) bool {
+			id := f.identity[r.EventID]
+			return id.ARN == alice || id.SessionIssuerARN == deployRole
+		}),
+		"writes_from_net": inFilters(func(r *sandbox.Record) bool {
+			ip, err := netip.ParseAddr(r.SourceIPAddress)
+			return !r.ReadOnly && err == nil && net.Contains(ip)
+		}),
+		"denied": recordIDs(f.matches(deniedFrom, deniedTo, regions, func(r *sandbox.Record) bool {
+			return opsWorksCM(r) && r.ErrorCode == "AccessDenied"
+		})),
+		"resources": inFilters(func(r *sandbox.Record) bool {
+			return slices.ContainsFunc(r.Resources, func(res sandbox.Resource) bool { return res.Name == "chef-eu" })
+		}),
+		"every_source": recordIDs(f.matches(filtersFrom, filtersTo, regions, func(r *sandbox.Record) bool {
+			return r.EventName == "GetRole" || r.EventName == "DescribeServers"
+		})),
+	}
+	for name, ids := range wants {
+		if len(ids) == 0 {
+			t.Fatalf("the archive has no event for %s: the test would prove nothing", name)
+		}
+	}
+	if len(f.matches(filtersFrom, filtersTo, regions, func(r *sandbox.Record) bool { return r.EventName == "GetRole" })) == 0 {
+		t.Fatal("the archive has no GetRole call in the filters' window: every_source would prove nothing")
+	}
+
+	midnight := recordByID(t, f, sandbox.ArchiveMidnightEventID)
+	edge := recordByID(t, f, sandbox.ArchiveEdgeEventID)
+	duplicate := recordByID(t, f, sandbox.ArchiveDuplicateEventID)
+	secret := recordByID(t, f, sandbox.ArchiveSecretEventID)
+	if !strings.HasPrefix(f.logFile[midnight.EventID], "AWSLogs/"+f.account+"/CloudTrail/us-east-1/2024/01/01/") {
+		t.Fatalf("the midnight call is in %s, not in the next year's folder: the edge test would prove nothing", f.logFile[midnight.EventID])
+	}
+	holding := 0
+	for _, file := range f.archive.Files {
+		if slices.ContainsFunc(file.Records, func(r sandbox.Record) bool { return r.EventID == duplicate.EventID }) {
+			holding++
+		}
+	}
+	if holding != 2 {
+		t.Fatalf("the duplicated call is in %d files, want 2", holding)
+	}
+	justBefore := edge.EventTime.Add(-time.Second)
+	wantBeforeEdge := f.matches(justBefore.Add(-24*time.Hour), justBefore, []string{"eu-west-1"}, opsWorksCM)
+	if slices.ContainsFunc(wantBeforeEdge, func(r sandbox.Record) bool { return r.EventID == edge.EventID }) || len(wantBeforeEdge) == 0 {
+		t.Fatal("the day before the end of life holds the edge call, or nothing")
+	}
+	// Three months across a year's end: long enough to count a thousand
+	// events, short enough for a test that reads it three times (two years
+	// are 21,000 files and 15,000 listings, some twenty seconds against the
+	// sandbox).
+	countsFrom, countsTo := mustTime(t, "2023-11-15T00:00:00Z"), mustTime(t, "2024-02-15T23:59:59Z")
+	all := f.matches(countsFrom, countsTo, regions, opsWorksCM)
+	// The sandbox delivers its own calls (the provider's and the test's)
+	// to the trail as they happen: EC2's events are the archive's alone.
+	month := f.matches(f.now.Add(-30*24*time.Hour), f.now, []string{"us-east-1"}, func(r *sandbox.Record) bool { return r.EventSource == "ec2.amazonaws.com" })
+	if len(month) == 0 {
+		t.Fatal("the archive's last 30 days are empty in us-east-1")
+	}
+	springFiles, springBytes := listedFiles(t, env.S3(), bucket, f.account, regions, spring[0], spring[1])
+
+	window := func(from, to time.Time) string {
+		return fmt.Sprintf("trail = %q\n  start_time = %q\n  end_time = %q", sandbox.ArchiveTrailName, rfc3339(from), rfc3339(to))
+	}
+	filters := window(filtersFrom, filtersTo)
+	config := env.ProviderConfig("") + fmt.Sprintf(`
+data "opsaudit_archive_events" "spring" {
+  %[1]s
+  max_events = 5000
+}
+
+data "opsaudit_archive_events" "truncated" {
+  %[1]s
+  max_events = 5
+}
+
+data "opsaudit_archive_events" "names_users" {
+  %[2]s
+  event_names = ["UpdateServer", "DescribeServers"]
+  usernames   = ["alice"]
+}
+
+data "opsaudit_archive_events" "principals" {
+  %[2]s
+  principal_arns = [%[3]q, %[4]q]
+}
+
+data "opsaudit_archive_events" "writes_from_net" {
+  %[2]s
+  read_only       = false
+  source_ip_cidrs = ["192.0.2.0/24"]
+}
+
+data "opsaudit_archive_events" "denied" {
+  %[13]s
+  error_codes = ["AccessDenied"]
+}
+
+data "opsaudit_archive_events" "resources" {
+  %[2]s
+  resource_names = ["chef-eu"]
+}
+
+data "opsaudit_archive_events" "every_source" {
+  %[2]s
+  event_source = "*"
+  event_names  = ["GetRole", "DescribeServers"]
+  max_events   = 5000
+}
+
+data "opsaudit_archive_events" "midnight" {
+  %[5]s
+  regions = ["us-east-1"]
+}
+
+data "opsaudit_archive_events" "edge" {
+  %[6]s
+}
+
+data "opsaudit_archive_events" "before_edge" {
+  %[7]s
+  regions = ["eu-west-1"]
+}
+
+data "opsaudit_archive_events" "duplicate" {
+  %[8]s
+  regions = ["eu-west-1"]
+}
+
+data "opsaudit_archive_events" "counts_only" {
+  trail      = %[9]q
+  start_time = %[10]q
+  end_time   = %[11]q
+  max_events = 0
+}
+
+data "opsaudit_archive_events" "default_window" {
+  trail        = %[9]q
+  event_source = "ec2.amazonaws.com"
+  regions      = ["us-east-1"]
+  max_events   = 100000
+}
+
+data "opsaudit_archive_events" "discover" {
+  trail       = %[9]q
+  lookback    = "2d"
+  account_ids = ["*"]
+  regions     = ["*"]
+  max_events  = 0
+}
+
+data "opsaudit_archive_events" "secret" {
+  %[12]s
+  regions        = ["eu-central-1"]
+  event_names    = ["CreateServer"]
+  include_record = true
+}
+`, window(spring[0], spring[1]), filters, alice, deployRole,
+		window(midnight.EventTime, midnight.EventTime), window(edge.EventTime, edge.EventTime),
+		window(justBefore.Add(-24*time.Hour), justBefore), window(duplicate.EventTime, duplicate.EventTime.Add(time.Hour)),
+		sandbox.ArchiveTrailName, rfc3339(countsFrom), rfc3339(countsTo), window(secret.EventTime, secret.EventTime),
+		window(deniedFrom, deniedTo))
+
+	ds := func(name string) string { return "data.opsaudit_archive_events." + name }
+	checks := expectArchiveResult(f, ds("spring"), wantSpring)
+	checks = append(checks,
+		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("bucket"), knownvalue.StringExact(bucket)),
+		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("s3_key_prefix"), knownvalue.Null()),
+		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("organization_id"), knownvalue.Null()),
+		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("files_scanned"), knownvalue.Int64Exact(springFiles)),
+		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("bytes_scanned"), knownvalue.Int64Exact(springBytes)),
+		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("records"), knownvalue.Null()),
+		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("on_file_error"), knownvalue.StringExact("fail")),
+		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("concurrency"), knownvalue.Int64Exact(32)),
+		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("event_source"), knownvalue.StringExact(sandbox.OpsWorksCMSource)),
+
+		expectIDs(ds("truncated"), recordIDs(wantSpring[:5])),
+		statecheck.ExpectKnownValue(ds("truncated"), tfjsonpath.New("truncated"), knownvalue.Bool(true)),
+		statecheck.ExpectKnownValue(ds("truncated"), tfjsonpath.New("total_count"), knownvalue.Int64Exact(int64(len(wantSpring)))),
+		countsBy(ds("truncated"), "counts_by_event_name", wantSpring, func(r sandbox.Record) string { return r.EventName }),
+		statecheck.ExpectKnownValue(ds("truncated"), tfjsonpath.New("earliest_event_time"), knownvalue.StringExact(rfc3339(wantSpring[len(wantSpring)-1].EventTime))),
+
+		expectIDs(ds("midnight"), []string{midnight.EventID}),
+		expectIDs(ds("edge"), recordIDs(f.matches(edge.EventTime, edge.EventTime, regions, opsWorksCM))),
+		expectIDs(ds("before_edge"), recordIDs(wantBeforeEdge)),
+		statecheck.ExpectKnownValue(ds("duplicate"), tfjsonpath.New("counts_by_event_name").AtMapKey("UpdateServer"), knownvalue.Int64Exact(1)),
+		expectIDs(ds("duplicate"), recordIDs(f.matches(duplicate.EventTime, duplicate.EventTime.Add(time.Hour), []string{"eu-west-1"}, opsWorksCM))),
+
+		expectIDs(ds("counts_only"), nil),
+		statecheck.ExpectKnownValue(ds("counts_only"), tfjsonpath.New("total_count"), knownvalue.Int64Exact(int64(len(all)))),
+		statecheck.ExpectKnownValue(ds("counts_only"), tfjsonpath.New("truncated"), knownvalue.Bool(true)),
+		countsBy(ds("counts_only"), "counts_by_region", all, func(r sandbox.Record) string { return r.Region }),
+		countsBy(ds("counts_only"), "counts_by_event_name", all, func(r sandbox.Record) string { return r.EventName }),
+		statecheck.ExpectKnownValue(ds("counts_only"), tfjsonpath.New("latest_event_time"), knownvalue.StringExact(rfc3339(all[0].EventTime))),
+		statecheck.ExpectKnownValue(ds("counts_only"), tfjsonpath.New("earliest_event_time"), knownvalue.StringExact(rfc3339(all[len(all)-1].EventTime))),
+
+		expectIDs(ds("default_window"), recordIDs(month)),
+		statecheck.ExpectKnownValue(ds("discover"), tfjsonpath.New("accounts_read"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(f.account)})),
+		statecheck.ExpectKnownValue(ds("discover"), tfjsonpath.New("regions_read"), knownvalue.ListExact(regionFolders(t, env, bucket, f.account))),
+		// No secret reaches state, in the event or in the whole record.
+		eventsCheck{address: ds("secret"), withRecords: func(evs []map[string]any, records map[string]any) error {
+			if len(evs) != 1 || evs[0]["event_id"] != secret.EventID {
+				return fmt.Errorf("events %v, want the relay's CreateServer %s", evs, secret.EventID)
+			}
+			for k, s := range map[string]string{"request_parameters": fmt.Sprint(evs[0]["request_parameters"]), "record": fmt.Sprint(records[secret.EventID])} {
+				if strings.Contains(s, sandbox.ArchiveUnredactedSecretValue) {
+					return fmt.Errorf("%s holds the unredacted admin password", k)
+				}
+				if !strings.Contains(s, "PUPPET_ADMIN_PASSWORD") {
+					return fmt.Errorf("%s lost the engine attribute's name: %s", k, s)
+				}
+			}
+			return nil
+		}},
+	)
+	for name, ids := range wants {
+		checks = append(checks, expectIDs(ds(name), ids))
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps:                    []resource.TestStep{{Config: config, ConfigStateChecks: checks}},
+	})
+}
+
+// regionFolders reads back with the SDK the region folders of the
+// account's log files.
+func regionFolders(t *testing.T, env *accEnv, bucket, account string) []knownvalue.Check {
+	t.Helper()
+	out, err := env.S3().ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{
+		Bucket: aws.String(bucket), Prefix: aws.String("AWSLogs/" + account + "/CloudTrail/"), Delimiter: aws.String("/"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regions []string
+	for _, p := range out.CommonPrefixes {
+		regions = append(regions, strings.TrimSuffix(strings.TrimPrefix(aws.ToString(p.Prefix), "AWSLogs/"+account+"/CloudTrail/"), "/"))
+	}
+	slices.Sort(regions)
+	checks := make([]knownvalue.Check, len(regions))
+	for i, r := range regions {
+		checks[i] = knownvalue.StringExact(r)
+	}
+	return checks
+}
+
+// wrapped matches s in a Terraform diagnostic, which wraps lines between
+// words and draws a border before each.
+func wrapped(s string) string {
+	words := strings.Fields(s)
+	for i, w := range words {
+		words[i] = regexp.QuoteMeta(w)
+	}
+	return strings.Join(words, `[\s│]+`)
+}
+
+// TestAccArchiveEvents_example plans the documentation's example against
+// the pre-existing trail, its windows narrowed to a month after the end of
+// life and a few days, so that the test reads few files: the postcondition
+// fails the plan, naming each call after the end of life and its log file.
+func TestAccArchiveEvents_example(t *testing.T) {
+	f := pinnedArchive(t, sandbox.DefaultAccount)
+	env := newAccEnv(t, f.options())
+	env.needSandbox(t, "relies on the pre-existing trail's calls after the end of life")
+	raw, err := os.ReadFile(filepath.Join("..", "..", "examples", "data-sources", "opsaudit_archive_events", "data-source.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := string(raw)
+	for from, to := range map[string]string{
+		`start_time = "2024-05-05T00:00:01Z"`: `start_time = "2024-05-05T00:00:01Z"` + "\n  end_time   = \"2024-06-05T00:00:00Z\"",
+		`lookback   = "730d"`:                 `lookback   = "3d"`,
+		`lookback      = "365d"`:              `lookback      = "3d"`,
+	} {
+		if !strings.Contains(example, from) {
+			t.Fatalf("the example no longer has %s", from)
+		}
+		example = strings.Replace(example, from, to, 1)
+	}
+	if !strings.Contains(example, sandbox.ArchiveBucket(f.account)) {
+		t.Fatalf("the example does not read the sandbox's bucket %s", sandbox.ArchiveBucket(f.account))
+	}
+	after := f.matches(mustTime(t, "2024-05-05T00:00:01Z"), mustTime(t, "2024-06-05T00:00:00Z"), awsclient.OpsWorksCMRegions, opsWorksCM)
+	if len(after) == 0 {
+		t.Fatal("no OpsWorks CM call in the month after the end of life: the test would prove nothing")
+	}
+	want := `(?s)Resource postcondition failed.*` + wrapped(fmt.Sprintf("%d OpsWorks CM calls after its end of life:", len(after)))
+	for _, r := range after {
+		want += ".*" + wrapped(fmt.Sprintf("%s by %s in %s at %s (%s)", r.EventName, r.Username, r.Region, rfc3339(r.EventTime), f.logFile[r.EventID]))
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      env.ProviderConfig("") + example,
+			ExpectError: regexp.MustCompile(want),
+		}},
+	})
+}
+
+// TestAccArchiveEvents_badInput checks each bad argument is refused at
+// plan time, against that argument, and that a window longer than
+// LookupEvents' 90 days is not one.
+func TestAccArchiveEvents_badInput(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{NoHistory: true})
+	dir := t.TempDir()
+	cases := []struct{ name, args, want string }{
+		{"no source", `lookback = "1d"`, `(?s)Missing Attribute Configuration.*Exactly one of these attributes must be configured: \[trail,bucket,directory\]`},
+		{"two sources", `
+  trail     = "management-events"
+  directory = "/tmp"`, `(?s)Invalid Attribute Combination.*Exactly one of these attributes must be configured: \[trail,bucket,directory\]`},
+		{"prefix with trail", `
+  trail         = "management-events"
+  s3_key_prefix = "logs"`, `(?s)cannot be configured together: \[trail,s3_key_prefix\]`},
+		{"start after end", `
+  directory  = "/tmp"
+  start_time = "2025-03-02T00:00:00Z"
+  end_time   = "2025-03-01T00:00:00Z"`, `(?s)start_time.*after end_time`},
+		{"lookback zero", `
+  directory = "/tmp"
+  lookback  = "0h"`, `(?s)lookback.*longer than zero`},
+		{"every account beside one", `
+  directory   = "/tmp"
+  account_ids = ["*", "123456789012"]`, `(?s)account_ids.*"\*" reads every folder found, so it must be the only value`},
+		{"bad account", `
+  directory   = "/tmp"
+  account_ids = ["12345"]`, `(?s)account_ids.*not a 12-digit AWS account id`},
+		{"bad region", `
+  directory = "/tmp"
+  regions   = ["eu-nowhere-1"]`, `(?s)regions.*not an AWS region`},
+		{"bad bucket", `bucket = "Not_A_Bucket"`, `(?s)bucket.*may contain only lower-case letters`},
+		{"bad organization", `
+  bucket          = "some-bucket"
+  organization_id = "org-1"`, `(?s)organization_id.*not an organization id`},
+		{"max_events negative", `
+  directory  = "/tmp"
+  max_events = -1`, `(?s)max_events.*between 0 and`},
+		{"on_file_error", `
+  directory     = "/tmp"
+  on_file_error = "ignore"`, `(?s)on_file_error.*value must be one of`},
+		{"concurrency", `
+  directory   = "/tmp"
+  concurrency = 0`, `(?s)concurrency.*between 1 and`},
+		{"bad CIDR", `
+  directory       = "/tmp"
+  source_ip_cidrs = ["192.0.2.0/40"]`, `(?s)source_ip_cidrs.*not a CIDR block`},
+		{"missing directory", `directory = "` + filepath.Join(dir, "missing") + `"`, `(?s)Archive directory not readable.*with data.opsaudit_archive_events.this.*directory`},
+	}
+	var steps []resource.TestStep
+	for _, c := range cases {
+		steps = append(steps, resource.TestStep{
+			Config:      env.ProviderConfig("") + "data \"opsaudit_archive_events\" \"this\" {\n  " + c.args + "\n}\n",
+			ExpectError: regexp.MustCompile(c.want),
+		})
+	}
+	// Two years of an empty copy: no 90-day limit, and "no events" is an
+	// answer.
+	steps = append(steps, resource.TestStep{
+		Config: env.ProviderConfig("") + fmt.Sprintf(`data "opsaudit_archive_events" "this" {
+  directory = %q
+  lookback  = "730d"
+  regions   = ["us-east-1"]
+}`, dir),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("data.opsaudit_archive_events.this", tfjsonpath.New("total_count"), knownvalue.Int64Exact(0)),
+			statecheck.ExpectKnownValue("data.opsaudit_archive_events.this", tfjsonpath.New("events"), knownvalue.ListExact(nil)),
+			statecheck.ExpectKnownValue("data.opsaudit_archive_events.this", tfjsonpath.New("latest_event_time"), knownvalue.Null()),
+			statecheck.ExpectKnownValue("data.opsaudit_archive_events.this", tfjsonpath.New("accounts_read"),
+				knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(env.Account)})),
+			statecheck.ExpectKnownValue("data.opsaudit_archive_events.this", tfjsonpath.New("bucket"), knownvalue.Null()),
+		},
+	})
+	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+}
