@@ -1,9 +1,14 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +20,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -142,8 +149,9 @@ func countsBy(address, attr string, recs []sandbox.Record, key func(r sandbox.Re
 }
 
 // expectArchiveResult checks everything the data source says of a
-// complete read of recs, all kept in events.
-func expectArchiveResult(f *archiveFixture, address string, recs []sandbox.Record) []statecheck.StateCheck {
+// complete read of recs, all kept in events, from a copy of the archive
+// under keyPrefix.
+func expectArchiveResult(f *archiveFixture, address string, recs []sandbox.Record, keyPrefix string) []statecheck.StateCheck {
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	checks := []statecheck.StateCheck{
 		expectIDs(address, recordIDs(recs)),
@@ -156,8 +164,8 @@ func expectArchiveResult(f *archiveFixture, address string, recs []sandbox.Recor
 		eventsCheck{address: address, check: func(evs []map[string]any) error {
 			for _, ev := range evs {
 				id := fmt.Sprint(ev["event_id"])
-				if ev["log_file"] != f.logFile[id] {
-					return fmt.Errorf("event %s: log_file %v, the first file holding it is %s", id, ev["log_file"], f.logFile[id])
+				if want := keyPrefix + f.logFile[id]; ev["log_file"] != want {
+					return fmt.Errorf("event %s: log_file %v, the first file holding it is %s", id, ev["log_file"], want)
 				}
 				if ev["log_file_valid"] != nil {
 					return fmt.Errorf("event %s: log_file_valid %v without verification", id, ev["log_file_valid"])
@@ -412,7 +420,7 @@ data "opsaudit_archive_events" "secret" {
 		window(deniedFrom, deniedTo))
 
 	ds := func(name string) string { return "data.opsaudit_archive_events." + name }
-	checks := expectArchiveResult(f, ds("spring"), wantSpring)
+	checks := expectArchiveResult(f, ds("spring"), wantSpring, "")
 	checks = append(checks,
 		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("bucket"), knownvalue.StringExact(bucket)),
 		statecheck.ExpectKnownValue(ds("spring"), tfjsonpath.New("s3_key_prefix"), knownvalue.Null()),
@@ -620,4 +628,180 @@ func TestAccArchiveEvents_badInput(t *testing.T) {
 		},
 	})
 	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+}
+
+// filesIn are the archive's files in the day folders a read of from..to
+// lists in regions: from's day to the day after to's.
+func (f *archiveFixture) filesIn(regions []string, from, to time.Time) []sandbox.ArchiveFile {
+	first, last := from.UTC().Truncate(24*time.Hour), to.UTC().Truncate(24*time.Hour).AddDate(0, 0, 2)
+	var out []sandbox.ArchiveFile
+	for _, file := range f.archive.Files {
+		if slices.Contains(regions, file.Region) && !file.Delivered.Before(first) && file.Delivered.Before(last) {
+			out = append(out, file)
+		}
+	}
+	return out
+}
+
+// copyObjects copies the objects of keys from one bucket to another, each
+// under prefix, as they are.
+func copyObjects(t *testing.T, from *s3.Client, fromBucket string, to *s3.Client, toBucket, prefix string, files []sandbox.ArchiveFile) {
+	t.Helper()
+	ctx := context.Background()
+	for _, file := range files {
+		got, err := from.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(fromBucket), Key: aws.String(file.Key)})
+		if err != nil {
+			t.Fatalf("GetObject %s: %v", file.Key, err)
+		}
+		body, err := io.ReadAll(got.Body)
+		if err := errors.Join(err, got.Body.Close()); err != nil {
+			t.Fatalf("reading %s: %v", file.Key, err)
+		}
+		if _, err := to.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(toBucket), Key: aws.String(prefix + file.Key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatalf("PutObject %s: %v", prefix+file.Key, err)
+		}
+	}
+}
+
+// denyS3 answers the S3 requests deny picks as S3 answers a caller without
+// the permission, and hands every other request to next.
+type denyS3 struct {
+	next http.Handler
+	deny func(r *http.Request) bool
+}
+
+func (d denyS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-Amz-Target") == "" && r.URL.Query().Get("Action") == "" && d.deny(r) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>DENYTEST</RequestId></Error>`)
+		return
+	}
+	d.next.ServeHTTP(w, r)
+}
+
+// TestAccArchiveEvents_bucketErrors reads a copy of part of the archive in
+// a bucket of another region than the provider's: a file made garbage
+// through S3 fails the read, naming it, or with on_file_error = "warn" is
+// listed in files_failed and its events are missing; a refused GetObject
+// is a failed file that names s3:GetObject, a refused listing fails the
+// read whatever on_file_error says and names s3:ListBucket; a missing
+// bucket is an error on bucket.
+func TestAccArchiveEvents_bucketErrors(t *testing.T) {
+	f := pinnedArchive(t, eventsTestAccount)
+	env := newAccEnv(t, f.options())
+	env.needSandbox(t, "copies the pre-existing trail's files and refuses requests in front of the sandbox")
+	ctx := context.Background()
+	from, to := mustTime(t, "2024-04-25T00:00:00Z"), mustTime(t, "2024-05-06T00:00:00Z")
+	regions := []string{"eu-west-1", "us-east-1"}
+	files := f.filesIn(regions, from, to)
+	copyBucket := acctest.RandomWithPrefix("archive-copy")
+	frankfurt := s3.NewFromConfig(env.cfg, func(o *s3.Options) { o.UsePathStyle, o.Region = true, "eu-central-1" })
+	_, err := frankfurt.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(copyBucket),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraintEuCentral1}})
+	if err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), frankfurt, copyBucket, "", files)
+
+	// The garbage is a file with OpsWorks CM calls of the window.
+	want := f.matches(from, to, regions, opsWorksCM)
+	var broken sandbox.ArchiveFile
+	for _, file := range files {
+		inWindow := func(r sandbox.Record) bool { return opsWorksCM(&r) && !r.EventTime.Before(from) && !r.EventTime.After(to) }
+		if file.Region == "eu-west-1" && slices.ContainsFunc(file.Records, inWindow) {
+			broken = file
+			break
+		}
+	}
+	if broken.Key == "" {
+		t.Fatal("no file of eu-west-1 holds an OpsWorks CM call of the window")
+	}
+	lost := map[string]bool{}
+	for _, r := range broken.Records {
+		lost[r.EventID] = true
+	}
+	wantWarn := slices.DeleteFunc(slices.Clone(want), func(r sandbox.Record) bool { return lost[r.EventID] })
+	if len(wantWarn) == len(want) || len(wantWarn) == 0 {
+		t.Fatalf("the broken file holds %d of the window's %d calls: the test would prove nothing", len(want)-len(wantWarn), len(want))
+	}
+	if _, err := frankfurt.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(copyBucket), Key: aws.String(broken.Key),
+		Body: strings.NewReader("this is not gzip")}); err != nil {
+		t.Fatalf("PutObject: %v", err)
+	}
+	// Another file of us-east-1 is refused, and so is the listing of its
+	// region's first day.
+	var refused string
+	for _, file := range files {
+		if file.Region == "us-east-1" {
+			refused = file.Key
+			break
+		}
+	}
+	getDenied := httptest.NewServer(denyS3{next: env.Sandbox, deny: func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+refused)
+	}})
+	t.Cleanup(getDenied.Close)
+	listDenied := httptest.NewServer(denyS3{next: env.Sandbox, deny: func(r *http.Request) bool {
+		return r.URL.Query().Get("list-type") == "2" && strings.Contains(r.URL.Query().Get("prefix"), "/us-east-1/")
+	}})
+	t.Cleanup(listDenied.Close)
+
+	config := func(e *accEnv, bucket, extra string) string {
+		return e.ProviderConfig("") + fmt.Sprintf(`
+data "opsaudit_archive_events" "this" {
+  bucket     = %q
+  regions    = ["eu-west-1", "us-east-1"]
+  start_time = %q
+  end_time   = %q
+  %s
+}
+`, bucket, rfc3339(from), rfc3339(to), extra)
+	}
+	const addr = "data.opsaudit_archive_events.this"
+	failed := func(key, why string) knownvalue.Check {
+		return knownvalue.ObjectExact(map[string]knownvalue.Check{
+			"key": knownvalue.StringExact(key), "error": knownvalue.StringRegexp(regexp.MustCompile(why)),
+		})
+	}
+	warnChecks := []statecheck.StateCheck{
+		expectIDs(addr, recordIDs(wantWarn)),
+		statecheck.ExpectKnownValue(addr, tfjsonpath.New("total_count"), knownvalue.Int64Exact(int64(len(wantWarn)))),
+		statecheck.ExpectKnownValue(addr, tfjsonpath.New("files_failed"), knownvalue.ListExact([]knownvalue.Check{failed(broken.Key, `gzip: invalid header`)})),
+		statecheck.ExpectKnownValue(addr, tfjsonpath.New("files_scanned"), knownvalue.Int64Exact(int64(len(files)-1))),
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      config(env, copyBucket, ""),
+				ExpectError: regexp.MustCompile(`(?s)Reading the CloudTrail archive.*` + regexp.QuoteMeta(broken.Key) + `.*gzip: invalid header.*` + wrapped(`set on_file_error = "warn"`)),
+			},
+			{
+				Config:            config(env, copyBucket, `on_file_error = "warn"`),
+				ConfigStateChecks: warnChecks,
+			},
+			{
+				Config: config(newSandboxEnv(t, env.Sandbox, getDenied.URL), copyBucket, `on_file_error = "warn"`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("files_failed"), knownvalue.ListExact([]knownvalue.Check{
+						failed(broken.Key, `gzip: invalid header`),
+						failed(refused, `AccessDenied: Access Denied\. The caller lacks the IAM permission s3:GetObject`),
+					})),
+				},
+			},
+			{
+				Config:      config(newSandboxEnv(t, env.Sandbox, getDenied.URL), copyBucket, ""),
+				ExpectError: regexp.MustCompile(`(?s)` + regexp.QuoteMeta(refused) + `.*AccessDenied.*lacks[\s│]+the[\s│]+IAM[\s│]+permission[\s│]+s3:GetObject`),
+			},
+			{
+				Config:      config(newSandboxEnv(t, env.Sandbox, listDenied.URL), copyBucket, `on_file_error = "warn"`),
+				ExpectError: regexp.MustCompile(`(?s)listing[\s│]+s3://` + copyBucket + `/AWSLogs/` + f.account + `/CloudTrail/us-east-1/.*AccessDenied.*lacks[\s│]+the[\s│]+IAM[\s│]+permission[\s│]+s3:ListBucket`),
+			},
+			{
+				Config:      config(env, "no-such-archive-bucket", ""),
+				ExpectError: regexp.MustCompile(`(?s)Bucket not readable.*NoSuchBucket.*The[\s│]+bucket[\s│]+does[\s│]+not[\s│]+exist`),
+			},
+		},
+	})
 }
