@@ -29,6 +29,7 @@ import (
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/testserver"
 )
 
 // archiveFixture is the pre-existing trail's archive of a sandbox whose
@@ -801,6 +802,124 @@ data "opsaudit_archive_events" "this" {
 			{
 				Config:      config(env, "no-such-archive-bucket", ""),
 				ExpectError: regexp.MustCompile(`(?s)Bucket not readable.*NoSuchBucket.*The[\s│]+bucket[\s│]+does[\s│]+not[\s│]+exist`),
+			},
+		},
+	})
+}
+
+// attributesCheck hands the attribute values of a resource in state to
+// check.
+type attributesCheck struct {
+	address string
+	check   func(values map[string]any) error
+}
+
+func (c attributesCheck) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	if req.State == nil || req.State.Values == nil || req.State.Values.RootModule == nil {
+		resp.Error = fmt.Errorf("%s: no state", c.address)
+		return
+	}
+	for _, r := range req.State.Values.RootModule.Resources {
+		if r.Address == c.address {
+			if err := c.check(r.AttributeValues); err != nil {
+				resp.Error = fmt.Errorf("%s: %w", c.address, err)
+			}
+			return
+		}
+	}
+	resp.Error = fmt.Errorf("%s not in state", c.address)
+}
+
+// TestAccArchiveEvents_moto uploads part of the archive, under a key
+// prefix, to moto_server, an S3 no one here wrote, and reads it with
+// bucket and s3_key_prefix through a provider whose S3 endpoint is moto's
+// (CloudTrail and STS stay the sandbox's): the answers are the fixture's,
+// and the same as the read of the trail's own bucket in the sandbox, file
+// and byte counts included. The two reads are two steps: providers
+// served in the test's process share one configuration.
+func TestAccArchiveEvents_moto(t *testing.T) {
+	motoURL := testserver.Moto(t)
+	f := pinnedArchive(t, eventsTestAccount)
+	env := newAccEnv(t, f.options())
+	env.needSandbox(t, "copies the pre-existing trail's files from the sandbox")
+	ctx := context.Background()
+	from, to := mustTime(t, "2023-12-28T00:00:00Z"), mustTime(t, "2024-01-04T00:00:00Z")
+	regions := []string{"us-east-1", "eu-west-1", "ap-northeast-1"}
+	const prefix = "cloudtrail/"
+	moto := s3.NewFromConfig(env.cfg, func(o *s3.Options) {
+		o.UsePathStyle, o.BaseEndpoint = true, aws.String(motoURL)
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	const motoBucket = "archive-on-moto"
+	if _, err := moto.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(motoBucket)}); err != nil {
+		t.Fatalf("CreateBucket on moto: %v", err)
+	}
+	files := f.filesIn(regions, from, to)
+	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), moto, motoBucket, prefix, files)
+	want := f.matches(from, to, regions, func(*sandbox.Record) bool { return true })
+	if !slices.ContainsFunc(want, func(r sandbox.Record) bool { return r.EventID == sandbox.ArchiveMidnightEventID }) {
+		t.Fatal("the window misses the call delivered in the next year's folder")
+	}
+
+	query := fmt.Sprintf(`
+  regions      = ["%s"]
+  event_source = "*"
+  start_time   = %q
+  end_time     = %q
+  max_events   = 100000`, strings.Join(regions, `", "`), rfc3339(from), rfc3339(to))
+	onSandbox := env.ProviderConfig("") + fmt.Sprintf(`
+data "opsaudit_archive_events" "this" {
+  trail = %q
+  %s
+}
+`, sandbox.ArchiveTrailName, query)
+	onMoto := fmt.Sprintf(`
+provider "opsaudit" {
+  region            = %[1]q
+  access_key        = "test"
+  secret_key        = "test"
+  s3_use_path_style = true
+  endpoints {
+    cloudtrail = %[2]q
+    s3         = %[3]q
+    sts        = %[2]q
+  }
+}
+
+data "opsaudit_archive_events" "this" {
+  bucket        = %[4]q
+  s3_key_prefix = "cloudtrail"
+  %[5]s
+}
+`, env.Region, env.Endpoint, motoURL, motoBucket, query)
+	const addr = "data.opsaudit_archive_events.this"
+	compared := []string{"total_count", "counts_by_event_name", "counts_by_region", "counts_by_account", "earliest_event_time",
+		"latest_event_time", "files_scanned", "bytes_scanned", "accounts_read", "regions_read"}
+	fromSandbox := map[string]any{}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: onSandbox,
+				ConfigStateChecks: append(expectArchiveResult(f, addr, want, ""), attributesCheck{address: addr, check: func(v map[string]any) error {
+					for _, a := range compared {
+						fromSandbox[a] = v[a]
+					}
+					return nil
+				}}),
+			},
+			{
+				Config: onMoto,
+				ConfigStateChecks: append(expectArchiveResult(f, addr, want, prefix),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("files_scanned"), knownvalue.Int64Exact(int64(len(files)))),
+					attributesCheck{address: addr, check: func(v map[string]any) error {
+						for _, a := range compared {
+							if fmt.Sprint(v[a]) != fmt.Sprint(fromSandbox[a]) {
+								return fmt.Errorf("%s is %v from moto, %v from the sandbox", a, v[a], fromSandbox[a])
+							}
+						}
+						return nil
+					}}),
 			},
 		},
 	})
