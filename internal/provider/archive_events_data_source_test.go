@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -21,6 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-log/tflogtest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -29,6 +34,7 @@ import (
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/testserver"
 )
 
@@ -73,11 +79,22 @@ func pinnedArchive(t *testing.T, account string) *archiveFixture {
 		}
 		now = now.Add(-time.Second)
 	}
-	// The archive's content depends on the hour the sandbox starts in.
+	// The archive depends on the hour the sandbox starts in only.
 	if a.DigestsTo != now.Truncate(time.Hour) {
-		a = sandbox.ArchiveHistory(account, now)
-		recs = a.Records()
+		return archiveAt(t, account, now)
 	}
+	return newArchiveFixture(t, account, now, a, recs)
+}
+
+// archiveAt is the archive of a sandbox for account started at now.
+func archiveAt(t *testing.T, account string, now time.Time) *archiveFixture {
+	t.Helper()
+	a := sandbox.ArchiveHistory(account, now)
+	return newArchiveFixture(t, account, now, a, a.Records())
+}
+
+func newArchiveFixture(t *testing.T, account string, now time.Time, a sandbox.Archive, recs []sandbox.Record) *archiveFixture {
+	t.Helper()
 	f := &archiveFixture{now: now, account: account, archive: a, records: recs,
 		logFile: map[string]string{}, folder: map[string]string{}, identity: map[string]recordIdentity{}}
 	for _, file := range a.Files {
@@ -87,7 +104,7 @@ func pinnedArchive(t *testing.T, account string) *archiveFixture {
 			}
 		}
 	}
-	for _, r := range recs {
+	for _, r := range f.records {
 		var raw struct {
 			UserIdentity struct {
 				ARN            string `json:"arn"`
@@ -709,7 +726,9 @@ func TestAccArchiveEvents_bucketErrors(t *testing.T) {
 	want := f.matches(from, to, regions, opsWorksCM)
 	var broken sandbox.ArchiveFile
 	for _, file := range files {
-		inWindow := func(r sandbox.Record) bool { return opsWorksCM(&r) && !r.EventTime.Before(from) && !r.EventTime.After(to) }
+		inWindow := func(r sandbox.Record) bool {
+			return opsWorksCM(&r) && !r.EventTime.Before(from) && !r.EventTime.After(to)
+		}
 		if file.Region == "eu-west-1" && slices.ContainsFunc(file.Records, inWindow) {
 			broken = file
 			break
@@ -923,4 +942,144 @@ data "opsaudit_archive_events" "this" {
 			},
 		},
 	})
+}
+
+// syncFolders copies the log folders of a month in regions from the
+// archive bucket of the sandbox at env into dir with the AWS CLI's `aws s3
+// sync`, as a user keeps a local copy.
+func syncFolders(t *testing.T, env *accEnv, account, month string, regions []string, dir string) {
+	t.Helper()
+	bucket := sandbox.ArchiveBucket(account)
+	for _, region := range regions {
+		folder := fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/", account, region, month)
+		out, err := sandboxtest.AWSCLI(t, env.Endpoint, env.Region, "s3", "sync", "--only-show-errors",
+			"s3://"+bucket+"/"+folder, filepath.Join(dir, filepath.FromSlash(folder)))
+		if err != nil {
+			t.Fatalf("aws s3 sync of %s: %v\n%s", folder, err, out)
+		}
+	}
+}
+
+// TestAccArchiveEvents_directory reads a local copy of two accounts'
+// archives, made with `aws s3 sync` from two sandboxes, with every account
+// and region folder discovered; then the caller's account alone, with the
+// defaults. It then checks that the read, given a logger as Terraform
+// gives the provider one, logs its progress at INFO.
+func TestAccArchiveEvents_directory(t *testing.T) {
+	sandboxtest.RequireAWSCLI(t)
+	a := pinnedArchive(t, eventsTestAccount)
+	b := archiveAt(t, "111122223333", a.now)
+	envA := newAccEnv(t, a.options())
+	envA.needSandbox(t, "copies the pre-existing trails' files with the AWS CLI")
+	envB := newAccEnv(t, b.options())
+	dir := t.TempDir()
+	regions := []string{"eu-west-1", "us-east-1"}
+	syncFolders(t, envA, a.account, "2023/03", regions, dir)
+	syncFolders(t, envB, b.account, "2023/03", regions, dir)
+	// After the call delivered twice: the planted calls have the same
+	// event id in every account's archive, and the read counts an id once.
+	from, to := mustTime(t, "2023-03-15T00:00:00Z"), mustTime(t, "2023-03-28T23:59:59Z")
+
+	everything := func(*sandbox.Record) bool { return true }
+	wantA, wantB := a.matches(from, to, regions, everything), b.matches(from, to, regions, everything)
+	if slices.ContainsFunc(wantA, func(r sandbox.Record) bool { return b.logFile[r.EventID] != "" }) {
+		t.Fatal("the two accounts' archives share an event id in the window")
+	}
+	both := slices.Concat(wantA, wantB)
+	slices.SortFunc(both, func(x, y sandbox.Record) int {
+		if c := y.EventTime.Compare(x.EventTime); c != 0 {
+			return c
+		}
+		return strings.Compare(x.EventID, y.EventID)
+	})
+	logFiles := &archiveFixture{logFile: maps.Clone(a.logFile)}
+	maps.Copy(logFiles.logFile, b.logFile)
+	const addr = "data.opsaudit_archive_events.this"
+	onlyA := a.matches(from, to, []string{"eu-west-1"}, opsWorksCM)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: envA.ProviderConfig("") + fmt.Sprintf(`
+data "opsaudit_archive_events" "this" {
+  directory    = %q
+  account_ids  = ["*"]
+  regions      = ["*"]
+  event_source = "*"
+  start_time   = %q
+  end_time     = %q
+  max_events   = 100000
+}
+`, dir, rfc3339(from), rfc3339(to)),
+				ConfigStateChecks: append(expectArchiveResult(logFiles, addr, both, ""),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("counts_by_account"), knownvalue.MapExact(map[string]knownvalue.Check{
+						a.account: knownvalue.Int64Exact(int64(len(wantA))), b.account: knownvalue.Int64Exact(int64(len(wantB))),
+					})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("accounts_read"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact(b.account), knownvalue.StringExact(a.account)})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("regions_read"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact("eu-west-1"), knownvalue.StringExact("us-east-1")})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("bucket"), knownvalue.Null()),
+				),
+			},
+			{
+				Config: envA.ProviderConfig(`  regions = ["eu-west-1"]`) + fmt.Sprintf(`
+data "opsaudit_archive_events" "this" {
+  directory  = %q
+  start_time = %q
+  end_time   = %q
+}
+`, dir, rfc3339(from), rfc3339(to)),
+				ConfigStateChecks: expectArchiveResult(a, addr, onlyA, ""),
+			},
+		},
+	})
+
+	var logged bytes.Buffer
+	ctx := tflogtest.RootLogger(context.Background(), &logged)
+	d := &archiveEventsDataSource{clients: &awsclient.Clients{AccountID: a.account, Regions: regions}, progressInterval: time.Millisecond}
+	resp := readDataSource(t, ctx, d, map[string]tftypes.Value{
+		"directory":   tftypes.NewValue(tftypes.String, dir),
+		"account_ids": tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, []tftypes.Value{tftypes.NewValue(tftypes.String, "*")}),
+		"start_time":  tftypes.NewValue(tftypes.String, rfc3339(from)),
+		"end_time":    tftypes.NewValue(tftypes.String, rfc3339(to)),
+	})
+	if resp.Diagnostics.HasError() {
+		t.Fatalf("read: %v", resp.Diagnostics)
+	}
+	entries, err := tflogtest.MultilineJSONDecode(&logged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := map[string]string{}
+	for _, e := range entries {
+		msg, _ := e["@message"].(string)
+		levels[msg], _ = e["@level"].(string)
+		if msg == "reading CloudTrail log files" && e["source"] != dir {
+			t.Errorf("a progress line names %v, not the directory read", e["source"])
+		}
+	}
+	for _, msg := range []string{"Reading the CloudTrail archive", "reading CloudTrail log files", "Read the CloudTrail archive"} {
+		if levels[msg] != "info" {
+			t.Errorf("no INFO line %q in the provider's log (level %q)", msg, levels[msg])
+		}
+	}
+}
+
+// readDataSource calls d's Read with a configuration of attrs, the other
+// attributes null, as Terraform would call it with ctx.
+func readDataSource(t *testing.T, ctx context.Context, d datasource.DataSource, attrs map[string]tftypes.Value) *datasource.ReadResponse {
+	t.Helper()
+	var sresp datasource.SchemaResponse
+	d.Schema(ctx, datasource.SchemaRequest{}, &sresp)
+	typ := sresp.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	values := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		values[name] = tftypes.NewValue(at, nil)
+	}
+	maps.Copy(values, attrs)
+	req := datasource.ReadRequest{Config: tfsdk.Config{Schema: sresp.Schema, Raw: tftypes.NewValue(typ, values)}}
+	resp := &datasource.ReadResponse{State: tfsdk.State{Schema: sresp.Schema, Raw: tftypes.NewValue(typ, nil)}}
+	d.Read(ctx, req, resp)
+	return resp
 }
