@@ -1043,6 +1043,9 @@ data "opsaudit_archive_events" "this" {
 		"account_ids": tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, []tftypes.Value{tftypes.NewValue(tftypes.String, "*")}),
 		"start_time":  tftypes.NewValue(tftypes.String, rfc3339(from)),
 		"end_time":    tftypes.NewValue(tftypes.String, rfc3339(to)),
+		// One file at a time, so that the read lasts many intervals
+		// however fast the machine.
+		"concurrency": tftypes.NewValue(tftypes.Number, 1),
 	})
 	if resp.Diagnostics.HasError() {
 		t.Fatalf("read: %v", resp.Diagnostics)
