@@ -414,10 +414,7 @@ func failedFiles(failed []*archive.FileError) string {
 
 // writeState writes the configuration and the result to state.
 func (m *archiveEventsModel) writeState(ctx context.Context, res *archive.Result, state *tfsdk.State) diag.Diagnostics {
-	// An empty list, not null: "no events" is an answer.
-	list, diags := objectList(eventsEvent, len(res.Events), func(i int) map[string]attr.Value {
-		return eventValues(&res.Events[i])
-	})
+	list, diags := eventList(res.Events)
 	if diags.HasError() {
 		return diags
 	}
@@ -454,9 +451,5 @@ func (m *archiveEventsModel) writeState(ctx context.Context, res *archive.Result
 	if diags.HasError() {
 		return diags
 	}
-	diags.Append(state.Set(ctx, m)...)
-	if diags.HasError() {
-		return diags
-	}
-	return append(diags, setTopLevel(ctx, state, "events", list)...)
+	return append(diags, setWithEvents(ctx, state, m, list)...)
 }

@@ -39,6 +39,16 @@ import (
 
 const complianceAddr = "data.opsaudit_compliance.test"
 
+// gateLifecycle is the postcondition of a gate: the plan fails with the
+// verdict's message unless the status is pass.
+const gateLifecycle = `
+  lifecycle {
+    postcondition {
+      condition     = self.compliant
+      error_message = self.message
+    }
+  }`
+
 // complianceProvider is the provider block with LookupEvents unpaced (the
 // sandbox allows it) and few retries, so fault steps finish quickly.
 func complianceProvider(env *accEnv) string {
@@ -171,13 +181,7 @@ data "opsaudit_compliance" "test" {
 }
 `, env.Account)
 	config := complianceProvider(env) + auditedTrail(name, "", "") + fmt.Sprintf(data, "")
-	gate := complianceProvider(env) + auditedTrail(name, "", "") + fmt.Sprintf(data, `
-  lifecycle {
-    postcondition {
-      condition     = self.compliant
-      error_message = self.message
-    }
-  }`)
+	gate := complianceProvider(env) + auditedTrail(name, "", "") + fmt.Sprintf(data, gateLifecycle)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -743,13 +747,7 @@ data "opsaudit_compliance" "test" {
 				),
 			},
 			{
-				Config: config(exported, `
-  lifecycle {
-    postcondition {
-      condition     = self.compliant
-      error_message = self.message
-    }
-  }`),
+				Config:      config(exported, gateLifecycle),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Resource postcondition failed.*\[high\] ` + userDataExportRuleID + `.*ExportServerEngineAttribute`),
 			},
@@ -974,13 +972,7 @@ data "opsaudit_compliance" "test" {
 				),
 			},
 			{
-				Config: config(afterEOL, `
-  lifecycle {
-    postcondition {
-      condition     = self.compliant
-      error_message = self.message
-    }
-  }`),
+				Config:      config(afterEOL, gateLifecycle),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Resource postcondition failed.*\[medium\] event_after_end_of_life`),
 			},

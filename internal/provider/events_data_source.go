@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -59,10 +58,6 @@ type eventsModel struct {
 	LatestEventTime   types.String `tfsdk:"latest_event_time"`
 	RegionsQueried    types.List   `tfsdk:"regions_queried"`
 }
-
-// eventsEvent is one element of `events`; its names are the ones the
-// policy package's CEL rules use.
-var eventsEvent = schema.NestedAttributeObject{Attributes: eventAttributes()}
 
 func (d *eventsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_events"
@@ -227,20 +222,13 @@ func (m *eventsModel) writeState(ctx context.Context, res *lookup.Result, state 
 	if diags.HasError() {
 		return diags
 	}
-	diags.Append(state.Set(ctx, m)...)
-	if diags.HasError() {
-		return diags
-	}
-	return append(diags, setTopLevel(ctx, state, "events", list)...)
+	return append(diags, setWithEvents(ctx, state, m, list)...)
 }
 
 // setResult sets the result's attributes but events, which it returns
 // for setTopLevel.
 func (m *eventsModel) setResult(ctx context.Context, res *lookup.Result) (types.List, diag.Diagnostics) {
-	// An empty list, not null: "no events" is an answer.
-	list, diags := objectList(eventsEvent, len(res.Events), func(i int) map[string]attr.Value {
-		return eventValues(&res.Events[i])
-	})
+	list, diags := eventList(res.Events)
 	var d diag.Diagnostics
 	m.Records, d = records(res.Events, m.IncludeRecord.ValueBool())
 	diags.Append(d...)
