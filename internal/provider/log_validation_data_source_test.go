@@ -37,9 +37,10 @@ type validationReport struct {
 	LogsValid      int    `json:"logs_valid"`
 	LogsInvalid    int    `json:"logs_invalid"`
 	Gaps           []struct {
-		Region string    `json:"region"`
-		Start  time.Time `json:"start"`
-		End    time.Time `json:"end"`
+		Region   string    `json:"region"`
+		Start    time.Time `json:"start"`
+		End      time.Time `json:"end"`
+		Backfill bool      `json:"backfill"`
 	} `json:"gaps"`
 	Problems []struct {
 		Kind   string `json:"kind"`
@@ -50,12 +51,13 @@ type validationReport struct {
 	ProblemsTotal int      `json:"problems_total"`
 	Reasons       []string `json:"reasons"`
 	Files         []struct {
-		Kind   string `json:"kind"`
-		Region string `json:"region"`
-		Bucket string `json:"s3_bucket"`
-		Key    string `json:"s3_key"`
-		Valid  bool   `json:"valid"`
-		Reason string `json:"reason"`
+		Kind     string `json:"kind"`
+		Region   string `json:"region"`
+		Bucket   string `json:"s3_bucket"`
+		Key      string `json:"s3_key"`
+		Backfill bool   `json:"backfill"`
+		Valid    bool   `json:"valid"`
+		Reason   string `json:"reason"`
 	} `json:"files"`
 }
 
