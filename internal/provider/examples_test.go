@@ -27,6 +27,19 @@ type terraformCLI struct {
 
 func newTerraformCLI(t *testing.T, opts sandbox.Options) *terraformCLI {
 	t.Helper()
+	srv, err := sandbox.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return terraformCLIAt(t, hs.URL)
+}
+
+// terraformCLIAt is a built provider behind a dev_overrides CLI
+// configuration and the sandbox at endpoint.
+func terraformCLIAt(t testing.TB, endpoint string) *terraformCLI {
+	t.Helper()
 	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if bin == "" {
 		t.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: the examples need Terraform 1.8 or later")
@@ -46,25 +59,19 @@ func newTerraformCLI(t *testing.T, opts sandbox.Options) *terraformCLI {
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sandbox.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
 	return &terraformCLI{
 		bin:      bin,
-		endpoint: hs.URL,
+		endpoint: endpoint,
 		// The AWS variables are the ones opsaudit-sandbox prints for users
 		// to export; the shared files are emptied so no profile interferes.
 		env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1",
-			"TF_DATA_DIR="+filepath.Join(dir, "tfdata"), "AWS_ENDPOINT_URL="+hs.URL, "AWS_ACCESS_KEY_ID="+testAccessKey,
+			"TF_DATA_DIR="+filepath.Join(dir, "tfdata"), "AWS_ENDPOINT_URL="+endpoint, "AWS_ACCESS_KEY_ID="+testAccessKey,
 			"AWS_SECRET_ACCESS_KEY="+testSecretKey, "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CONFIG_FILE="+os.DevNull,
 			"AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true"),
 	}
 }
 
-func (c *terraformCLI) run(t *testing.T, dir string, args ...string) (string, error) {
+func (c *terraformCLI) run(t testing.TB, dir string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(c.bin, args...)
 	cmd.Dir = dir
