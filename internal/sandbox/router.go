@@ -15,6 +15,7 @@ import (
 // Service names as they appear in SigV4 credential scopes, as faults name
 // them, and as the data directory names their state.
 const (
+	serviceAthena     = "athena"
 	serviceCloudTrail = "cloudtrail"
 	serviceS3         = "s3"
 	serviceSTS        = "sts"
@@ -23,7 +24,7 @@ const (
 // serviceNames are the services the router serves. A service is a package
 // with an api (and a Restore when it keeps state); adding one takes its
 // name here, a route and, if it keeps state, a Restore in New.
-var serviceNames = []string{serviceCloudTrail, serviceS3, serviceSTS}
+var serviceNames = []string{serviceAthena, serviceCloudTrail, serviceS3, serviceSTS}
 
 // api is one AWS service behind the router.
 type api interface {
