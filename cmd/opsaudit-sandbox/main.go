@@ -1,6 +1,6 @@
-// Command opsaudit-sandbox serves a local CloudTrail, S3 and STS endpoint
-// that behaves like AWS, with a realistic OpsWorks CM history, for tests,
-// demos and CI without an AWS account.
+// Command opsaudit-sandbox serves a local CloudTrail, S3, STS and Athena
+// endpoint that behaves like AWS, with a realistic OpsWorks CM history, for
+// tests, demos and CI without an AWS account.
 package main
 
 import (
@@ -70,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	})
 	fs.BoolVar(&c.opts.NoHistory, "no-history", false, "start without the built-in OpsWorks CM history")
 	fs.DurationVar(&c.opts.PolicyPropagationDelay, "policy-delay", 0, "how long CreateTrail keeps refusing a newly written bucket policy")
+	fs.DurationVar(&c.opts.AthenaQueryDelay, "athena-query-delay", 0, "how long every Athena query stays RUNNING before it runs")
 	fs.StringVar(&c.readyFile, "ready-file", "", "file to write the endpoint URL to once listening")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -147,7 +148,7 @@ func printEnvironment(w io.Writer, endpoint string, opts sandbox.Options) error 
 		account = sandbox.DefaultAccount
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "opsaudit-sandbox: CloudTrail, S3 and STS on %s (account %s)\n", endpoint, account)
+	fmt.Fprintf(&b, "opsaudit-sandbox: CloudTrail, S3, STS and Athena on %s (account %s)\n", endpoint, account)
 	fmt.Fprintln(&b, "Use it from a shell with:")
 	for _, kv := range [][2]string{
 		{"AWS_ENDPOINT_URL", endpoint},
