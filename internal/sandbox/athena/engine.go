@@ -121,8 +121,12 @@ func serialize(ctx context.Context, conn *sql.Conn, tr *translation) (map[string
 	if err := conn.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", tr.sql).Scan(&raw); err != nil {
 		return nil, fmt.Errorf("parsing with DuckDB: %w", err)
 	}
+	// Numbers stay as written: constants of any size, and offsets DuckDB
+	// writes as the largest unsigned 64-bit integer.
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber()
 	var tree map[string]any
-	if err := json.Unmarshal([]byte(raw), &tree); err != nil {
+	if err := dec.Decode(&tree); err != nil {
 		return nil, fmt.Errorf("reading DuckDB's syntax tree: %w", err)
 	}
 	if tree["error"] != true {

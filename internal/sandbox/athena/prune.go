@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -97,8 +98,8 @@ func collectFrom(node, from map[string]any, sole bool, refs *[]tableRef) {
 		if r.alias == "" {
 			r.alias = r.name
 		}
-		if loc, ok := from["query_location"].(float64); ok {
-			r.pos = int(loc)
+		if loc, err := strconv.Atoi(fmt.Sprint(from["query_location"])); err == nil {
+			r.pos = loc
 		}
 		*refs = append(*refs, r)
 	case "JOIN":

@@ -146,6 +146,9 @@ func (s *Service) startQueryExecution(c awsapi.Caller, body []byte) (any, *apiEr
 		}
 		return startQueryExecutionOutput{QueryExecutionID: prior.ID}, nil
 	}
+	if ex.Catalog != "" && !strings.EqualFold(ex.Catalog, catalogName) {
+		return nil, invalidRequest("DATACATALOG_NOT_FOUND", "Catalog '%s' does not exist", ex.Catalog)
+	}
 	if ex.WorkGroup != primaryWorkGroup {
 		return nil, invalidRequest("INVALID_INPUT", "WorkGroup is not found.")
 	}

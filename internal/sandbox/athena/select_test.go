@@ -350,6 +350,8 @@ func TestQueryFailures(t *testing.T) {
 		"INVALID_INPUT", "outputLocation is not a valid S3 path.")
 	wantInvalidRequest(t, start(&athena.StartQueryExecutionInput{QueryString: aws.String("SELECT 1"), ResultConfiguration: &types.ResultConfiguration{OutputLocation: aws.String("s3://no-such-bucket/")}}),
 		"INVALID_INPUT", "Unable to verify/create output bucket no-such-bucket")
+	wantInvalidRequest(t, start(&athena.StartQueryExecutionInput{QueryString: aws.String("SELECT 1"), QueryExecutionContext: &types.QueryExecutionContext{Catalog: aws.String("lambda_catalog")},
+		ResultConfiguration: &types.ResultConfiguration{OutputLocation: aws.String(output)}}), "DATACATALOG_NOT_FOUND", "Catalog 'lambda_catalog' does not exist")
 	wantInvalidRequest(t, start(&athena.StartQueryExecutionInput{QueryString: aws.String("SELECT 1"), WorkGroup: aws.String("analysts"), ResultConfiguration: &types.ResultConfiguration{OutputLocation: aws.String(output)}}),
 		"INVALID_INPUT", "WorkGroup is not found.")
 	_, err := f.c.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String("00000000-0000-4000-8000-000000000000")})
