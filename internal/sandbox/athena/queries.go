@@ -137,14 +137,7 @@ func (s *Service) startQueryExecution(c awsapi.Caller, body []byte) (any, *apiEr
 	prior := s.byTokenLocked(ex.Scope, ex.Token)
 	s.mu.Unlock()
 	if prior != nil {
-		// A retry of a start: the same query, whatever its state, unless
-		// what it asks differs.
-		b, p, _ := parseS3URL(location)
-		dir := prior.OutputLocation[:strings.LastIndex(prior.OutputLocation, "/")]
-		if prior.Query != ex.Query || prior.Catalog != ex.Catalog || prior.Database != ex.Database || dir != strings.TrimSuffix("s3://"+b+"/"+p, "/") {
-			return nil, invalidRequest("IDEMPOTENT_PARAMETER_MISMATCH", "Idempotent parameters do not match")
-		}
-		return startQueryExecutionOutput{QueryExecutionID: prior.ID}, nil
+		return retried(prior, ex, location)
 	}
 	if ex.Catalog != "" && !strings.EqualFold(ex.Catalog, catalogName) {
 		return nil, invalidRequest("DATACATALOG_NOT_FOUND", "Catalog '%s' does not exist", ex.Catalog)
@@ -178,6 +171,12 @@ func (s *Service) startQueryExecution(c awsapi.Caller, body []byte) (any, *apiEr
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.mu.Lock()
+	if prior := s.byTokenLocked(ex.Scope, ex.Token); prior != nil {
+		// Started by a concurrent retry meanwhile.
+		s.mu.Unlock()
+		cancel()
+		return retried(prior, ex, location)
+	}
 	ex.Submitted = s.now()
 	s.state.Executions[ex.ID] = ex
 	s.running[ex.ID] = cancel
@@ -190,6 +189,18 @@ func (s *Service) startQueryExecution(c awsapi.Caller, body []byte) (any, *apiEr
 	}
 	go s.run(ctx, ex.ID, st)
 	return startQueryExecutionOutput{QueryExecutionID: ex.ID}, nil
+}
+
+// retried answers a start with a client request token already used: the
+// query it started, whatever its state, unless the start asks for
+// something else.
+func retried(prior, ex *execution, location string) (any, *apiError) {
+	b, p, _ := parseS3URL(location)
+	dir := prior.OutputLocation[:strings.LastIndex(prior.OutputLocation, "/")]
+	if prior.Query != ex.Query || prior.Catalog != ex.Catalog || prior.Database != ex.Database || dir != strings.TrimSuffix("s3://"+b+"/"+p, "/") {
+		return nil, invalidRequest("IDEMPOTENT_PARAMETER_MISMATCH", "Idempotent parameters do not match")
+	}
+	return startQueryExecutionOutput{QueryExecutionID: prior.ID}, nil
 }
 
 func validateStart(in *startQueryExecutionInput) *apiError {

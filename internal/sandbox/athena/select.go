@@ -19,8 +19,7 @@ type target struct {
 
 // query runs a SELECT: it resolves the tables the query names, reads the
 // files of the partitions it selects into DuckDB, and runs it there.
-func (s *Service) query(ctx context.Context, ex *execution) (resultTable, result, error) {
-	var res result
+func (s *Service) query(ctx context.Context, ex *execution) (_ resultTable, res result, err error) {
 	tr, err := translate(ex.Query, ex.Parameters)
 	var syn *syntaxError
 	if errors.As(err, &syn) {
@@ -34,11 +33,7 @@ func (s *Service) query(ctx context.Context, ex *execution) (resultTable, result
 	if err != nil {
 		return resultTable{}, res, err
 	}
-	defer func() {
-		if cerr := e.close(); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-	}()
+	defer func() { err = errors.Join(err, e.close()) }()
 	tree, err := serialize(ctx, e.conn, tr)
 	if errors.As(err, &syn) {
 		return resultTable{}, res, userError("SYNTAX_ERROR", errTypeGeneric, "%s", syn.Error())
