@@ -2,11 +2,11 @@ package athena
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -224,9 +224,9 @@ func injectedValues(expr map[string]any, col string) []string {
 	return out
 }
 
-// maxPrunedCombinations bounds the partitions a conjunct over several
-// columns is evaluated on; beyond it, such conjuncts do not prune.
-const maxPrunedCombinations = 1_000_000
+// maxPartitions is the most partitions a query may read of a table, as
+// Athena limits it.
+const maxPartitions = 1_000_000
 
 // partitions computes the partitions a table reference selects: every
 // projected partition that its partition conjuncts keep.
@@ -272,6 +272,13 @@ func (e *engine) partitions(ctx context.Context, t *table, db string, ref tableR
 		}
 		values[k.Name] = vals
 	}
+	count := 1
+	for _, k := range t.PartitionKeys {
+		count *= len(values[k.Name])
+		if count > maxPartitions {
+			return nil, userError("HIVE_EXCEEDED_PARTITION_LIMIT", errTypeGeneric, "Query over table '%s.%s' can potentially read more than %d partitions", db, t.Name, maxPartitions)
+		}
+	}
 	combos := [][]string{{}}
 	for _, k := range t.PartitionKeys {
 		var next [][]string
@@ -282,7 +289,7 @@ func (e *engine) partitions(ctx context.Context, t *table, db string, ref tableR
 		}
 		combos = next
 	}
-	if len(multi) > 0 && len(combos) <= maxPrunedCombinations && len(combos) > 0 {
+	if len(multi) > 0 && len(combos) > 0 {
 		flat, err := e.filterRows(ctx, t, db, ref, template, t.PartitionKeys, combos, multi)
 		if err != nil {
 			return nil, err
@@ -319,25 +326,26 @@ func (e *engine) filter(ctx context.Context, t *table, db string, ref tableRef, 
 	return out, nil
 }
 
+// rowColumn numbers the candidate partitions in the table filterRows
+// queries, so that the partitions kept are known by their values as
+// projected (0042), not as their column type reads them back (42).
+const rowColumn = "$partition"
+
 // filterRows evaluates conjuncts over candidate partitions: a table of
 // the query's table name holding just the candidate values, queried with
 // the conjuncts as written in the query (the same FROM clause, alias and
 // all), so that they mean what they mean in the query.
 func (e *engine) filterRows(ctx context.Context, t *table, db string, ref tableRef, template map[string]any, cols []column, rows [][]string, where []map[string]any) ([][]string, error) {
 	name := "awsdatacatalog." + quoteIdent(db) + "." + quoteIdent(t.Name)
-	defs := make([]string, len(cols))
+	defs := []string{quoteIdent(rowColumn) + " BIGINT"}
 	types := make([]*hiveType, len(cols))
-	selectList := make([]any, len(cols))
 	for i, c := range cols {
 		h, err := parseHiveTypeString(c.Type)
 		if err != nil {
 			return nil, userError("HIVE_INVALID_METADATA", errTypeInvalidMetadata, "Table %s.%s: %v", db, t.Name, err)
 		}
 		types[i] = h
-		defs[i] = quoteIdent(c.Name) + " " + h.duckDB()
-		selectList[i] = map[string]any{"class": "CAST", "type": "OPERATOR_CAST", "alias": "", "try_cast": false,
-			"cast_type": map[string]any{"id": "VARCHAR", "type_info": nil},
-			"child":     map[string]any{"class": "COLUMN_REF", "type": "COLUMN_REF", "alias": "", "column_names": []any{ref.alias, c.Name}}}
+		defs = append(defs, quoteIdent(c.Name)+" "+h.duckDB())
 	}
 	for _, stmt := range []string{
 		"CREATE SCHEMA IF NOT EXISTS awsdatacatalog." + quoteIdent(db),
@@ -357,10 +365,11 @@ func (e *engine) filterRows(ctx context.Context, t *table, db string, ref tableR
 		if err != nil {
 			return err
 		}
-		row := make([]driver.Value, len(cols))
-		for _, r := range rows {
+		row := make([]driver.Value, len(cols)+1)
+		for n, r := range rows {
+			row[0] = int64(n)
 			for i, v := range r {
-				row[i] = types[i].fromJSON(jsonString(v))
+				row[i+1] = types[i].fromJSON(jsonString(v))
 			}
 			if err := a.AppendRow(row...); err != nil {
 				return errors.Join(err, a.Close())
@@ -371,17 +380,33 @@ func (e *engine) filterRows(ctx context.Context, t *table, db string, ref tableR
 	if err != nil {
 		return nil, fmt.Errorf("loading the partitions of %s: %w", name, err)
 	}
-	node := map[string]any{}
-	for k, v := range template {
-		node[k] = v
+	query, err := e.filterQuery(ctx, ref, template, where)
+	if err != nil {
+		return nil, err
 	}
-	from := map[string]any{}
-	for k, v := range ref.from {
-		from[k] = v
+	res, err := e.conn.QueryContext(ctx, query)
+	if err != nil {
+		return nil, queryError(err)
 	}
+	var kept [][]string
+	for res.Next() {
+		var n int64
+		if err := res.Scan(&n); err != nil {
+			return nil, errors.Join(err, res.Close())
+		}
+		kept = append(kept, rows[n])
+	}
+	return kept, errors.Join(res.Err(), res.Close())
+}
+
+// filterQuery writes SELECT "$partition" FROM <the reference> WHERE
+// <the conjuncts>, from the query's own syntax tree.
+func (e *engine) filterQuery(ctx context.Context, ref tableRef, template map[string]any, where []map[string]any) (string, error) {
+	node := maps.Clone(template)
+	from := maps.Clone(ref.from)
 	from["alias"] = ref.alias
 	node["from_table"] = from
-	node["select_list"] = selectList
+	node["select_list"] = []any{map[string]any{"class": "COLUMN_REF", "type": "COLUMN_REF", "alias": "", "column_names": []any{ref.alias, rowColumn}}}
 	var cond any = where[0]
 	if len(where) > 1 {
 		children := make([]any, len(where))
@@ -393,39 +418,13 @@ func (e *engine) filterRows(ctx context.Context, t *table, db string, ref tableR
 	node["where_clause"] = cond
 	tree, err := json.Marshal(map[string]any{"error": false, "statements": []any{map[string]any{"node": node, "named_param_map": []any{}}}})
 	if err != nil {
-		return nil, fmt.Errorf("building the partition filter: %w", err)
+		return "", fmt.Errorf("building the partition filter: %w", err)
 	}
 	var query string
 	if err := e.conn.QueryRowContext(ctx, "SELECT json_deserialize_sql(CAST(? AS JSON))", string(tree)).Scan(&query); err != nil {
-		return nil, fmt.Errorf("writing the partition filter: %w", err)
+		return "", fmt.Errorf("writing the partition filter: %w", err)
 	}
-	res, err := e.conn.QueryContext(ctx, query)
-	if err != nil {
-		return nil, queryError(err)
-	}
-	kept, err := scanStrings(res, len(cols))
-	return kept, errors.Join(err, res.Close())
-}
-
-// scanStrings reads rows of n columns as text.
-func scanStrings(res *sql.Rows, n int) ([][]string, error) {
-	var kept [][]string
-	for res.Next() {
-		vals := make([]any, n)
-		ptrs := make([]any, n)
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := res.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		r := make([]string, n)
-		for i, v := range vals {
-			r[i] = fmt.Sprint(v)
-		}
-		kept = append(kept, r)
-	}
-	return kept, res.Err()
+	return query, nil
 }
 
 // selectTemplate is a bare SELECT node, which partition filters fill.

@@ -417,3 +417,20 @@ func countWhere(events []event, match func(event) bool) int {
 	}
 	return n
 }
+
+func TestPartitionLimit(t *testing.T) {
+	f := newFixture(t, sandbox.Options{})
+	f.succeed(t, "", "CREATE DATABASE audit")
+	f.succeed(t, "", `CREATE EXTERNAL TABLE audit.wide (a string) PARTITIONED BY (x int, y int)
+		ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://org-trail/wide/'
+		TBLPROPERTIES ('projection.enabled'='true', 'projection.x.type'='integer', 'projection.x.range'='0,1999',
+		  'projection.y.type'='integer', 'projection.y.range'='0,999', 'projection.y.digits'='4')`)
+	if reason := f.fail(t, "audit", "SELECT count(*) FROM wide"); !strings.HasPrefix(reason, "HIVE_EXCEEDED_PARTITION_LIMIT: Query over table 'audit.wide' can potentially read more than 1000000 partitions") {
+		t.Errorf("an unbounded query over 2,000,000 partitions: %s", reason)
+	}
+	f.putObject(t, "wide/x=7/y=0042/part.json", []byte(`{"a": "seven"}`+"\n"+`{"A": "forty-two"}`))
+	rows := f.query(t, "SELECT a, x, y FROM wide WHERE x = 7 AND y BETWEEN 40 AND 45 ORDER BY a")
+	if diff := cmp.Diff([][]string{{"forty-two", "7", "42"}, {"seven", "7", "42"}}, rows); diff != "" {
+		t.Errorf("rows of Hive's column=value layout, integer partitions (-want +got):\n%s", diff)
+	}
+}
