@@ -120,8 +120,8 @@
 // split, split_part, starts_with, concat and ||, coalesce, nullif, if,
 // greatest, least, try, cast, try_cast, abs, round, floor, ceil, count,
 // count(DISTINCT), count_if, sum, avg, min, max, min_by, max_by,
-// array_agg, contains, json_extract_string, json_array_length,
-// regexp_extract, date_trunc, map_keys, map_values. Defined as macros
+// array_agg, contains, json_array_length, regexp_extract, date_trunc,
+// map_keys, map_values. Defined as macros
 // with Trino's meaning: from_iso8601_timestamp, from_iso8601_date,
 // to_iso8601, from_unixtime, to_unixtime, date_add(unit, n, t),
 // date_diff(unit, a, b) (whole units), date_format (MySQL specifiers
@@ -132,9 +132,11 @@
 // element_at, regexp_like, regexp_replace (every match; $1 groups),
 // arbitrary, approx_distinct, array_join, sequence. Not supported:
 // date_parse and parse_datetime, lambdas (transform, filter, any_match),
-// cardinality of a map, and DuckDB's concat differs from Trino's in
-// skipping NULLs. Functions the sandbox has no meaning for fail with
-// FUNCTION_NOT_FOUND.
+// cardinality of a map, the "$path" pseudo-column, and DuckDB's concat
+// differs from Trino's in skipping NULLs. Functions neither DuckDB nor
+// the macros have fail with FUNCTION_NOT_FOUND; DuckDB's own functions
+// that Trino lacks (list_contains, ...) run, where Athena would refuse
+// them: write queries in Trino's functions.
 package athena
 
 import (
