@@ -1,6 +1,6 @@
-// Command opsaudit-sandbox serves a local CloudTrail, S3, STS and Athena
-// endpoint that behaves like AWS, with a realistic OpsWorks CM history, for
-// tests, demos and CI without an AWS account.
+// Command opsaudit-sandbox serves a local CloudTrail, S3, STS,
+// Organizations and Athena endpoint that behaves like AWS, with a realistic
+// OpsWorks CM history, for tests, demos and CI without an AWS account.
 package main
 
 import (
@@ -68,7 +68,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		c.opts.Faults = append(c.opts.Faults, f)
 		return nil
 	})
-	fs.BoolVar(&c.opts.NoHistory, "no-history", false, "start without the built-in OpsWorks CM history")
+	fs.BoolVar(&c.opts.NoHistory, "no-history", false, "start with an empty account: no OpsWorks CM history, no pre-existing trail")
+	fs.BoolVar(&c.opts.NoArchive, "no-archive", false, "start without the pre-existing trail and its two years of log files")
+	fs.DurationVar(&c.opts.DigestInterval, "digest-interval", sandbox.DefaultDigestInterval, "how often trails with log file validation deliver digests (whole seconds)")
+	fs.DurationVar(&c.opts.KeyRotation, "key-rotation", sandbox.DefaultKeyRotation, "how long one key signs digests before the next (per account and region)")
 	fs.DurationVar(&c.opts.PolicyPropagationDelay, "policy-delay", 0, "how long CreateTrail keeps refusing a newly written bucket policy")
 	fs.DurationVar(&c.opts.AthenaQueryDelay, "athena-query-delay", 0, "how long every Athena query stays RUNNING before it runs")
 	fs.StringVar(&c.readyFile, "ready-file", "", "file to write the endpoint URL to once listening")
@@ -80,6 +83,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.opts.LookupRPS <= 0 {
 		return c, fmt.Errorf("-lookup-rps must be positive, got %v", c.opts.LookupRPS)
+	}
+	if d := c.opts.DigestInterval; d < time.Second || d%time.Second != 0 {
+		return c, fmt.Errorf("-digest-interval must be whole seconds, at least 1s (digests are named to the second), got %v", d)
+	}
+	if c.opts.KeyRotation < time.Second {
+		return c, fmt.Errorf("-key-rotation must be at least 1s, got %v", c.opts.KeyRotation)
 	}
 	return c, nil
 }
@@ -148,7 +157,7 @@ func printEnvironment(w io.Writer, endpoint string, opts sandbox.Options) error 
 		account = sandbox.DefaultAccount
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "opsaudit-sandbox: CloudTrail, S3, STS and Athena on %s (account %s)\n", endpoint, account)
+	fmt.Fprintf(&b, "opsaudit-sandbox: CloudTrail, S3, STS, Organizations and Athena on %s (account %s)\n", endpoint, account)
 	fmt.Fprintln(&b, "Use it from a shell with:")
 	for _, kv := range [][2]string{
 		{"AWS_ENDPOINT_URL", endpoint},
@@ -160,6 +169,10 @@ func printEnvironment(w io.Writer, endpoint string, opts sandbox.Options) error 
 		fmt.Fprintf(&b, "  export %s=%s\n", kv[0], kv[1])
 	}
 	fmt.Fprintln(&b, "S3 clients must use path-style addressing (virtual-host style works under *.localhost).")
+	if !opts.NoHistory && !opts.NoArchive {
+		fmt.Fprintf(&b, "Pre-existing trail %s (home region %s) logs into s3://%s since %s, with signed digests over the last 7 days.\n",
+			sandbox.ArchiveTrailName, sandbox.ArchiveHomeRegion, sandbox.ArchiveBucket(account), sandbox.ArchiveStart.Format(time.DateOnly))
+	}
 	// The last line is for scripts: one key=value, nothing else.
 	fmt.Fprintf(&b, "endpoint=%s\n", endpoint)
 	_, err := io.WriteString(w, b.String())

@@ -97,18 +97,26 @@ func TestRunServesAndStops(t *testing.T) {
 }
 
 func TestParseFlags(t *testing.T) {
-	c, err := parseFlags([]string{"-events", "a.json", "-events", "dir", "-fault", "throttle:op=LookupEvents,rate=0.5", "-lookup-rps", "10"}, io.Discard)
+	c, err := parseFlags([]string{"-events", "a.json", "-events", "dir", "-fault", "throttle:op=LookupEvents,rate=0.5", "-lookup-rps", "10",
+		"-no-archive", "-digest-interval", "2s", "-key-rotation", "1h"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.opts.EventFiles) != 2 || len(c.opts.Faults) != 1 || c.opts.Faults[0].Op != "LookupEvents" || c.opts.LookupRPS != 10 || c.addr != "127.0.0.1:4599" {
+	if len(c.opts.EventFiles) != 2 || len(c.opts.Faults) != 1 || c.opts.Faults[0].Op != "LookupEvents" || c.opts.LookupRPS != 10 || c.addr != "127.0.0.1:4599" ||
+		!c.opts.NoArchive || c.opts.DigestInterval != 2*time.Second || c.opts.KeyRotation != time.Hour {
 		t.Errorf("parsed %+v", c)
+	}
+	if c, err := parseFlags(nil, io.Discard); err != nil || c.opts.DigestInterval != time.Hour || c.opts.KeyRotation != 30*24*time.Hour || c.opts.NoArchive {
+		t.Errorf("defaults: %+v, %v", c.opts, err)
 	}
 	for _, args := range [][]string{
 		{"-fault", "explode"},
 		{"-lookup-rps", "0"},
 		{"extra"},
 		{"-policy-delay", "soon"},
+		{"-digest-interval", "1500ms"},
+		{"-digest-interval", "0s"},
+		{"-key-rotation", "0s"},
 		{"-athena-query-delay", "soon"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {

@@ -69,7 +69,11 @@ var advice = map[string]string{
 	"BucketNotEmpty": "The bucket still holds objects: to delete it with its logs, set force_destroy = true and " +
 		"apply before destroying, or empty it yourself.",
 	"OperationAborted": "Another operation on the bucket kept conflicting with this one: run the apply again.",
-	"MalformedPolicy":  "S3 refused the bucket policy: check trail_names, source_trail_arns and s3_key_prefix.",
+	"NoSuchKey": "The object is gone: it was deleted, or expired by a lifecycle rule, after it was listed; run " +
+		"again to read what the bucket holds now.",
+	"PermanentRedirect":            otherRegion,
+	"AuthorizationHeaderMalformed": otherRegion,
+	"MalformedPolicy":              "S3 refused the bucket policy: check trail_names, source_trail_arns and s3_key_prefix.",
 	"InvalidBucketName": "The name breaks the S3 bucket naming rules: 3 to 63 lower-case letters, digits, dots " +
 		"and hyphens, starting and ending with a letter or digit.",
 
@@ -90,6 +94,8 @@ const (
 		"and run again."
 	throttled = "AWS kept throttling the calls after the SDK's retries: raise the provider's max_retries, lower " +
 		"lookup_requests_per_second, or look for other callers of the same API in this account and region."
+	otherRegion = "The bucket is in another region than the client that called it: read it through a client " +
+		"of the bucket's region."
 	kmsKey = "The KMS key must exist, be enabled, be in the same region as the trail or bucket, and its key policy " +
 		"must let the caller and the service use it."
 )

@@ -39,6 +39,12 @@ type Event struct {
 	RequestParameters string
 	ResponseElements  string
 	CloudTrailEvent   string
+	// LogFile is the key of the trail's log file the record was read
+	// from; empty for events LookupEvents returned.
+	LogFile string
+	// LogFileValid is whether LogFile validated against the trail's
+	// digest chain, nil when it was not checked.
+	LogFileValid *bool
 }
 
 // Resource is a resource a call referenced, as LookupEvents reports it.

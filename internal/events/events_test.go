@@ -3,7 +3,9 @@ package events
 import (
 	"encoding/json"
 	"net/netip"
+	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -277,5 +279,104 @@ func TestSortNewestFirst(t *testing.T) {
 	}
 	if got[0].Region != "us-east-1" {
 		t.Errorf("dedup kept the later copy (%s)", got[0].Region)
+	}
+}
+
+// TestPrefilter checks that the text test never rejects a record the
+// filter matches, and rejects the records it can tell apart.
+func TestPrefilter(t *testing.T) {
+	raw, err := os.ReadFile("../policy/testdata/opsworks_cm_records.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct{ Records []json.RawMessage }
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	records := slices.Concat(file.Records, []json.RawMessage{json.RawMessage(createServerRecord)})
+	var seen []Event
+	for _, r := range records {
+		ev, err := ParseRecord(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, ev)
+	}
+	// Filters built from the records' own values, one condition each and
+	// all together, so each matches some records and not others.
+	var filters []Filter
+	for _, ev := range seen {
+		var res []string
+		for _, r := range ev.Resources {
+			res = append(res, r.Name)
+		}
+		filters = append(filters,
+			Filter{EventSource: ev.EventSource}, Filter{EventSource: "s3.amazonaws.com"},
+			Filter{EventNames: []string{ev.EventName, "NoSuchCall"}},
+			Filter{ErrorCodes: []string{ev.ErrorCode}},
+			Filter{PrincipalARNs: []string{ev.SessionIssuerARN}}, Filter{PrincipalARNs: []string{ev.PrincipalARN}},
+			Filter{ResourceNames: res},
+			Filter{EventSource: ev.EventSource, EventNames: []string{ev.EventName}, PrincipalARNs: []string{ev.PrincipalARN}, ResourceNames: res},
+		)
+	}
+	rejected := 0
+	for _, f := range filters {
+		p := f.Prefilter()
+		for i, r := range records {
+			match, may := f.Match(&seen[i]), p.MayMatch(r)
+			if match && !may {
+				t.Errorf("filter %+v: the prefilter rejects record %s, which matches", f, seen[i].EventID)
+			}
+			if !may {
+				rejected++
+			}
+		}
+	}
+	if rejected == 0 {
+		t.Error("the prefilter rejected no record")
+	}
+
+	f := Filter{EventSource: "opsworks-cm.amazonaws.com", EventNames: []string{"CreateServer"}}
+	escaped := strings.Replace(createServerRecord, `"CreateServer"`, `"Create\u0053erver"`, 1)
+	if !f.Prefilter().MayMatch([]byte(escaped)) {
+		t.Error("the prefilter rejects a record whose event name is written with an escape")
+	}
+	ev, err := DecodeRecord([]byte(escaped))
+	if err != nil || !f.Match(&ev) {
+		t.Errorf("the escaped record decodes to %q, %v; want a match", ev.EventName, err)
+	}
+	if (&Filter{EventSource: "ec2.amazonaws.com"}).Prefilter().MayMatch([]byte(createServerRecord)) {
+		t.Error("the prefilter keeps an OpsWorks CM record for an EC2 filter")
+	}
+	if !(&Filter{Usernames: []string{"x"}}).Prefilter().MayMatch([]byte(createServerRecord)) {
+		t.Error("a filter without text conditions rejects a record")
+	}
+	if !(&Filter{EventSource: AllEventSources}).Prefilter().MayMatch([]byte(createServerRecord)) {
+		t.Error("the prefilter for every event source rejects a record")
+	}
+}
+
+// TestDecodeRecordLeavesDocuments checks that the cheap decode is the full
+// one without the JSON documents, which AddDocuments then redacts.
+func TestDecodeRecordLeavesDocuments(t *testing.T) {
+	full, err := ParseRecord([]byte(createServerRecord))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := DecodeRecord([]byte(createServerRecord))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.RequestParameters != "" || ev.ResponseElements != "" || ev.CloudTrailEvent != "" {
+		t.Errorf("DecodeRecord filled the documents: %+v", ev)
+	}
+	if err := ev.AddDocuments([]byte(createServerRecord)); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ev, full) {
+		t.Errorf("DecodeRecord + AddDocuments:\n got %+v\nwant %+v", ev, full)
+	}
+	if strings.Contains(ev.CloudTrailEvent, "Pupp3t") {
+		t.Errorf("AddDocuments leaks the admin password: %s", ev.CloudTrailEvent)
 	}
 }

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -102,4 +103,56 @@ func (f *Filter) matchSourceIP(ev *Event) bool {
 	}
 	a = a.Unmap()
 	return slices.ContainsFunc(f.SourceIPCIDRs, func(p netip.Prefix) bool { return p.Contains(a) })
+}
+
+// Prefilter is a Filter's cheap test on a record's JSON text, so a reader
+// of many records decodes only those that can match. Written by hand
+// because it rests on a property of JSON text rather than of its values:
+// in a document without a backslash every string is written verbatim, so a
+// record whose eventSource is S contains the bytes "S", quotes included.
+type Prefilter struct {
+	// conditions each hold quoted values of which a matching record
+	// contains at least one.
+	conditions [][][]byte
+}
+
+// Prefilter returns f's test on record text. Only conditions on values
+// that a record holds verbatim take part: the event source, event names,
+// error codes, principal and resource ARNs.
+func (f *Filter) Prefilter() *Prefilter {
+	p := &Prefilter{}
+	add := func(values ...string) {
+		// An empty value matches a record without the field, which
+		// no text shows.
+		if len(values) == 0 || slices.Contains(values, "") {
+			return
+		}
+		quoted := make([][]byte, len(values))
+		for i, v := range values {
+			quoted[i] = []byte(`"` + v + `"`)
+		}
+		p.conditions = append(p.conditions, quoted)
+	}
+	if f.EventSource != "" && f.EventSource != AllEventSources {
+		add(f.EventSource)
+	}
+	add(f.EventNames...)
+	add(f.ErrorCodes...)
+	add(f.PrincipalARNs...)
+	add(f.ResourceNames...)
+	return p
+}
+
+// MayMatch reports false only when no record written as raw can match the
+// filter; true means the record must be decoded to know.
+func (p *Prefilter) MayMatch(raw []byte) bool {
+	if len(p.conditions) == 0 || bytes.IndexByte(raw, '\\') >= 0 {
+		return true
+	}
+	for _, values := range p.conditions {
+		if !slices.ContainsFunc(values, func(q []byte) bool { return bytes.Contains(raw, q) }) {
+			return false
+		}
+	}
+	return true
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 // benchRate is the LookupEvents rate of the pacing benchmark: 5 times
@@ -28,14 +28,13 @@ const benchRate = 10
 // same fetch region after region as most tools do it, and the peak heap
 // while fetching 100,000 events.
 func BenchmarkLookup(b *testing.B) {
-	bin := buildSandbox(b)
 	regions := awsclient.OpsWorksCMRegions
 
 	b.Run("pacing", func(b *testing.B) {
 		const perRegion = 2000
 		now := time.Now().UTC()
 		file := writeEvents(b, regions, perRegion, now)
-		endpoint := startSandbox(b, bin, file, benchRate)
+		endpoint := sandboxtest.StartCommand(b, "-no-history", "-events", file, "-lookup-rps", fmt.Sprint(benchRate))
 		clients := benchClients(b, endpoint, benchRate)
 		q := Query{Regions: regions, Start: now.Add(-8 * 24 * time.Hour), End: now.Add(time.Minute)}
 
@@ -100,7 +99,7 @@ func BenchmarkLookup(b *testing.B) {
 		perRegion := (totalEvents + len(regions) - 1) / len(regions)
 		now := time.Now().UTC()
 		file := writeEvents(b, regions, perRegion, now)
-		endpoint := startSandbox(b, bin, file, rate)
+		endpoint := sandboxtest.StartCommand(b, "-no-history", "-events", file, "-lookup-rps", fmt.Sprint(rate))
 		clients := benchClients(b, endpoint, rate)
 		q := Query{Regions: regions, Start: now.Add(-8 * 24 * time.Hour), End: now.Add(time.Minute), MaxEvents: totalEvents}
 
@@ -169,56 +168,6 @@ func sampleHeap(peak *uint64) (stop func()) {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
-}
-
-func buildSandbox(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "opsaudit-sandbox")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/opsaudit/terraform-provider-opsaudit/cmd/opsaudit-sandbox").CombinedOutput()
-	if err != nil {
-		b.Fatalf("building the sandbox command: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startSandbox runs the command on a free port with only the given events
-// and waits until it is listening.
-func startSandbox(b *testing.B, bin, eventFile string, rps float64) string {
-	b.Helper()
-	ready := filepath.Join(b.TempDir(), "ready")
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-no-history", "-events", eventFile,
-		"-lookup-rps", fmt.Sprint(rps), "-ready-file", ready)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("starting the sandbox: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				b.Errorf("the sandbox exited with %v after SIGINT\n%s", err, stderr.String())
-			}
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
-	deadline := time.After(2 * time.Minute)
-	for {
-		if raw, err := os.ReadFile(ready); err == nil && len(raw) > 0 {
-			return strings.TrimSpace(string(raw))
-		}
-		select {
-		case err := <-exited:
-			b.Fatalf("the sandbox exited: %v\n%s", err, stderr.String())
-		case <-deadline:
-			b.Fatalf("the sandbox did not get ready within 2 minutes\n%s", stderr.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func benchClients(b *testing.B, endpoint string, rps float64) *awsclient.Clients {

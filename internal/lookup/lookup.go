@@ -35,7 +35,8 @@ type Query struct {
 	// Start and End bound the events' time, both inclusive.
 	Start, End time.Time
 	// Filter selects events; an empty EventSource means
-	// events.DefaultEventSource.
+	// events.DefaultEventSource, events.AllEventSources every service
+	// (more events to page through, at the same pace).
 	Filter events.Filter
 	// MaxEvents caps the result (the newest ones are kept); 0 means no cap.
 	MaxEvents int
@@ -104,14 +105,20 @@ func (e *RegionError) Error() string {
 
 func (e *RegionError) Unwrap() error { return e.Err }
 
-// Attribute is the one lookup attribute LookupEvents is given: the most
-// selective filter it can apply server side. A single event name beats the
-// event source; every other condition is applied client side.
-func Attribute(f *events.Filter) cttypes.LookupAttribute {
-	if len(f.EventNames) == 1 {
-		return cttypes.LookupAttribute{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(f.EventNames[0])}
+// Attributes are the lookup attributes LookupEvents is given: at most one,
+// as the API allows, the most selective filter it can apply server side. A
+// single event name beats the event source; every source
+// (events.AllEventSources) is no attribute at all, which LookupEvents
+// answers with every management event. Every other condition is applied
+// client side.
+func Attributes(f *events.Filter) []cttypes.LookupAttribute {
+	switch {
+	case len(f.EventNames) == 1:
+		return []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(f.EventNames[0])}}
+	case f.EventSource == events.AllEventSources:
+		return nil
 	}
-	return cttypes.LookupAttribute{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String(f.EventSource)}
+	return []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String(f.EventSource)}}
 }
 
 // Run queries every region of q at once through clients, whose CloudTrail
@@ -192,7 +199,7 @@ func (s *stream) run(ctx context.Context) {
 	}()
 
 	in := &cloudtrail.LookupEventsInput{
-		LookupAttributes: []cttypes.LookupAttribute{Attribute(&s.q.Filter)},
+		LookupAttributes: Attributes(&s.q.Filter),
 		StartTime:        aws.Time(s.q.Start),
 		EndTime:          aws.Time(s.q.End),
 		MaxResults:       aws.Int32(PageSize),

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
@@ -253,11 +256,25 @@ func TestRunFilters(t *testing.T) {
 // TestRunSingleEventNameLooksUpByName checks the lookup attribute: by
 // event name, the sandbox returns only that event's pages.
 func TestRunSingleEventNameLooksUpByName(t *testing.T) {
-	if a := Attribute(&events.Filter{EventSource: "s3.amazonaws.com"}); a.AttributeKey != cttypes.LookupAttributeKeyEventSource || *a.AttributeValue != "s3.amazonaws.com" {
-		t.Errorf("no event name: %+v", a)
-	}
-	if a := Attribute(&events.Filter{EventSource: "x", EventNames: []string{"A", "B"}}); a.AttributeKey != cttypes.LookupAttributeKeyEventSource {
-		t.Errorf("two event names: %+v", a)
+	for _, tc := range []struct {
+		name   string
+		filter events.Filter
+		key    cttypes.LookupAttributeKey
+		value  string
+	}{
+		{"no event name", events.Filter{EventSource: "s3.amazonaws.com"}, cttypes.LookupAttributeKeyEventSource, "s3.amazonaws.com"},
+		{"two event names", events.Filter{EventSource: "x", EventNames: []string{"A", "B"}}, cttypes.LookupAttributeKeyEventSource, "x"},
+		{"one event name", events.Filter{EventSource: "x", EventNames: []string{"A"}}, cttypes.LookupAttributeKeyEventName, "A"},
+		{"every source, one event name", events.Filter{EventSource: events.AllEventSources, EventNames: []string{"A"}}, cttypes.LookupAttributeKeyEventName, "A"},
+		{"every source", events.Filter{EventSource: events.AllEventSources, EventNames: []string{"A", "B"}}, "", ""},
+	} {
+		a := Attributes(&tc.filter)
+		switch {
+		case tc.key == "" && len(a) != 0:
+			t.Errorf("%s: %+v, want no lookup attribute", tc.name, a)
+		case tc.key != "" && (len(a) != 1 || a[0].AttributeKey != tc.key || *a[0].AttributeValue != tc.value):
+			t.Errorf("%s: %+v, want %s = %s", tc.name, a, tc.key, tc.value)
+		}
 	}
 	e := newTestEnv(t, 100, sandbox.Options{})
 	q := fullWindow(Query{Filter: events.Filter{EventNames: []string{"DeleteServer"}}})
@@ -269,6 +286,42 @@ func TestRunSingleEventNameLooksUpByName(t *testing.T) {
 		if s.Requests != 1 || s.Scanned != s.Matched {
 			t.Errorf("%s: %d pages scanning %d events for %d DeleteServer calls: not looked up by name", s.Region, s.Requests, s.Scanned, s.Matched)
 		}
+	}
+}
+
+// TestRunAllEventSources checks "*" reads every service's management
+// events: the seeded OpsWorks CM history and the S3 and CloudTrail calls the
+// test makes, which the sandbox records as CloudTrail does.
+func TestRunAllEventSources(t *testing.T) {
+	e := newTestEnv(t, 100, sandbox.Options{})
+	ctx := t.Context()
+	const buckets = 3
+	for i := range buckets {
+		if _, err := e.clients.S3("us-east-1").CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(fmt.Sprintf("all-sources-%d", i))}); err != nil {
+			t.Fatalf("CreateBucket: %v", err)
+		}
+	}
+	if _, err := e.clients.CloudTrail("us-east-1").DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{}); err != nil {
+		t.Fatalf("DescribeTrails: %v", err)
+	}
+	q := fullWindow(Query{Regions: []string{"us-east-1"}, Filter: events.Filter{EventSource: events.AllEventSources}})
+	res := run(t, e, q)
+	bySource := map[string]int{}
+	for _, ev := range res.Events {
+		bySource[ev.EventSource]++
+	}
+	opsworks := len(e.expected(t, fullWindow(Query{Regions: []string{"us-east-1"}})))
+	if bySource[events.DefaultEventSource] != opsworks || bySource["s3.amazonaws.com"] != buckets || bySource["cloudtrail.amazonaws.com"] != 1 {
+		t.Errorf("events by source %v, want %d of OpsWorks CM, %d of S3 and 1 of CloudTrail", bySource, opsworks, buckets)
+	}
+	if s := res.Stats[0]; s.Scanned != s.Matched || s.Requests != (s.Scanned+PageSize-1)/PageSize {
+		t.Errorf("%d pages scanning %d events for %d matches: every event LookupEvents returns should be kept", s.Requests, s.Scanned, s.Matched)
+	}
+
+	q.Filter.EventNames = []string{"CreateBucket"}
+	res = run(t, e, q)
+	if len(res.Events) != buckets || res.Stats[0].Scanned != buckets {
+		t.Errorf("CreateBucket from every source: %d events of %d scanned, want %d looked up by name", len(res.Events), res.Stats[0].Scanned, buckets)
 	}
 }
 

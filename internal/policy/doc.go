@@ -14,7 +14,7 @@
 // policy.CompileRules validates user rules without any input, for
 // ValidateConfig at plan time; its errors are *CompileError with the rule id
 // and the line:column in the condition. policy.CompileSigmaRules does the
-// same for Sigma documents; its errors are *sigma.Error with the document's
+// same for Sigma documents, given the CEL rules' ids; its errors are *sigma.Error with the document's
 // index, the rule id, the line and, for what Sigma has but the engine does
 // not support, the feature. A Sigma rule becomes a user event rule: its id,
 // title, level as severity (informational is info), description and false
@@ -30,7 +30,10 @@
 //     a nil Trail or Bucket while rules of that target are enabled, a rule
 //     that errored); otherwise pass.
 //   - Built-in event rules look only at events of the configured event
-//     source; user rules (CEL and Sigma) see every event given.
+//     source; user rules (CEL and Sigma) see every event given. The rules
+//     about named OpsWorks CM actions (DeleteServer, CreateServer, ...)
+//     judge OpsWorks CM events only, whatever the source: other services'
+//     actions of those names are not OpsWorks CM's.
 //   - Rules about what a call did (deletions, exports, credential resets,
 //     restores, server creation, backup changes) count successful calls only;
 //     rules about who or where (root, MFA, source address, end of life) count

@@ -24,11 +24,11 @@ type Evaluator struct {
 func New(cfg Config) (*Evaluator, error) {
 	s, err := newSettings(cfg)
 	user, uerr := compileUserRules(cfg.UserRules)
-	taken := builtinIDs()
-	for _, ur := range cfg.UserRules {
-		taken[ur.ID] = true
+	celIDs := make([]string, len(cfg.UserRules))
+	for i, ur := range cfg.UserRules {
+		celIDs[i] = ur.ID
 	}
-	sigmaRules, serr := compileSigmaRules(cfg.SigmaRules, taken)
+	sigmaRules, serr := compileSigmaRules(cfg.SigmaRules, takenIDs(celIDs))
 	if err := errors.Join(err, uerr, serr); err != nil {
 		return nil, err
 	}
@@ -248,8 +248,9 @@ func (r *run) events(evs []events.Event, rules eventRules) []*events.Event {
 }
 
 func (r *run) builtinEvent(v *eventView, rules []*Rule) {
+	opsworksCM := strings.EqualFold(v.ev.EventSource, events.DefaultEventSource)
 	for _, rule := range rules {
-		if len(rule.eventNames) > 0 && !slices.Contains(rule.eventNames, v.ev.EventName) {
+		if len(rule.eventNames) > 0 && (!opsworksCM || !slices.Contains(rule.eventNames, v.ev.EventName)) {
 			continue
 		}
 		msg, ok, err := rule.match(&r.e.s, v)

@@ -120,6 +120,25 @@ func TestEventRulesSeeEverySource(t *testing.T) {
 	}
 }
 
+// The rules about named OpsWorks CM actions leave other services' actions
+// of the same names alone, even with every source audited.
+func TestOpsWorksActionRulesOnlyForOpsWorksCM(t *testing.T) {
+	recs := loadRecords(t, "opsworks_cm_records.json")
+	for rule, id := range map[string]string{
+		"event_delete_by_unallowed_principal": "delete-by-outsider",
+		"event_create_server_exposed":         "create-without-security-groups",
+	} {
+		opsworks := recs[id]
+		other := opsworks
+		other.EventSource, other.EventID = "transfer.amazonaws.com", "other-"+opsworks.EventID
+		res := mustNew(t, Config{Rules: []string{rule}, AllowedPrincipals: testAllowed, EventSource: events.AllEventSources}).
+			Evaluate(Input{Events: []events.Event{other, opsworks}})
+		if len(res.Findings) != 1 || res.Findings[0].EventID != opsworks.EventID {
+			t.Errorf("%s: want the OpsWorks CM call only: %+v", rule, res.Findings)
+		}
+	}
+}
+
 func TestEndOfLifeOnlyForOpsWorksCM(t *testing.T) {
 	ev := loadRecords(t, "opsworks_cm_records.json")["mutating-after-eol"]
 	ev.EventSource = "ec2.amazonaws.com"

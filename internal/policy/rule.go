@@ -46,7 +46,10 @@ type Rule struct {
 
 	trail  func(s *settings, t *Trail) ([]string, error)
 	bucket func(s *settings, b *Bucket) ([]string, error)
-	// eventNames restricts match to these event names; empty means all.
+	// eventNames restricts match to these OpsWorks CM actions; empty means
+	// every call. Other services have actions of the same names whose
+	// parameters mean something else (Transfer Family's CreateServer,
+	// DynamoDB's DeleteBackup), so only OpsWorks CM events are matched.
 	eventNames []string
 	match      func(s *settings, v *eventView) (string, bool, error)
 	// aggregate sees all events of the audited source at once, for rules

@@ -11,10 +11,12 @@ import (
 )
 
 // CompileSigmaRules validates Sigma documents without any input, for the
-// data source's ValidateConfig. Every problem is returned, joined; each is
-// a *sigma.Error whose Index is the document's position in docs.
-func CompileSigmaRules(docs []string) error {
-	_, err := compileSigmaRules(docs, builtinIDs())
+// data source's ValidateConfig. celRuleIDs are the ids of the CEL rules
+// configured beside them, which a Sigma id must not repeat, as it must not
+// repeat a built-in id. Every problem is returned, joined; each is a
+// *sigma.Error whose Index is the document's position in docs.
+func CompileSigmaRules(docs, celRuleIDs []string) error {
+	_, err := compileSigmaRules(docs, takenIDs(celRuleIDs))
 	return err
 }
 
@@ -26,10 +28,23 @@ func builtinIDs() map[string]bool {
 	return ids
 }
 
+// takenIDs maps the ids a Sigma rule cannot have to the kind of rule that
+// has them.
+func takenIDs(celRuleIDs []string) map[string]string {
+	taken := make(map[string]string, len(catalog)+len(celRuleIDs))
+	for _, id := range celRuleIDs {
+		taken[id] = "a CEL rule"
+	}
+	for id := range builtinIDs() {
+		taken[id] = "a built-in rule"
+	}
+	return taken
+}
+
 // compileSigmaRules turns each document into a user event rule. taken are
 // the ids already in use (built-in and CEL rules), which a Sigma id must
 // not repeat.
-func compileSigmaRules(docs []string, taken map[string]bool) ([]Rule, error) {
+func compileSigmaRules(docs []string, taken map[string]string) ([]Rule, error) {
 	compiled, err := sigma.Compile(docs)
 	errs := []error{err}
 	var out []Rule
@@ -37,8 +52,8 @@ func compileSigmaRules(docs []string, taken map[string]bool) ([]Rule, error) {
 		if sr == nil {
 			continue
 		}
-		if taken[sr.ID] {
-			errs = append(errs, &sigma.Error{Index: i, RuleID: sr.ID, Title: sr.Title, Message: "id is already the id of a built-in or CEL rule"})
+		if kind, ok := taken[sr.ID]; ok {
+			errs = append(errs, &sigma.Error{Index: i, RuleID: sr.ID, Title: sr.Title, Message: "id is already the id of " + kind})
 			continue
 		}
 		out = append(out, Rule{

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -131,6 +132,22 @@ func (e *accEnv) CloudTrail(region string) *cloudtrail.Client {
 			o.Region = region
 		}
 	})
+}
+
+// LookupEvents reads back every page of a LookupEvents call in region
+// ("" for the home region).
+func (e *accEnv) LookupEvents(t *testing.T, region string, in *cloudtrail.LookupEventsInput) []cttypes.Event {
+	t.Helper()
+	var out []cttypes.Event
+	pages := cloudtrail.NewLookupEventsPaginator(e.CloudTrail(region), in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("LookupEvents in %s: %v", region, err)
+		}
+		out = append(out, page.Events...)
+	}
+	return out
 }
 
 // S3 is a read-back client for the home region.

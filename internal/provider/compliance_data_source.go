@@ -24,6 +24,7 @@ import (
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/policy"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sigma"
 )
 
 var (
@@ -60,6 +61,7 @@ type complianceModel struct {
 	Rules                 types.List   `tfsdk:"rules"`
 	DisabledRules         types.List   `tfsdk:"disabled_rules"`
 	UserRules             []userRule   `tfsdk:"rule"`
+	SigmaRules            types.List   `tfsdk:"sigma_rules"`
 	FailOn                types.String `tfsdk:"fail_on"`
 	MaxEvents             types.Int64  `tfsdk:"max_events"`
 	OnRegionError         types.String `tfsdk:"on_region_error"`
@@ -119,7 +121,8 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 		MarkdownDescription: "Evaluates compliance rules over a CloudTrail trail, its S3 log bucket and the events " +
 			"the trail recorded for the audited service (OpsWorks CM by default), and returns one verdict a plan can " +
 			"stop on. Posture rules follow Security Hub CloudTrail.1-7, CIS AWS Foundations 3.x, Checkov and Prowler; " +
-			"event rules flag OpsWorks CM's risky calls; `rule` blocks add CEL conditions of your own.\n\n" +
+			"event rules flag OpsWorks CM's risky calls; `rule` blocks add CEL conditions of your own and `sigma_rules` " +
+			"Sigma rules for CloudTrail.\n\n" +
 			"`status` is `fail` when a finding is at least `fail_on`, `unknown` when anything could not be read (the " +
 			"trail, the bucket, a region, or more events than `max_events`) and nothing failed, `pass` otherwise: " +
 			"incomplete input is never a pass. The data source reads during `terraform plan`, so a `lifecycle` " +
@@ -149,8 +152,21 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"event_source": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
-				MarkdownDescription: "Audited service, as CloudTrail names it; built-in event rules look at its events " +
-					"only, and the trail must record them. Default: `" + events.DefaultEventSource + "`.",
+				MarkdownDescription: "Audited service, as CloudTrail names it, or `*` for every service: the events " +
+					"read and evaluated. Built-in event rules look at this source's events, and the trail must record " +
+					"them; `rule` blocks and `sigma_rules` see every event read, so rules about other services need " +
+					"`*`. With `*`, LookupEvents is called without a lookup attribute and returns every management " +
+					"event of the account: many more events, read 50 per call at `lookup_requests_per_second` (10,000 " +
+					"events take about 100 s per region at AWS's 2 calls per second), so raise `max_events` or shorten " +
+					"`lookback` to match. Built-in event rules then judge every service's calls (a root call to any " +
+					"service is a finding), but the rules about OpsWorks CM actions and `event_after_end_of_life` " +
+					"judge OpsWorks CM calls only. A trail that leaves out any source's management events, even " +
+					"`kms.amazonaws.com`, which AWS documents excluding to cut volume, is then a " +
+					"`trail_multi_region_management_events` and `trail_source_not_excluded` finding, as it fails AWS " +
+					"Config's `multi-region-cloudtrail-enabled` (Security Hub CloudTrail.1): the trail's log files lack " +
+					"those calls, although LookupEvents still returns them. To keep such an exclusion, judge the " +
+					"posture in an `opsaudit_compliance` with the default source and run cross-service rules in another " +
+					"with `*` and `disabled_rules` for those two. Default: `" + events.DefaultEventSource + "`.",
 				Validators: []validator.String{eventSource()},
 			},
 			"allowed_principals": schema.ListAttribute{
@@ -187,6 +203,27 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				MarkdownDescription: fmt.Sprintf("AccessDenied/Unauthorized errors one principal may collect before "+
 					"`event_access_denied_burst` reports it. Default: `%d`.", policy.DefaultAccessDeniedThreshold),
 				Validators: []validator.Int64{int64validator.Between(1, 1000000)},
+			},
+			"sigma_rules": schema.ListAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "[Sigma](https://sigmahq.io) rules for CloudTrail, the YAML text of one rule each, " +
+					"such as `[for f in fileset(path.module, \"sigma/*.yml\") : file(\"${path.module}/${f}\")]`. Each " +
+					"is a rule over every event read, always run, whose findings carry the rule's `id` as `rule_id`, its " +
+					"`title`, its `level` as severity (`informational` is `info`), its `description` and " +
+					"`falsepositives` as remediation; its `references` and ATT&CK tags (`attack.t1562.008`) reach the " +
+					"JSON and SARIF reports. Only rules whose `logsource` is `product: aws`, `service: cloudtrail` are " +
+					"taken. Supported: selections (maps, lists of maps), values and lists of values, `null`, the " +
+					"modifiers `contains`, `startswith`, `endswith`, `re` (Go RE2 syntax), `cidr`, `all`, `exists` and " +
+					"`cased`, the wildcards `*` and `?`, and conditions with `and`, `or`, `not`, parentheses, " +
+					"`1 of`/`all of`. Field names are CloudTrail's, dotted into nested objects " +
+					"(`userIdentity.type`, `requestParameters.bucketName`). Anything else (aggregations such as " +
+					"`| count()`, `timeframe`, other modifiers such as `fieldref` or `base64`, keyword searches, " +
+					"correlation and filter rules), a rule of another log source, and YAML that does not parse are " +
+					"errors at plan time naming the rule, the feature and the line. Ids must be unique and differ from " +
+					"built-in and `rule` ids. Rules see the events `event_source` selects: set `event_source = \"*\"` " +
+					"for rules about other services.",
+				Validators: []validator.List{listvalidator.NoNullValues()},
 			},
 			"rules": idList("Built-in rule ids to run. Default: all of them."),
 			"disabled_rules": idList("Built-in rule ids not to run, for example the posture rules a sandbox or an " +
@@ -294,14 +331,28 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 	}
 }
 
-// ValidateConfig compiles the rule blocks' CEL conditions, so that a
-// mistake shows at plan time on the condition, with its line and column.
+// ValidateConfig compiles the rule blocks' CEL conditions and the Sigma
+// rules, so that a mistake shows at plan time on the rule at fault, with
+// its line. Values not known yet are checked when they are, at read time.
 func (d *complianceDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
 	var rules []userRule
+	var sigmaDocs types.List
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("rule"), &rules)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("sigma_rules"), &sigmaDocs)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	validateRuleConditions(rules, &resp.Diagnostics)
+	var celIDs []string
+	for _, r := range rules {
+		if !r.ID.IsUnknown() {
+			celIDs = append(celIDs, r.ID.ValueString())
+		}
+	}
+	validateSigmaRules(sigmaDocs, celIDs, &resp.Diagnostics)
+}
+
+func validateRuleConditions(rules []userRule, diags *diag.Diagnostics) {
 	var known []policy.UserRule
 	index := map[string]int{}
 	for i, r := range rules {
@@ -316,12 +367,45 @@ func (d *complianceDataSource) ValidateConfig(ctx context.Context, req datasourc
 	for _, err := range flattenErrors(policy.CompileRules(known)) {
 		var ce *policy.CompileError
 		if errors.As(err, &ce) {
-			resp.Diagnostics.AddAttributeError(path.Root("rule").AtListIndex(index[ce.RuleID]).AtName("condition"),
+			diags.AddAttributeError(path.Root("rule").AtListIndex(index[ce.RuleID]).AtName("condition"),
 				"Invalid rule condition",
 				fmt.Sprintf("Rule %q, condition line %d, column %d: %s", ce.RuleID, ce.Line, ce.Column, ce.Message))
 			continue
 		}
-		resp.Diagnostics.AddAttributeError(path.Root("rule"), "Invalid rule", err.Error())
+		diags.AddAttributeError(path.Root("rule"), "Invalid rule", err.Error())
+	}
+}
+
+// validateSigmaRules compiles the known Sigma documents and reports each
+// refused one on its element of sigma_rules.
+func validateSigmaRules(list types.List, celIDs []string, diags *diag.Diagnostics) {
+	if list.IsNull() || list.IsUnknown() {
+		return
+	}
+	var docs []string
+	// at maps a position in docs back to the element of sigma_rules.
+	var at []int
+	for i, el := range list.Elements() {
+		s, ok := el.(types.String)
+		if !ok || s.IsNull() || s.IsUnknown() {
+			continue
+		}
+		docs = append(docs, s.ValueString())
+		at = append(at, i)
+	}
+	for _, err := range flattenErrors(policy.CompileSigmaRules(docs, celIDs)) {
+		var se *sigma.Error
+		if !errors.As(err, &se) {
+			diags.AddAttributeError(path.Root("sigma_rules"), "Invalid Sigma rule", err.Error())
+			continue
+		}
+		e := *se
+		e.Index = at[se.Index]
+		summary := "Invalid Sigma rule"
+		if e.Feature != "" {
+			summary = "Unsupported Sigma feature"
+		}
+		diags.AddAttributeError(path.Root("sigma_rules").AtListIndex(e.Index), summary, e.Error())
 	}
 }
 
@@ -432,6 +516,7 @@ func (m *complianceModel) policyConfig(ctx context.Context) (policy.Config, diag
 		{m.AllowedSourceCIDRs, &cfg.AllowedSourceCIDRs},
 		{m.Rules, &cfg.Rules},
 		{m.DisabledRules, &cfg.DisabledRules},
+		{m.SigmaRules, &cfg.SigmaRules},
 	} {
 		if !l.list.IsNull() {
 			diags.Append(l.list.ElementsAs(ctx, l.dst, false)...)

@@ -6,14 +6,23 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -22,6 +31,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/policy"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 )
@@ -476,4 +487,415 @@ data "opsaudit_events" "this" {
 			},
 		},
 	})
+}
+
+// Ids of the Sigma rules in the data source's example.
+const (
+	userDataExportRuleID = "544e8e84-d5dd-4901-bc4b-6d3fac289abc"
+	loggingStoppedRuleID = "96f5725f-f2be-4436-bc0c-4448eb9cc51d"
+)
+
+// exampleSigmaRule reads one of the Sigma rules of the data source's
+// example, so the tests run what users are shown.
+func exampleSigmaRule(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "examples", "data-sources", "opsaudit_compliance", "sigma", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+// hclString quotes s as an HCL string literal; template sequences are
+// escaped so the text reaches the provider as written.
+func hclString(s string) string {
+	return strings.NewReplacer("${", "$${", "%{", "%%{").Replace(strconv.Quote(s))
+}
+
+// hclList is an HCL list of the strings.
+func hclList(ss ...string) string {
+	quoted := make([]string, len(ss))
+	for i, s := range ss {
+		quoted[i] = hclString(s)
+	}
+	return "[\n    " + strings.Join(quoted, ",\n    ") + ",\n  ]"
+}
+
+// sigmaDiag matches a diagnostic Terraform shows on the element of a list
+// whose source line holds element (a regular expression), with message
+// (plain text, which Terraform wraps) below it.
+func sigmaDiag(summary, element, message string) string {
+	return `Error: ` + summary + `\s+with data\.opsaudit_compliance\.test,\s+on \S+ line \d+, in data "opsaudit_compliance" "test":` +
+		`\s+\d+:[^\n]*` + element + `[^\n]*\n\s*` + strings.Join(strings.Fields(regexp.QuoteMeta(message)), `\s+`)
+}
+
+// Sigma rules that cannot be used are refused at plan time, on their
+// element of sigma_rules, with the rule's id, the line and the feature.
+func TestAccCompliance_sigmaPlanTimeErrors(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{NoHistory: true})
+	base := exampleSigmaRule(t, "cloudtrail_logging_stopped.yml")
+	variant := func(old, new string) string {
+		t.Helper()
+		if !strings.Contains(base, old) {
+			t.Fatalf("the example rule no longer has %q", old)
+		}
+		return strings.Replace(base, old, new, 1)
+	}
+	windows := variant("  product: aws\n  service: cloudtrail", "  product: windows\n  category: process_creation")
+	aggregation := variant("  condition: selection", "  condition: selection | count() by userIdentity.arn > 3")
+	timeframe := variant("  condition: selection", "  timeframe: 5m\n  condition: selection")
+	fieldref := variant("    eventSource: cloudtrail.amazonaws.com", "    eventSource: cloudtrail.amazonaws.com\n    userIdentity.userName|fieldref: requestParameters.name")
+	config := func(body string) string {
+		return complianceProvider(env) + fmt.Sprintf(`
+data "opsaudit_compliance" "test" {
+  trail = "audit"
+%s
+}
+`, body)
+	}
+	// rule is how each message starts: the rule's position, id, title and
+	// line.
+	rule := func(n, line int) string {
+		return fmt.Sprintf(`Sigma rule %d (id %s) "CloudTrail logging stopped or trail deleted", line %d, column `, n, loggingStoppedRuleID, line)
+	}
+	step := func(body string, want ...string) resource.TestStep {
+		return resource.TestStep{
+			Config:      config(body),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)` + strings.Join(want, `.*`)),
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			// The second rule is not a CloudTrail rule: the diagnostic is on
+			// it, not on the first.
+			step("  sigma_rules = "+hclList(base, windows),
+				sigmaDiag("Invalid Sigma rule", `product: windows`, rule(2, 14)+
+					"3: only CloudTrail rules are taken: logsource must be product: aws, service: cloudtrail, not product: windows, category: process_creation")),
+			step("  sigma_rules = "+hclList(aggregation, timeframe, fieldref),
+				sigmaDiag("Unsupported Sigma feature", `count\(\) by`, rule(1, 22)+"24: aggregation is not supported"),
+				sigmaDiag("Unsupported Sigma feature", `timeframe: 5m`, rule(2, 22)+"3: timeframe is not supported"),
+				sigmaDiag("Unsupported Sigma feature", `\|fieldref`, rule(3, 19)+"5: the fieldref modifier is not supported")),
+			step("  sigma_rules = "+hclList("title: Broken\nid: [unclosed\n"),
+				sigmaDiag("Invalid Sigma rule", `title: Broken`, "Sigma rule 1, line 3, column 1: invalid YAML: did not find expected ',' or ']' "+
+					"(while parsing a flow sequence that starts at line 2, column 5)")),
+			// A Sigma id may not repeat a rule block's.
+			step(`
+  rule {
+    id        = "`+loggingStoppedRuleID+`"
+    severity  = "high"
+    condition = "event.event_name == \"StopLogging\""
+  }
+  sigma_rules = `+hclList(base),
+				sigmaDiag("Invalid Sigma rule", `title: CloudTrail logging stopped`,
+					`Sigma rule 1 (id `+loggingStoppedRuleID+`) "CloudTrail logging stopped or trail deleted": id is already the id of a CEL rule`)),
+			step("  sigma_rules = [null]", `sigma_rules = \[null\]`, `null\s+value`),
+		},
+	})
+}
+
+// lookupIDs reads back, in every OpsWorks CM region, the ids of the events
+// of the last 90 days that LookupEvents returns for attr (no attribute:
+// every event) and that keep accepts, given the decoded record.
+func lookupIDs(t *testing.T, env *accEnv, attr *cttypes.LookupAttribute, keep func(rec map[string]any) bool) []string {
+	t.Helper()
+	var ids []string
+	for _, region := range awsclient.OpsWorksCMRegions {
+		in := &cloudtrail.LookupEventsInput{StartTime: aws.Time(time.Now().Add(-90 * 24 * time.Hour))}
+		if attr != nil {
+			in.LookupAttributes = []cttypes.LookupAttribute{*attr}
+		}
+		for _, ev := range env.LookupEvents(t, region, in) {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec); err != nil {
+				t.Fatalf("event %s: %v", aws.ToString(ev.EventId), err)
+			}
+			if keep(rec) {
+				ids = append(ids, aws.ToString(ev.EventId))
+			}
+		}
+	}
+	return slices.Sorted(slices.Values(ids))
+}
+
+// findingsOf lists the findings of rule in state, each as its attributes
+// without the "findings.N." prefix.
+func findingsOf(s *terraform.State, rule string) []map[string]string {
+	a := s.RootModule().Resources[complianceAddr].Primary.Attributes
+	var out []map[string]string
+	for k, v := range a {
+		prefix, ok := strings.CutSuffix(k, "rule_id")
+		if !ok || v != rule || !strings.HasPrefix(prefix, "findings.") {
+			continue
+		}
+		f := map[string]string{}
+		for k2, v2 := range a {
+			if name, ok := strings.CutPrefix(k2, prefix); ok {
+				f[name] = v2
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// A Sigma rule that matches a call of the seeded history fails the gate,
+// and its finding carries the rule's id, title, level and advice; the same
+// rule narrowed to refused calls, which the history does not have, passes.
+func TestAccCompliance_sigmaRules(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{LookupRPS: 1e6})
+	env.needSandbox(t, "seeded OpsWorks CM history")
+	name := acctest.RandomWithPrefix("sigma")
+	exported := exampleSigmaRule(t, "opsworks_cm_user_data_exported.yml")
+	refusedOnly := strings.Replace(exported, "condition: selection and not refused", "condition: selection and refused", 1)
+	if refusedOnly == exported {
+		t.Fatal("the example rule's condition changed: update the near miss")
+	}
+	config := func(rule, extra string) string {
+		// Only one built-in rule, which the new trail passes, so the verdict
+		// is the Sigma rule's.
+		return complianceProvider(env) + auditedTrail(name, "", "") + fmt.Sprintf(`
+data "opsaudit_compliance" "test" {
+  trail       = opsaudit_trail.test.arn
+  lookback    = "90d"
+  rules       = ["trail_logging_enabled"]
+  sigma_rules = [%s]
+  %s
+}
+`, hclString(rule), extra)
+	}
+	// The export calls of the history, read back with the SDK: successful
+	// ones of the enrolment user data are what the rule is about.
+	wantIDs := func() []string {
+		return lookupIDs(t, env, &cttypes.LookupAttribute{
+			AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("ExportServerEngineAttribute"),
+		}, func(rec map[string]any) bool {
+			params, _ := rec["requestParameters"].(map[string]any)
+			_, failed := rec["errorCode"]
+			return params["exportAttributeName"] == "Userdata" && !failed
+		})
+	}
+	matched := func(s *terraform.State) error {
+		want := wantIDs()
+		if len(want) == 0 {
+			return fmt.Errorf("the seeded history has no export of the user data: the test proves nothing")
+		}
+		var got []string
+		for _, f := range findingsOf(s, userDataExportRuleID) {
+			got = append(got, f["event_id"])
+			for attr, v := range map[string]string{
+				"severity": "high",
+				"title":    "OpsWorks CM node enrolment user data exported",
+				"remediation": "ExportServerEngineAttribute returned the user data that enrols a node with a Chef Automate or " +
+					"Puppet Enterprise server; whoever holds it can join machines to the server. Confirm the call was expected; " +
+					"known false positives: Bootstrap automation that exports the user data for each new instance.",
+				"region": "us-east-1",
+			} {
+				if f[attr] != v {
+					return fmt.Errorf("finding %s: %s = %q, want %q", f["event_id"], attr, f[attr], v)
+				}
+			}
+			if !strings.HasSuffix(f["principal"], ":user/carol") {
+				return fmt.Errorf("finding %s: principal %q, want carol", f["event_id"], f["principal"])
+			}
+		}
+		if slices.Sort(got); !slices.Equal(got, want) {
+			return fmt.Errorf("findings for events %v, want %v", got, want)
+		}
+		var rep policy.JSONReport
+		if err := json.Unmarshal([]byte(s.RootModule().Resources[complianceAddr].Primary.Attributes["report_json"]), &rep); err != nil {
+			return err
+		}
+		i := slices.IndexFunc(rep.Rules, func(r policy.JSONRuleOutcome) bool { return r.ID == userDataExportRuleID })
+		if i < 0 || !rep.Rules[i].User || !slices.Equal(rep.Rules[i].References.ATTACK, []string{"T1552"}) ||
+			!slices.Equal(rep.Rules[i].References.URLs, []string{"https://docs.aws.amazon.com/opsworks-cm/latest/APIReference/API_ExportServerEngineAttribute.html"}) {
+			return fmt.Errorf("report_json rules: %+v", rep.Rules)
+		}
+		return nil
+	}
+	// Every OpsWorks CM event of the window was evaluated, read back with
+	// the SDK.
+	evaluatedAll := func(s *terraform.State) error {
+		want := lookupIDs(t, env, &cttypes.LookupAttribute{
+			AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String(events.DefaultEventSource),
+		}, func(map[string]any) bool { return true })
+		if got := s.RootModule().Resources[complianceAddr].Primary.Attributes["events_evaluated"]; got != fmt.Sprint(len(want)) || len(want) == 0 {
+			return fmt.Errorf("events_evaluated = %s, LookupEvents has %d OpsWorks CM events", got, len(want))
+		}
+		return nil
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config(exported, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("status"), knownvalue.StringExact("fail")),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("reasons"), knownvalue.ListExact(nil)),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					findingRuleIDs(userDataExportRuleID),
+					matched,
+					evaluatedAll,
+					sarifParses,
+				),
+			},
+			{
+				Config: config(exported, `
+  lifecycle {
+    postcondition {
+      condition     = self.compliant
+      error_message = self.message
+    }
+  }`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Resource postcondition failed.*\[high\] ` + userDataExportRuleID + `.*ExportServerEngineAttribute`),
+			},
+			{
+				Config: config(refusedOnly, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("status"), knownvalue.StringExact("pass")),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("findings"), knownvalue.ListExact(nil)),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("summary").AtMapKey("by_rule").AtMapKey(userDataExportRuleID), knownvalue.Int64Exact(0)),
+				},
+				Check: evaluatedAll,
+			},
+		},
+	})
+}
+
+// With event_source = "*" the data source reads every service's events, so
+// a Sigma rule about CloudTrail itself sees the trail stopped out of band;
+// with the default source it does not. With "*", a trail that leaves KMS
+// events out is also a coverage finding, as Security Hub CloudTrail.1
+// judges it; with the default source it is not.
+func TestAccCompliance_everySource(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
+	env.needSandbox(t, "an account whose only calls are the test's")
+	name := acctest.RandomWithPrefix("every-source")
+	stopped := exampleSigmaRule(t, "cloudtrail_logging_stopped.yml")
+	config := func(source, trailExtra string) string {
+		return complianceProvider(env) + auditedTrail(name, "", trailExtra) + fmt.Sprintf(`
+data "opsaudit_compliance" "test" {
+  trail        = opsaudit_trail.test.arn
+  regions      = ["us-east-1"]
+  event_source = %q
+  rules        = ["trail_source_not_excluded"]
+  sigma_rules  = [%s]
+}
+`, source, hclString(stopped))
+	}
+	const excludeKMS = `  exclude_management_event_sources = ["kms.amazonaws.com"]`
+	status := func(want string) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("status"), knownvalue.StringExact(want))
+	}
+	// The StopLogging calls, read back with the SDK, are the findings.
+	stopFindings := func(s *terraform.State) error {
+		var want []string
+		for _, ev := range env.LookupEvents(t, "us-east-1", &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{{
+			AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("StopLogging"),
+		}}}) {
+			want = append(want, aws.ToString(ev.EventId))
+		}
+		var got []string
+		for _, f := range findingsOf(s, loggingStoppedRuleID) {
+			got = append(got, f["event_id"])
+			if f["severity"] != "high" || f["title"] != "CloudTrail logging stopped or trail deleted" ||
+				!strings.HasPrefix(f["message"], "StopLogging by arn:aws:iam::"+env.Account+":") {
+				return fmt.Errorf("finding %v", f)
+			}
+		}
+		if slices.Sort(got); len(want) != 1 || !slices.Equal(got, want) {
+			return fmt.Errorf("findings for events %v, StopLogging calls %v", got, want)
+		}
+		return nil
+	}
+	// Every source's events were read: the S3 and CloudTrail calls that
+	// set up the trail.
+	readOtherSources := func(s *terraform.State) error {
+		a := s.RootModule().Resources[complianceAddr].Primary.Attributes
+		var rep policy.JSONReport
+		if err := json.Unmarshal([]byte(a["report_json"]), &rep); err != nil {
+			return err
+		}
+		if rep.EventSource != events.AllEventSources || rep.EventsEvaluated == 0 || rep.SourceEvents != rep.EventsEvaluated {
+			return fmt.Errorf("report: source %q, %d events evaluated, %d of the source", rep.EventSource, rep.EventsEvaluated, rep.SourceEvents)
+		}
+		return nil
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            config("*", ""),
+				ConfigStateChecks: []statecheck.StateCheck{status("pass")},
+				Check:             resource.ComposeAggregateTestCheckFunc(findingRuleIDs(), readOtherSources),
+			},
+			{
+				PreConfig: func() {
+					if _, err := env.CloudTrail("").StopLogging(context.Background(), &cloudtrail.StopLoggingInput{Name: aws.String(name)}); err != nil {
+						t.Fatalf("StopLogging: %v", err)
+					}
+				},
+				Config:            config("*", ""),
+				ConfigStateChecks: []statecheck.StateCheck{status("fail")},
+				Check:             resource.ComposeAggregateTestCheckFunc(findingRuleIDs(loggingStoppedRuleID), stopFindings, sarifParses),
+			},
+			{
+				// The default source reads OpsWorks CM events only, of which
+				// this account has none.
+				Config:            config(events.DefaultEventSource, ""),
+				ConfigStateChecks: []statecheck.StateCheck{status("pass")},
+				Check: resource.ComposeAggregateTestCheckFunc(findingRuleIDs(),
+					resource.TestCheckResourceAttr(complianceAddr, "events_evaluated", "0")),
+			},
+			{
+				Config:            config("*", excludeKMS),
+				ConfigStateChecks: []statecheck.StateCheck{status("fail")},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					findingRuleIDs(loggingStoppedRuleID, "trail_source_not_excluded"),
+					resource.TestMatchResourceAttr(complianceAddr, "message",
+						regexp.MustCompile(`trail `+name+` event selectors exclude read and write management events of some event sources`)),
+				),
+			},
+			{
+				Config:            config(events.DefaultEventSource, excludeKMS),
+				ConfigStateChecks: []statecheck.StateCheck{status("pass")},
+				Check:             findingRuleIDs(),
+			},
+		},
+	})
+}
+
+// validateSigmaRules skips what is not known yet and reports the others on
+// their own element, numbered as configured.
+func TestValidateSigmaRulesPaths(t *testing.T) {
+	good := exampleSigmaRule(t, "cloudtrail_logging_stopped.yml")
+	timeframe := strings.Replace(good, "  condition: selection", "  timeframe: 5m\n  condition: selection", 1)
+	list := types.ListValueMust(types.StringType, []attr.Value{types.StringUnknown(), types.StringValue(timeframe)})
+	var diags diag.Diagnostics
+	validateSigmaRules(list, nil, &diags)
+	if len(diags) != 1 {
+		t.Fatalf("diagnostics %v", diags)
+	}
+	d, ok := diags[0].(diag.DiagnosticWithPath)
+	if !ok || !d.Path().Equal(path.Root("sigma_rules").AtListIndex(1)) || d.Summary() != "Unsupported Sigma feature" ||
+		!strings.HasPrefix(d.Detail(), "Sigma rule 2 (id "+loggingStoppedRuleID+")") {
+		t.Fatalf("diagnostic %v", diags[0])
+	}
+
+	diags = nil
+	validateSigmaRules(types.ListValueMust(types.StringType, []attr.Value{types.StringValue(good)}), []string{loggingStoppedRuleID}, &diags)
+	if len(diags) != 1 || !strings.HasSuffix(diags[0].Detail(), "id is already the id of a CEL rule") {
+		t.Fatalf("a Sigma id repeating a rule block's: %v", diags)
+	}
+	diags = nil
+	validateSigmaRules(types.ListUnknown(types.StringType), nil, &diags)
+	validateSigmaRules(types.ListValueMust(types.StringType, []attr.Value{types.StringValue(good)}), nil, &diags)
+	if len(diags) != 0 {
+		t.Fatalf("an unknown list and a good rule: %v", diags)
+	}
 }

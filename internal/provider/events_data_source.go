@@ -127,7 +127,8 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"last 90 days, from every region at once, as values HCL conditions can test. Each region is one " +
 			"`LookupEvents` stream, paced at the provider's `lookup_requests_per_second` and paginated to the end of " +
 			"the window or `max_events`. The most selective filter is sent to AWS as the lookup attribute (a single " +
-			"event name, else the event source); the others are applied as events arrive, so any combination works. " +
+			"event name, else the event source, none for every source); the others are applied as events arrive, so " +
+			"any combination works. " +
 			"Throttling and 5xx answers are retried. Values of fields that carry credentials (engine attributes, " +
 			"passwords, private keys, secret keys, session tokens) are redacted in every JSON attribute, even when a " +
 			"record arrives unredacted.\n\nThe data source reads during `terraform plan` when its arguments are known, " +
@@ -136,8 +137,12 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"event_source": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
-				MarkdownDescription: "Service whose events are read, as CloudTrail names it. Default: `" +
-					events.DefaultEventSource + "`.",
+				MarkdownDescription: "Service whose events are read, as CloudTrail names it (`s3.amazonaws.com`), or " +
+					"`*` for every service. With `*` and not exactly one `event_names`, LookupEvents is called without a " +
+					"lookup attribute and returns every management event of the account: many more events than one " +
+					"service's, read 50 per call at `lookup_requests_per_second` (10,000 events take about 100 s per " +
+					"region at AWS's 2 calls per second), so narrow the window or filter by one event name where you " +
+					"can. Default: `" + events.DefaultEventSource + "`.",
 				Validators: []validator.String{eventSource()},
 			},
 			"regions": schema.ListAttribute{

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -425,6 +430,87 @@ data "opsaudit_events" "this" {
 				})),
 			},
 		}},
+	})
+}
+
+// TestAccEventsDataSource_everySource checks event_source = "*" returns
+// every service's management events, here the seeded OpsWorks CM history
+// and the S3 and CloudTrail calls the test makes: the events LookupEvents
+// returns without a lookup attribute, read back with the SDK, in the same
+// order.
+func TestAccEventsDataSource_everySource(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{LookupRPS: 1e6})
+	env.needSandbox(t, "compares with the seeded history")
+	ctx := context.Background()
+	buckets := []string{acctest.RandomWithPrefix("every-source"), acctest.RandomWithPrefix("every-source")}
+	for _, b := range buckets {
+		if _, err := env.S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatalf("CreateBucket: %v", err)
+		}
+	}
+	if _, err := env.CloudTrail("").DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{}); err != nil {
+		t.Fatalf("DescribeTrails: %v", err)
+	}
+	// The window ends at the second of the last call; the test's later
+	// calls, and the provider's own, come after it.
+	end := time.Now().UTC().Truncate(time.Second)
+	time.Sleep(time.Until(end.Add(1100 * time.Millisecond)))
+	start := end.Add(-30 * 24 * time.Hour)
+	in := &cloudtrail.LookupEventsInput{StartTime: aws.Time(start), EndTime: aws.Time(end)}
+	var want, wantBuckets []string
+	sources := map[string]bool{}
+	for _, ev := range env.LookupEvents(t, testRegion, in) {
+		want = append(want, aws.ToString(ev.EventId))
+		sources[aws.ToString(ev.EventSource)] = true
+		if aws.ToString(ev.EventName) == "CreateBucket" {
+			wantBuckets = append(wantBuckets, aws.ToString(ev.EventId))
+		}
+	}
+	for _, src := range []string{sandbox.OpsWorksCMSource, "s3.amazonaws.com", "cloudtrail.amazonaws.com"} {
+		if !sources[src] {
+			t.Fatalf("LookupEvents without a lookup attribute has no event of %s (sources %v): the test proves nothing", src, sources)
+		}
+	}
+	if len(wantBuckets) != len(buckets) {
+		t.Fatalf("LookupEvents has %d CreateBucket calls, the test made %d", len(wantBuckets), len(buckets))
+	}
+	config := func(extra string) string {
+		return env.ProviderConfig("  lookup_requests_per_second = 1000") + fmt.Sprintf(`
+data "opsaudit_events" "this" {
+  event_source = "*"
+  regions      = [%q]
+  start_time   = %q
+  end_time     = %q
+  %s
+}
+`, testRegion, start.Format(time.RFC3339), end.Format(time.RFC3339), extra)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config(""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectIDs("data.opsaudit_events.this", want),
+					statecheck.ExpectKnownValue("data.opsaudit_events.this", tfjsonpath.New("truncated"), knownvalue.Bool(false)),
+					eventsCheck{address: "data.opsaudit_events.this", check: func(evs []map[string]any) error {
+						got := map[string]bool{}
+						for _, ev := range evs {
+							got[fmt.Sprint(ev["event_source"])] = true
+						}
+						if !maps.Equal(got, sources) {
+							return fmt.Errorf("event sources %v, LookupEvents has %v", got, sources)
+						}
+						return nil
+					}},
+				},
+			},
+			{
+				// One event name is looked up by name, from every source.
+				Config:            config(`event_names = ["CreateBucket"]`),
+				ConfigStateChecks: []statecheck.StateCheck{expectIDs("data.opsaudit_events.this", wantBuckets)},
+			},
+		},
 	})
 }
 

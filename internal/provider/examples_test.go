@@ -141,3 +141,38 @@ func assumedRole(t *testing.T, env *accEnv, role string) aws.CredentialsProvider
 	c := out.Credentials
 	return credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
 }
+
+// TestComplianceExampleSigmaRules validates the compliance example as a
+// user would, with its sigma/ folder loaded through fileset and file: the
+// rules compile. A rule broken in a copy fails validation, naming it.
+func TestComplianceExampleSigmaRules(t *testing.T) {
+	cli := newTerraformCLI(t, sandbox.Options{NoHistory: true})
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", "data-sources", "opsaudit_compliance"))); err != nil {
+		t.Fatal(err)
+	}
+	// The registry examples leave the provider's source to the docs.
+	versions := "terraform {\n  required_providers {\n    opsaudit = { source = \"opsaudit/opsaudit\" }\n  }\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "versions.tf"), []byte(versions), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cli.run(t, dir, "validate", "-no-color"); err != nil {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+	rule := filepath.Join(dir, "sigma", "cloudtrail_logging_stopped.yml")
+	raw, err := os.ReadFile(rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(raw), "  condition: selection\n", "  condition: selection | count() > 3\n", 1)
+	if err := os.WriteFile(rule, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cli.run(t, dir, "validate", "-no-color")
+	// fileset lists files by name: cloudtrail_logging_stopped.yml is the
+	// first rule.
+	want := "Sigma rule 1 (id " + loggingStoppedRuleID + `) "CloudTrail logging stopped or trail deleted", line 22, column 24: aggregation is not supported`
+	if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+		t.Fatalf("validate of a rule with an aggregation: %v, want an error with %q:\n%s", err, want, out)
+	}
+}

@@ -6,17 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -32,6 +29,7 @@ import (
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/testserver"
 )
 
 const (
@@ -627,52 +625,11 @@ func TestAccLogBucket_planTimeErrors(t *testing.T) {
 	})
 }
 
-// startMotoServer runs moto_server on a free loopback port until the test
-// ends, or skips when it is not installed.
-func startMotoServer(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Skip("moto_server is not on PATH (pip install 'moto[server]'): skipping the run against an independent S3")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		t.Fatalf("freeing port %d for moto_server: %v", port, err)
-	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			if err := resp.Body.Close(); err != nil {
-				t.Fatalf("closing moto_server's answer: %v", err)
-			}
-			return url
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not answer at %s within 30s: %v", url, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // TestAccLogBucket_moto runs the create, read-back, import and destroy
 // steps against moto_server, an S3 implementation independent of the
 // sandbox.
 func TestAccLogBucket_moto(t *testing.T) {
-	url := startMotoServer(t)
+	url := testserver.Moto(t)
 	if newAccEnv(t, sandbox.Options{NoHistory: true}).Sandbox == nil {
 		t.Skip("OPSAUDIT_ACC_EXTERNAL is set: the moto run is for local and CI use")
 	}

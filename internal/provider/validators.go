@@ -130,11 +130,13 @@ func organizationID() validator.String {
 	}}
 }
 
-// eventSource accepts a service's endpoint name as CloudTrail records it.
+// eventSource accepts a service's endpoint name as CloudTrail records it,
+// or "*" for every service.
 func eventSource() validator.String {
-	return stringCheck{description: "value must be a service endpoint name", check: func(s string) string {
-		if !eventSourcePattern.MatchString(s) {
-			return fmt.Sprintf("%q must be a service endpoint name such as opsworks-cm.amazonaws.com.", s)
+	return stringCheck{description: `value must be a service endpoint name or "*"`, check: func(s string) string {
+		if s != events.AllEventSources && !eventSourcePattern.MatchString(s) {
+			return fmt.Sprintf("%q must be a service endpoint name such as opsworks-cm.amazonaws.com, or \"*\" for "+
+				"every service.", s)
 		}
 		return ""
 	}}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -182,6 +183,81 @@ func TestRestoreUpgradesVersion1(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(dir, "state.json")); !os.IsNotExist(err) {
 			t.Errorf("restart %d: %s still there: %v", restart, "state.json", err)
+		}
+	}
+}
+
+// TestDigestsAcrossRestart restarts a sandbox between two digests: the
+// chain goes on, signed with the key kept in the data directory.
+func TestDigestsAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	opts := sandbox.Options{NoHistory: true, DataDir: dir, DigestInterval: 10 * time.Second}
+	e := sandboxtest.New(t, opts)
+	arn := sandboxtest.TrailARN("us-east-1", sandbox.DefaultAccount, "restarted")
+	e.MakeBucket(t, "us-east-1", "restarted-logs", sandboxtest.TrailPolicy("restarted-logs", "", sandbox.DefaultAccount, arn))
+	c := e.CloudTrail("us-east-1")
+	if _, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("restarted"), S3BucketName: aws.String("restarted-logs"),
+		EnableLogFileValidation: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("restarted")}); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(15 * time.Second)
+	before, err := c.ListPublicKeys(ctx, &cloudtrail.ListPublicKeysInput{})
+	if err != nil || len(before.PublicKeyList) != 1 {
+		t.Fatalf("ListPublicKeys = %+v, %v", before, err)
+	}
+
+	opts.Now = e.Clock.Now
+	e2 := sandboxtest.New(t, opts)
+	e.Clock.Advance(10 * time.Second)
+	c2 := e2.CloudTrail("us-east-1")
+	after, err := c2.ListPublicKeys(ctx, &cloudtrail.ListPublicKeysInput{})
+	if err != nil || len(after.PublicKeyList) != 1 || aws.ToString(after.PublicKeyList[0].Fingerprint) != aws.ToString(before.PublicKeyList[0].Fingerprint) {
+		t.Fatalf("the key after the restart: %+v, %v; before: %+v", after, err, before)
+	}
+	s3c := e2.S3("us-east-1")
+	digests := sandboxtest.ReadDigests(t, s3c, "restarted-logs", sandboxtest.DigestPrefix("", sandbox.DefaultAccount, "us-east-1"))
+	if len(digests) != 2 || sandboxtest.CheckChain(t, c2, s3c, digests) != 1 {
+		t.Fatalf("%d digests across the restart", len(digests))
+	}
+}
+
+// TestArchiveNotSaved starts twice on one data directory: the
+// pre-existing trail and its bucket are made again, and never written to
+// the directory.
+func TestArchiveNotSaved(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	bucket := aws.String(sandbox.ArchiveBucket(sandbox.DefaultAccount))
+	for range 2 {
+		e := sandboxtest.New(t, sandbox.Options{DataDir: dir})
+		c := e.S3("us-east-1")
+		list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket, Prefix: aws.String("AWSLogs/" + sandbox.DefaultAccount + "/CloudTrail/eu-west-1/2024/")})
+		if err != nil || len(list.Contents) == 0 {
+			t.Fatalf("the archive's 2024 in eu-west-1: %+v, %v", list, err)
+		}
+		// Calls the trail delivers into its bucket.
+		if _, err := e.CloudTrail("us-east-1").GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(sandbox.ArchiveTrailName)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.CloudTrail("us-east-1").ListTrails(ctx, &cloudtrail.ListTrailsInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bodies, err := os.ReadDir(filepath.Join(dir, "objects"))
+	if err != nil || len(bodies) != 0 {
+		t.Fatalf("%d object bodies saved, %v", len(bodies), err)
+	}
+	// The journals hold no change to the bucket or the trail (whose
+	// settings are saved with a capitalised Name; recorded calls name it
+	// in lower case).
+	for name, saved := range map[string]string{"s3.0.log": aws.ToString(bucket), "cloudtrail.0.log": `"Name":"` + sandbox.ArchiveTrailName + `"`} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || strings.Contains(string(data), saved) {
+			t.Errorf("%s: %v, or it holds %s", name, err, saved)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,16 +16,18 @@ import (
 // Service names as they appear in SigV4 credential scopes, as faults name
 // them, and as the data directory names their state.
 const (
-	serviceAthena     = "athena"
-	serviceCloudTrail = "cloudtrail"
-	serviceS3         = "s3"
-	serviceSTS        = "sts"
+	serviceAthena        = "athena"
+	serviceCloudTrail    = "cloudtrail"
+	serviceS3            = "s3"
+	serviceSTS           = "sts"
+	serviceOrganizations = "organizations"
 )
 
 // serviceNames are the services the router serves. A service is a package
 // with an api (and a Restore when it keeps state); adding one takes its
-// name here, a route and, if it keeps state, a Restore in New.
-var serviceNames = []string{serviceAthena, serviceCloudTrail, serviceS3, serviceSTS}
+// name here, a route and, if it keeps state, its name in journaled and a
+// Restore in New.
+var serviceNames = []string{serviceAthena, serviceCloudTrail, serviceS3, serviceSTS, serviceOrganizations}
 
 // api is one AWS service behind the router.
 type api interface {
@@ -79,6 +82,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A decoded aws-chunked body replaces what r carries, so nothing sees
 	// the chunk framing.
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	// What CloudTrail delivers in the background in AWS, it delivers here
+	// before a request is answered, as the sandbox's clock says it is due.
+	if err := s.cloudtrail.DeliverDue(); err != nil {
+		log.Printf("sandbox: CloudTrail delivery: %v", err)
+	}
 	if op, ok := rt.api.Operation(r, body); ok && s.faults.inject(w, r, rt, c.Region, op) {
 		return
 	}

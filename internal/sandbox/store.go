@@ -39,6 +39,9 @@ const (
 	legacyStateFile = "state.json"
 )
 
+// journaled are the services that keep state, each in its own journal.
+var journaled = []string{serviceAthena, serviceCloudTrail, serviceS3, serviceSTS}
+
 // minCompaction is the journal size below which it is never compacted:
 // small states are cheaper to replay than to rewrite. Tests lower it to
 // compact at every write.
@@ -76,7 +79,7 @@ type savedState struct {
 func load(dir string) (*store, map[string]savedState, error) {
 	saved := map[string]savedState{}
 	if dir == "" {
-		for _, name := range serviceNames {
+		for _, name := range journaled {
 			saved[name] = savedState{journal: memory{}}
 		}
 		return nil, saved, nil
@@ -85,7 +88,7 @@ func load(dir string) (*store, map[string]savedState, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, name := range serviceNames {
+	for _, name := range journaled {
 		j, snapshot, changes, err := st.journal(name)
 		if err != nil {
 			return nil, nil, err

@@ -228,7 +228,7 @@ func TestServicesRestoreFromCompactedJournals(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	for _, name := range serviceNames {
+	for _, name := range journaled {
 		data, err := os.ReadFile(filepath.Join(dir, name+".json"))
 		var snap snapshotFile
 		if err != nil || json.Unmarshal(data, &snap) != nil || snap.Generation == 0 {
@@ -242,9 +242,14 @@ func TestServicesRestoreFromCompactedJournals(t *testing.T) {
 	if err != nil || !strings.HasSuffix(aws.ToString(id.Arn), ":assumed-role/r/kept") {
 		t.Errorf("session after the restart: %v, %v", id, err)
 	}
-	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b})
+	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b, Prefix: aws.String("k")})
 	if err != nil || len(list.Contents) != 15 {
 		t.Fatalf("after the restart: %d objects, %v; want 15", len(list.Contents), err)
+	}
+	// The trail delivered the calls after StartLogging before the restart.
+	logs, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b, Prefix: aws.String("AWSLogs/" + DefaultAccount + "/CloudTrail/")})
+	if err != nil || len(logs.Contents) == 0 {
+		t.Fatalf("after the restart: %d log files, %v", len(logs.Contents), err)
 	}
 	got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("k19")})
 	if err != nil {

@@ -34,10 +34,9 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // levels, least severe first, as Sigma spells them.
@@ -161,10 +160,6 @@ func column(n *yaml.Node) int {
 	return n.Column
 }
 
-// yamlLine finds the line in the YAML library's messages ("yaml: line 3:
-// did not find expected key"), which carry it only as text.
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // rule returns nil when the document has no usable structure; the
 // problems are in p.errs either way.
 func (p *parser) rule(doc string) *Rule {
@@ -227,14 +222,20 @@ func (p *parser) rule(doc string) *Rule {
 	return r
 }
 
+// yamlError reports a document that does not parse where the YAML library
+// located the problem, with the construct it was in: an unclosed [ or {
+// shows at the end of the document, and the context says where it opened.
 func (p *parser) yamlError(err error) {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		p.errs = append(p.errs, &Error{Line: n, Message: "invalid YAML: " + m[2]})
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		p.errs = append(p.errs, &Error{Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
 		return
 	}
-	p.errs = append(p.errs, &Error{Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")})
+	msg := "invalid YAML: " + le.Message
+	if c := le.ContextMark; le.ContextMsg != "" && c.Line > 0 && c != le.Mark {
+		msg += fmt.Sprintf(" (%s that starts at line %d, column %d)", le.ContextMsg, c.Line, c.Column)
+	}
+	p.errs = append(p.errs, &Error{Line: le.Mark.Line, Column: le.Mark.Column, Message: msg})
 }
 
 // pair is one key of a YAML mapping with its value.

@@ -115,6 +115,11 @@ func TestCompileErrors(t *testing.T) {
 
 		{name: "invalid YAML", doc: validHeader + "detection:\n  selection: eventName: X\n  condition: selection\n", line: 8, contains: "invalid YAML: mapping values are not allowed in this context"},
 		{name: "tab indentation", doc: validHeader + "detection:\n\tselection: x\n", line: 8, contains: "invalid YAML"},
+		// Parser errors, which the YAML library's v3 numbered from 0.
+		{name: "unclosed flow sequence", doc: validHeader + "detection:\n  selection:\n    eventName: [A, B\n  condition: selection\n", line: 10, column: 12,
+			contains: "invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence that starts at line 9, column 16)"},
+		{name: "sequence item in a mapping", doc: validHeader + "detection:\n  selection:\n    eventName: A\n  - condition\n", line: 10, column: 3,
+			contains: "invalid YAML: did not find expected key (while parsing a block mapping that starts at line 8, column 3)"},
 		{name: "empty document", doc: "", contains: "the document is empty"},
 		{name: "comment only", doc: "# nothing\n", contains: "the document is empty"},
 		{name: "not a mapping", doc: "- title: x\n", line: 1, contains: "a Sigma rule is a YAML mapping"},

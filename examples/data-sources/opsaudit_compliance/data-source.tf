@@ -32,6 +32,25 @@ data "opsaudit_compliance" "gate" {
   }
 }
 
+# Sigma rules for CloudTrail, one file each under sigma/, over every
+# service's calls: event_source = "*" reads all management events, so the
+# window is shorter and max_events higher. The built-in event rules judge
+# every service's calls here too (a root call to any service is a finding).
+data "opsaudit_compliance" "every_service" {
+  trail        = "opsworks-cm-audit"
+  lookback     = "1d"
+  event_source = "*"
+  max_events   = 100000
+  sigma_rules  = [for f in fileset(path.module, "sigma/*.yml") : file("${path.module}/${f}")]
+
+  lifecycle {
+    postcondition {
+      condition     = self.compliant
+      error_message = self.message
+    }
+  }
+}
+
 # The same evaluation as a warning only: a `check` block reports a failed
 # assertion and lets the plan and apply go on.
 check "opsworks_cm_compliance" {

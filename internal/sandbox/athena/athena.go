@@ -155,11 +155,11 @@ import (
 // results to.
 type Objects interface {
 	// ListObjects returns the current objects whose keys start with
-	// prefix, in key order; ok is false when there is no such bucket.
-	ListObjects(bucket, prefix string) (objects []Object, ok bool)
+	// prefix, in key order; it fails when there is no such bucket.
+	ListObjects(bucket, prefix string) ([]Object, error)
 	// GetObject returns an object's current body, which the caller must
-	// not change; ok is false when there is no such bucket or object.
-	GetObject(bucket, key string) (body []byte, ok bool)
+	// not change.
+	GetObject(bucket, key string) ([]byte, error)
 	// PutObject writes an object as the bucket owner's, with user
 	// metadata by name without the x-amz-meta- prefix.
 	PutObject(bucket, key string, body []byte, contentType string, metadata map[string]string) error

@@ -223,9 +223,9 @@ func appendFiles(ctx context.Context, s *Service, a *duckdb.Appender, t *table, 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		body, ok := s.cfg.Objects.GetObject(f.bucket, f.key)
-		if !ok {
-			return userError("HIVE_CANNOT_OPEN_SPLIT", errTypeBadData, "Error opening Hive split %s: the object no longer exists", f.url())
+		body, err := s.cfg.Objects.GetObject(f.bucket, f.key)
+		if err != nil {
+			return userError("HIVE_CANNOT_OPEN_SPLIT", errTypeBadData, "Error opening Hive split %s: %v", f.url(), err)
 		}
 		records, err := readRecords(t, f, body)
 		if err != nil {

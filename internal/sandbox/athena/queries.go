@@ -152,7 +152,7 @@ func (s *Service) startQueryExecution(c awsapi.Caller, body []byte) (any, *apiEr
 	if !ok {
 		return nil, invalidRequest("INVALID_INPUT", "outputLocation is not a valid S3 path.")
 	}
-	if _, ok := s.cfg.Objects.ListObjects(bucket, prefix); !ok {
+	if _, err := s.cfg.Objects.ListObjects(bucket, prefix); err != nil {
 		return nil, invalidRequest("INVALID_INPUT", "Unable to verify/create output bucket %s", bucket)
 	}
 	st, err := parseStatement(*in.QueryString)

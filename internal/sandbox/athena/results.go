@@ -340,9 +340,9 @@ func (s *Service) getQueryResults(c awsapi.Caller, body []byte) (any, *apiError)
 // Athena streams them from S3.
 func (s *Service) readResult(ex *execution) ([][]*string, error) {
 	bucket, key, _ := parseS3URL(ex.OutputLocation)
-	body, ok := s.cfg.Objects.GetObject(bucket, key)
-	if !ok {
-		return nil, fmt.Errorf("%s is gone", ex.OutputLocation)
+	body, err := s.cfg.Objects.GetObject(bucket, key)
+	if err != nil {
+		return nil, err
 	}
 	if strings.HasSuffix(key, ".csv") {
 		return decodeCSV(string(body))

@@ -75,9 +75,9 @@ func (s *Service) listFiles(t *table, partitions []map[string]string) ([]dataFil
 	}
 	sort.Slice(places, func(i, j int) bool { return places[i].prefix < places[j].prefix })
 	common := commonPrefix(places[0].prefix, places[len(places)-1].prefix)
-	objects, ok := s.cfg.Objects.ListObjects(bucket, common)
-	if !ok {
-		return nil, userError("HIVE_FILESYSTEM_ERROR", errTypeBadData, "The specified bucket does not exist: %s", bucket)
+	objects, err := s.cfg.Objects.ListObjects(bucket, common)
+	if err != nil {
+		return nil, userError("HIVE_FILESYSTEM_ERROR", errTypeBadData, "Listing s3://%s/%s: %v", bucket, common, err)
 	}
 	var files []dataFile
 	for _, o := range objects {

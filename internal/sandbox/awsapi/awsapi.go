@@ -1,7 +1,8 @@
 // Package awsapi is what the sandbox's services share: who called
 // (Caller), the management call a service hands CloudTrail to record
 // (Call), the journal that keeps a service's state across restarts
-// (Journal), IAM's unique ids, random ids, and the JSON 1.1 protocol of
+// (Journal), objects one service writes into another's storage (Object,
+// BucketSeed), IAM's unique ids, random ids, and the JSON 1.1 protocol of
 // CloudTrail (and any other JSON service).
 package awsapi
 

@@ -2,9 +2,11 @@ package cloudtrail_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -152,5 +154,111 @@ func TestAWSCLICloudTrail(t *testing.T) {
 	check("--max-items/--starting-token", cliPages)
 	if len(cliPages) < 2 || len(serverPages) < 2 {
 		t.Fatalf("pagination not exercised: %d and %d pages", len(serverPages), len(cliPages))
+	}
+}
+
+// validateLogs runs the AWS CLI's validate-logs against the sandbox at
+// endpoint and returns its standard output, its standard error and
+// whether it reported everything valid (exit status 0).
+func validateLogs(t *testing.T, endpoint, region, trailARN string, start time.Time) (stdout string, valid bool, stderr string) {
+	t.Helper()
+	// validate-logs takes the digests' source region from --region only.
+	out, err := sandboxtest.AWSCLI(t, endpoint, region, "cloudtrail", "validate-logs", "--trail-arn", trailARN,
+		"--start-time", start.UTC().Format(time.RFC3339), "--region", region, "--verbose")
+	if err != nil {
+		return out, false, err.Error()
+	}
+	return out, true, ""
+}
+
+// validCounts reads validate-logs' summary: "N/N digest files valid" and
+// "M/M log files valid", -1 for a line it does not find.
+func validCounts(t *testing.T, out string) (digests, logs int) {
+	t.Helper()
+	digests, logs = -1, -1
+	for _, line := range strings.Split(out, "\n") {
+		var valid, total int
+		var what string
+		if n, _ := fmt.Sscanf(line, "%d/%d %s files valid", &valid, &total, &what); n == 3 && valid == total {
+			switch what {
+			case "digest":
+				digests = valid
+			case "log":
+				logs = valid
+			}
+		}
+	}
+	return digests, logs
+}
+
+// TestAWSCLIValidateLogs has the AWS CLI's validate-logs check a trail
+// that logs for a few seconds on a one-second digest interval, in two of
+// its regions: every digest and log file valid; then one log file changed
+// through S3, which it reports.
+func TestAWSCLIValidateLogs(t *testing.T) {
+	sandboxtest.RequireAWSCLI(t)
+	endpoint := sandboxtest.StartCommand(t, "-no-archive", "-digest-interval", "1s")
+	arn := sandboxtest.TrailARN("us-east-1", sandbox.DefaultAccount, "validated")
+	cliJSON(t, endpoint, "us-east-1", nil, "s3api", "create-bucket", "--bucket", "validated-logs")
+	cliJSON(t, endpoint, "us-east-1", nil, "s3api", "put-bucket-policy", "--bucket", "validated-logs",
+		"--policy", sandboxtest.TrailPolicy("validated-logs", "audit", sandbox.DefaultAccount, arn))
+	cliJSON(t, endpoint, "us-east-1", nil, "cloudtrail", "create-trail", "--name", "validated", "--s3-bucket-name", "validated-logs",
+		"--s3-key-prefix", "audit", "--is-multi-region-trail", "--enable-log-file-validation")
+	start := time.Now().Add(-time.Minute)
+	cliJSON(t, endpoint, "us-east-1", nil, "cloudtrail", "start-logging", "--name", "validated")
+	// Calls in eu-west-1 and us-east-1, each recorded and delivered.
+	for range 3 {
+		cliJSON(t, endpoint, "eu-west-1", nil, "cloudtrail", "describe-trails")
+		cliJSON(t, endpoint, "us-east-1", nil, "cloudtrail", "list-trails")
+	}
+	cliJSON(t, endpoint, "us-east-1", nil, "cloudtrail", "stop-logging", "--name", "validated")
+
+	for _, region := range []string{"us-east-1", "eu-west-1"} {
+		out, valid, stderr := validateLogs(t, endpoint, region, arn, start)
+		digests, logs := validCounts(t, out)
+		if !valid || strings.Contains(out+stderr, "INVALID") || digests < 2 || logs < 1 {
+			t.Fatalf("validate-logs in %s: %d digests and %d log files valid\n%s\n%s", region, digests, logs, out, stderr)
+		}
+	}
+
+	// Someone edits a log file of eu-west-1.
+	c := sandboxtest.S3Client(endpoint, "us-east-1", sandboxtest.Creds(sandbox.DefaultAccessKey, sandbox.DefaultSecretKey, ""))
+	logs := sandboxtest.ListKeys(t, c, "validated-logs", sandboxtest.LogPrefix("audit", sandbox.DefaultAccount, "eu-west-1"))
+	if len(logs) == 0 {
+		t.Fatal("no log files in eu-west-1")
+	}
+	sandboxtest.Tamper(t, c, "validated-logs", logs[0])
+	out, valid, stderr := validateLogs(t, endpoint, "eu-west-1", arn, start)
+	if valid || !strings.Contains(stderr, logs[0]+"\tINVALID: hash value doesn't match") {
+		t.Fatalf("validate-logs after a log file changed: valid %v\n%s\n%s", valid, out, stderr)
+	}
+}
+
+// TestAWSCLIValidateLogsArchive has the AWS CLI's validate-logs check the
+// pre-existing trail's last week in each of the nine regions.
+func TestAWSCLIValidateLogsArchive(t *testing.T) {
+	sandboxtest.RequireAWSCLI(t)
+	endpoint := sandboxtest.StartCommand(t)
+	arn := sandboxtest.TrailARN(sandbox.ArchiveHomeRegion, sandbox.DefaultAccount, sandbox.ArchiveTrailName)
+	start := time.Now().Add(-8 * 24 * time.Hour)
+	type result struct {
+		region, out, stderr string
+		valid               bool
+	}
+	results := make(chan result, len(nineRegions))
+	for _, region := range nineRegions {
+		go func() {
+			out, valid, stderr := validateLogs(t, endpoint, region, arn, start)
+			results <- result{region, out, stderr, valid}
+		}()
+	}
+	for range nineRegions {
+		r := <-results
+		digests, logs := validCounts(t, r.out)
+		// 168 hours signed before the start, and one more for each hour
+		// boundary passed since.
+		if !r.valid || strings.Contains(r.out+r.stderr, "INVALID") || digests < 168 || digests > 170 || logs < 1 {
+			t.Errorf("validate-logs in %s: %d digests and %d log files valid\n%s\n%s", r.region, digests, logs, r.out, r.stderr)
+		}
 	}
 }

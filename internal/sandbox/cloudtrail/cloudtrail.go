@@ -1,7 +1,8 @@
 // Package cloudtrail is the sandbox's CloudTrail, in the JSON 1.1
 // protocol: trails with their selectors and tags, LookupEvents over the
 // events of every account and region, the record of every service's
-// management calls, and log file delivery to the trails' buckets.
+// management calls, log file delivery to the trails' buckets with signed
+// digests, and a pre-existing trail with years of history.
 package cloudtrail
 
 import (
@@ -26,6 +27,8 @@ type Buckets interface {
 	// PutObject writes an object as the bucket owner's, with user
 	// metadata by name without the x-amz-meta- prefix.
 	PutObject(bucket, key string, body []byte, contentType string, metadata map[string]string) error
+	// SeedBucket creates a bucket that exists from the start.
+	SeedBucket(seed awsapi.BucketSeed) error
 }
 
 // DefaultLookupRPS is AWS's LookupEvents rate limit per account and
@@ -44,11 +47,26 @@ type Config struct {
 	// policy was last written.
 	PolicyPropagationDelay time.Duration
 	Now                    func() time.Time
+	// DigestInterval is how often digests are delivered
+	// (DefaultDigestInterval when zero).
+	DigestInterval time.Duration
+	// KeyRotation is how long one key signs digests before the next
+	// (DefaultKeyRotation when zero).
+	KeyRotation time.Duration
+	// Regions are the regions the accounts have enabled, which a
+	// multi-region trail delivers digests for (Regions when empty).
+	Regions []string
 	// Records are the events present from the start: the history and
 	// loaded record files.
 	Records []Record
 	Buckets Buckets
 	Journal awsapi.Journal
+}
+
+// Regions are the regions the sandbox's accounts have enabled: the nine
+// OpsWorks CM ran in.
+var Regions = []string{
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "eu-central-1", "eu-west-1",
 }
 
 // TargetPrefixes are the X-Amz-Target prefixes of CloudTrail: the Go SDK
@@ -63,28 +81,37 @@ var TargetPrefixes = []string{
 type Service struct {
 	cfg Config
 
+	// keys are the digest signing keys, under a lock of their own.
+	keys *keyStore
+
 	mu    sync.Mutex
 	state *state
 	// index holds every event by account and region (see indexKey).
 	index map[string]*eventIndex
-	// seq numbers records by arrival (Record.seq).
-	seq uint64
-	// delivered is, per trail ARN, the seq up to which records were
-	// considered for log delivery.
-	delivered map[string]uint64
-	limiters  map[string]*rate.Limiter
+	// arrivals are the records in the order they were indexed.
+	arrivals []*Record
+	// cursors are, per trail ARN, how far log delivery has come.
+	cursors  map[string]*cursor
+	limiters map[string]*rate.Limiter
 	// pending are changes not yet written to the journal.
 	pending []any
 }
 
 // New returns CloudTrail with no trails and cfg.Records indexed.
 func New(cfg Config) *Service {
+	if cfg.DigestInterval <= 0 {
+		cfg.DigestInterval = DefaultDigestInterval
+	}
+	if len(cfg.Regions) == 0 {
+		cfg.Regions = Regions
+	}
 	s := &Service{
-		cfg:       cfg,
-		state:     &state{Trails: map[string]*trail{}},
-		index:     map[string]*eventIndex{},
-		delivered: map[string]uint64{},
-		limiters:  map[string]*rate.Limiter{},
+		cfg:      cfg,
+		keys:     newKeyStore(cfg.KeyRotation),
+		state:    &state{Trails: map[string]*trail{}},
+		index:    map[string]*eventIndex{},
+		cursors:  map[string]*cursor{},
+		limiters: map[string]*rate.Limiter{},
 	}
 	s.indexRecordsLocked(cfg.Records)
 	return s
@@ -139,6 +166,7 @@ var ctOps = map[string]ctOp{
 	"DescribeTrails":      {readOnly: true, run: (*Service).ctDescribeTrails},
 	"ListTrails":          {readOnly: true, run: (*Service).ctListTrails},
 	"GetTrailStatus":      {readOnly: true, run: (*Service).ctGetTrailStatus},
+	"ListPublicKeys":      {readOnly: true, run: (*Service).ctListPublicKeys},
 	"StartLogging":        {run: (*Service).ctStartLogging},
 	"StopLogging":         {run: (*Service).ctStopLogging},
 	"PutEventSelectors":   {run: (*Service).ctPutEventSelectors},

@@ -1,68 +1,175 @@
 package cloudtrail
 
 import (
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"sort"
-	"strings"
 	"time"
 )
+
+// DefaultDigestInterval is how often CloudTrail delivers digests.
+const DefaultDigestInterval = time.Hour
 
 // globalSources are services whose events CloudTrail counts as global:
 // a trail without IncludeGlobalServiceEvents leaves them out.
 var globalSources = map[string]bool{
-	"iam.amazonaws.com": true, "sts.amazonaws.com": true, "cloudfront.amazonaws.com": true,
+	"iam.amazonaws.com": true, "sts.amazonaws.com": true, "cloudfront.amazonaws.com": true, "organizations.amazonaws.com": true,
 }
 
-// pendingLocked lists, by region, the records the trail has yet to deliver.
-func (s *Service) pendingLocked(t *trail) (map[string][]*Record, uint64) {
-	from := s.delivered[t.arn()]
-	upTo := s.seq
-	byRegion := map[string][]*Record{}
-	prefix := t.Account + "/"
-	for key, idx := range s.index {
-		region, ok := strings.CutPrefix(key, prefix)
-		if !ok || !t.IsMultiRegionTrail && region != t.HomeRegion {
-			continue
-		}
-		for _, r := range idx.events {
-			if r.seq <= from || !r.Management || r.EventTime.Before(t.StartLoggingTime) ||
-				globalSources[r.EventSource] && !t.IncludeGlobalServiceEvents ||
-				!t.logsManagementEvent(r.EventSource, r.ReadOnly) {
-				continue
-			}
-			byRegion[region] = append(byRegion[region], r)
+// cursor is how far a trail has considered the records that arrived for
+// delivery.
+type cursor struct {
+	// next indexes the first record of Service.arrivals not considered.
+	next int
+	// waiting are records considered whose events are later than the last
+	// delivery, which a later delivery takes.
+	waiting []*Record
+}
+
+// digestChains are a trail's digest chains, one per source region, while
+// it logs with log file validation on.
+type digestChains struct {
+	// LastEnd is when the last interval ended: where a region's first
+	// digest starts.
+	LastEnd time.Time
+	// Next is when the current interval ends and its digests are due.
+	Next time.Time
+	// Tails are each region's last digest.
+	Tails map[string]*chainTail `json:",omitempty"`
+	// Pending are the log files delivered in each region since its last
+	// digest.
+	Pending map[string][]digestLogFile `json:",omitempty"`
+}
+
+// DeliverDue delivers what CloudTrail would have by now in the
+// background: for every logging trail, the log files of the records not
+// yet delivered, and the digests of every interval that ended, each at
+// the time it was due. The router calls it before answering any request,
+// so that clients see the sandbox's clock drive delivery.
+func (s *Service) DeliverDue() error {
+	s.prepareSeedsDue()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now().UTC()
+	for _, t := range s.sortedTrails() {
+		s.deliverDueLocked(t, now)
+	}
+	return s.flushLocked()
+}
+
+// prepareSeedsDue makes the pre-existing trail's past digests when its
+// next digest, which links to them, is due: before taking the lock, so
+// the requests that do not need them need not wait.
+func (s *Service) prepareSeedsDue() {
+	s.mu.Lock()
+	now := s.now()
+	var due []*archiveSeed
+	for _, t := range s.state.Trails {
+		if t.seed != nil && t.IsLogging && t.Digests != nil && !t.Digests.Next.After(now) {
+			due = append(due, t.seed)
 		}
 	}
-	return byRegion, upTo
+	s.mu.Unlock()
+	for _, a := range due {
+		a.prepare()
+	}
 }
 
-// deliverLocked writes the trail's undelivered records to its bucket, one
-// gzipped log file per region, as CloudTrail does every few minutes. On
-// failure the records stay pending and LatestDeliveryError says why.
-func (s *Service) deliverLocked(t *trail) {
+func (s *Service) deliverDueLocked(t *trail, now time.Time) {
 	if !t.IsLogging {
 		return
 	}
-	byRegion, upTo := s.pendingLocked(t)
-	if len(byRegion) == 0 {
-		s.delivered[t.arn()] = upTo
+	for t.Digests != nil && !t.Digests.Next.After(now) {
+		end := t.Digests.Next
+		s.deliverLogsLocked(t, end)
+		s.digestLocked(t, end)
+		t.Digests.Next = end.Add(s.cfg.DigestInterval)
+	}
+	s.deliverLogsLocked(t, now)
+}
+
+// startChainsLocked starts a trail's digest chains, when it logs with log
+// file validation on: each region's first digest is a starting digest.
+func (s *Service) startChainsLocked(t *trail) {
+	if !t.IsLogging || !t.LogFileValidationEnabled || t.Digests != nil {
 		return
 	}
-	now := s.now().UTC()
-	t.LatestDeliveryAttemptTime = now
+	now := s.now().UTC().Truncate(time.Second)
+	t.Digests = &digestChains{LastEnd: now, Next: now.Add(s.cfg.DigestInterval)}
 	s.trailChangedLocked(t)
-	policy, _, ok := s.cfg.Buckets.BucketPolicy(t.S3BucketName)
-	switch {
-	case !ok:
-		t.LatestDeliveryError = "NoSuchBucket"
+}
+
+// endChainsLocked delivers what the trail logged so far and each region's
+// final digest, as CloudTrail does when logging stops, validation is
+// turned off or the trail is deleted. The next chain starts anew.
+func (s *Service) endChainsLocked(t *trail) {
+	now := s.now().UTC()
+	s.deliverDueLocked(t, now)
+	if t.Digests == nil {
 		return
-	case !cloudTrailMayWrite(policy, t):
-		t.LatestDeliveryError = "AccessDenied"
+	}
+	end := now.Truncate(time.Second)
+	if !end.After(t.Digests.LastEnd) && len(t.Digests.Pending) > 0 {
+		// Digests are named to the second: one for log files delivered in
+		// the second the last one ended must end a second later.
+		end = t.Digests.LastEnd.Add(time.Second)
+	}
+	if end.After(t.Digests.LastEnd) {
+		s.digestLocked(t, end)
+	}
+	t.Digests = nil
+	s.trailChangedLocked(t)
+}
+
+// delivers reports whether the trail delivers a record.
+func (t *trail) delivers(r *Record) bool {
+	return r.Account == t.Account && (t.IsMultiRegionTrail || r.Region == t.HomeRegion) && r.Management &&
+		!r.EventTime.Before(t.StartLoggingTime) && (!globalSources[r.EventSource] || t.IncludeGlobalServiceEvents) &&
+		t.logsManagementEvent(r.EventSource, r.ReadOnly)
+}
+
+// cursorLocked is the trail's cursor; a trail without one has nothing
+// pending.
+func (s *Service) cursorLocked(t *trail) *cursor {
+	c := s.cursors[t.arn()]
+	if c == nil {
+		c = &cursor{next: len(s.arrivals)}
+		s.cursors[t.arn()] = c
+	}
+	return c
+}
+
+// pendingLocked lists, by region, the records the trail has yet to
+// deliver whose events happened by at, and those that must wait.
+func (s *Service) pendingLocked(t *trail, at time.Time) (byRegion map[string][]*Record, waiting []*Record) {
+	c := s.cursorLocked(t)
+	byRegion = map[string][]*Record{}
+	for _, list := range [][]*Record{c.waiting, s.arrivals[c.next:]} {
+		for _, r := range list {
+			switch {
+			case !t.delivers(r):
+			case r.EventTime.After(at):
+				waiting = append(waiting, r)
+			default:
+				byRegion[r.Region] = append(byRegion[r.Region], r)
+			}
+		}
+	}
+	return byRegion, waiting
+}
+
+// deliverLogsLocked writes the trail's undelivered records to its bucket,
+// one log file per region delivered at at, as CloudTrail does every few
+// minutes. On failure the records stay pending and LatestDeliveryError
+// says why.
+func (s *Service) deliverLogsLocked(t *trail, at time.Time) {
+	byRegion, waiting := s.pendingLocked(t, at)
+	c := s.cursorLocked(t)
+	if len(byRegion) == 0 {
+		c.next, c.waiting = len(s.arrivals), waiting
+		return
+	}
+	t.LatestDeliveryAttemptTime = at
+	s.trailChangedLocked(t)
+	if t.LatestDeliveryError = s.deliveryErrorLocked(t); t.LatestDeliveryError != "" {
 		return
 	}
 	regions := make([]string, 0, len(byRegion))
@@ -70,82 +177,130 @@ func (s *Service) deliverLocked(t *trail) {
 		regions = append(regions, r)
 	}
 	sort.Strings(regions)
-	var written []digestLogFile
 	for _, region := range regions {
-		key, body, err := logFile(t, region, now, byRegion[region])
+		recs := byRegion[region]
+		entries := make([]logEntry, len(recs))
+		for i, r := range recs {
+			entries[i] = logEntry{raw: r.Raw, at: r.EventTime}
+		}
+		obj, entry, err := logFile(t.S3BucketName, t.logPrefix(), t.Account, region, at,
+			uniqueName(t.arn()+region+recs[0].EventID+at.String()), entries)
 		if err == nil {
-			err = s.cfg.Buckets.PutObject(t.S3BucketName, key, body, "application/x-gzip", nil)
+			err = s.cfg.Buckets.PutObject(t.S3BucketName, obj.Key, obj.Body, obj.ContentType, nil)
 		}
 		if err != nil {
+			// The regions written already are written again with the
+			// rest: CloudTrail too delivers a record twice now and then.
 			t.LatestDeliveryError = "InternalError"
 			return
 		}
-		sum := sha256.Sum256(body)
-		written = append(written, digestLogFile{S3Bucket: t.S3BucketName, S3Object: key, HashValue: hex.EncodeToString(sum[:]), HashAlgorithm: "SHA-256"})
-	}
-	if t.LogFileValidationEnabled {
-		key, body, err := digestFile(t, now, written)
-		if err == nil && s.cfg.Buckets.PutObject(t.S3BucketName, key, body, "application/x-gzip", nil) == nil {
-			t.LatestDigestDeliveryTime = now
+		if t.Digests != nil {
+			if t.Digests.Pending == nil {
+				t.Digests.Pending = map[string][]digestLogFile{}
+			}
+			t.Digests.Pending[region] = append(t.Digests.Pending[region], entry)
 		}
 	}
-	s.delivered[t.arn()] = upTo
-	t.LatestDeliveryTime = now
-	t.LatestDeliveryError = ""
+	c.next, c.waiting = len(s.arrivals), waiting
+	t.LatestDeliveryTime = at
 }
 
-// logFile builds one log file: its key as CloudTrail names it and the
-// gzipped {"Records":[...]} body, oldest record first.
-func logFile(t *trail, region string, now time.Time, recs []*Record) (string, []byte, error) {
-	raws := make([]json.RawMessage, len(recs))
-	for i := range recs {
-		raws[len(recs)-1-i] = recs[i].Raw
+// deliveryErrorLocked is why CloudTrail cannot write to the trail's
+// bucket, "" when it can.
+func (s *Service) deliveryErrorLocked(t *trail) string {
+	policy, _, ok := s.cfg.Buckets.BucketPolicy(t.S3BucketName)
+	switch {
+	case !ok:
+		return "NoSuchBucket"
+	case !cloudTrailMayWrite(policy, t):
+		return "AccessDenied"
 	}
-	sum := sha256.Sum256([]byte(t.arn() + region + recs[0].EventID + now.String()))
-	key := fmt.Sprintf("%sCloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz",
-		t.logPrefix(), region, now.Format("2006/01/02"), t.Account, region, now.Format("20060102T1504Z"),
-		strings.ToUpper(hex.EncodeToString(sum[:8])))
-	body, err := gzipJSON(map[string]any{"Records": raws})
-	return key, body, err
+	return ""
 }
 
-type digestLogFile struct {
-	S3Bucket      string `json:"s3Bucket"`
-	S3Object      string `json:"s3Object"`
-	HashValue     string `json:"hashValue"`
-	HashAlgorithm string `json:"hashAlgorithm"`
+// digestRegionsLocked are the regions a trail's digests cover: every
+// region the account has enabled for a multi-region trail, else its home
+// region; and any other region it delivered log files for.
+func (s *Service) digestRegionsLocked(t *trail) []string {
+	set := map[string]bool{t.HomeRegion: true}
+	if t.IsMultiRegionTrail {
+		for _, r := range s.cfg.Regions {
+			set[r] = true
+		}
+	}
+	for r := range t.Digests.Pending {
+		set[r] = true
+	}
+	for r := range t.Digests.Tails {
+		set[r] = true
+	}
+	out := make([]string, 0, len(set))
+	for r := range set {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
 }
 
-// digestFile builds the log file integrity digest for one delivery. The
-// sandbox has no signing key, so digestSignature is left out.
-func digestFile(t *trail, now time.Time, files []digestLogFile) (string, []byte, error) {
-	key := fmt.Sprintf("%sCloudTrail-Digest/%s/%s/%s_CloudTrail-Digest_%s_%s_%s_%s.json.gz",
-		t.logPrefix(), t.HomeRegion, now.Format("2006/01/02"), t.Account, t.HomeRegion, t.Name, t.HomeRegion,
-		now.Format("20060102T150405Z"))
-	body, err := gzipJSON(map[string]any{
-		"awsAccountId":               t.Account,
-		"digestEndTime":              now.Format(time.RFC3339),
-		"digestS3Bucket":             t.S3BucketName,
-		"digestS3Object":             key,
-		"digestPublicKeyFingerprint": "",
-		"digestSignatureAlgorithm":   "SHA256withRSA",
-		"logFiles":                   files,
-	})
-	return key, body, err
+// digestLocked delivers the digests of the interval that ends at end, one
+// per region, each signed with the region's key and linked to the
+// region's previous digest. A region whose digest cannot be written keeps
+// its log files for the next one, and LatestDigestDeliveryError says why.
+func (s *Service) digestLocked(t *trail, end time.Time) {
+	ch := t.Digests
+	if ch.Tails == nil {
+		ch.Tails = map[string]*chainTail{}
+	}
+	t.LatestDigestDeliveryError = s.deliveryErrorLocked(t)
+	for _, region := range s.digestRegionsLocked(t) {
+		if t.LatestDigestDeliveryError != "" {
+			break
+		}
+		prev, err := s.tailLocked(t, region)
+		if err != nil {
+			t.LatestDigestDeliveryError = "InternalError"
+			break
+		}
+		spec := digestSpec{
+			account: t.Account, bucket: t.S3BucketName, logPrefix: t.logPrefix(), trail: t.Name, home: t.HomeRegion,
+			region: region, start: ch.LastEnd, end: end, logs: ch.Pending[region],
+		}
+		if prev != nil {
+			spec.start = prev.End
+		}
+		key, err := s.keys.signer(t.Account, region, end)
+		if err != nil {
+			t.LatestDigestDeliveryError = "InternalError"
+			break
+		}
+		obj, tail, err := signDigest(spec, prev, key)
+		if err == nil {
+			err = s.cfg.Buckets.PutObject(t.S3BucketName, obj.Key, obj.Body, obj.ContentType, obj.Metadata)
+		}
+		if err != nil {
+			t.LatestDigestDeliveryError = "InternalError"
+			break
+		}
+		ch.Tails[region] = &tail
+		delete(ch.Pending, region)
+	}
+	ch.LastEnd = end
+	if t.LatestDigestDeliveryError == "" {
+		t.LatestDigestDeliveryTime = end
+	}
+	s.trailChangedLocked(t)
 }
 
-func gzipJSON(v any) ([]byte, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encoding log file: %w", err)
+// tailLocked is a region's last digest: nil before its first. The
+// pre-existing trail's past digests are made when first needed.
+func (s *Service) tailLocked(t *trail, region string) (*chainTail, error) {
+	if tail := t.Digests.Tails[region]; tail != nil || t.seed == nil {
+		return tail, nil
 	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(raw); err != nil {
-		return nil, fmt.Errorf("compressing log file: %w", err)
+	tail, err := t.seed.tail(region)
+	if err != nil || tail == nil {
+		return nil, err
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("compressing log file: %w", err)
-	}
-	return buf.Bytes(), nil
+	t.Digests.Tails[region] = tail
+	return tail, nil
 }

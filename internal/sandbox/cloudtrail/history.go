@@ -148,7 +148,34 @@ type historyGen struct {
 	account string
 	now     time.Time
 	rng     *rand.Rand
-	raws    [][]byte
+	// recs are the records made with record, raws those written out.
+	recs []map[string]any
+	raws [][]byte
+}
+
+// seededRand is a random source derived from seed, so a generator gives
+// the same records for the same seed.
+func seededRand(seed string) *rand.Rand {
+	sum := sha256.Sum256([]byte(seed))
+	return rand.New(rand.NewPCG(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])))
+}
+
+// encode is every record made, as JSON.
+func (g *historyGen) encode() [][]byte {
+	out := g.raws
+	for _, rec := range g.recs {
+		out = append(out, encodeRecord(rec))
+	}
+	return out
+}
+
+func encodeRecord(rec map[string]any) []byte {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		// Records hold strings, numbers, booleans, maps and slices.
+		panic(fmt.Sprintf("encoding generated record: %v", err))
+	}
+	return raw
 }
 
 // History generates the sandbox's OpsWorks CM history for an account: about
@@ -158,16 +185,16 @@ type historyGen struct {
 // gives the same records, in LookupEvents' order: newest first, ties by
 // event id.
 func History(account string, now time.Time) []Record {
-	seed := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", account, now.Unix())))
 	g := &historyGen{
 		account: account,
 		now:     now.UTC().Truncate(time.Second),
-		rng:     rand.New(rand.NewPCG(binary.BigEndian.Uint64(seed[:8]), binary.BigEndian.Uint64(seed[8:16]))),
+		rng:     seededRand(fmt.Sprintf("%s/%d", account, now.Unix())),
 	}
 	g.story()
 	g.background()
-	recs := make([]Record, 0, len(g.raws))
-	for _, raw := range g.raws {
+	raws := g.encode()
+	recs := make([]Record, 0, len(raws))
+	for _, raw := range raws {
 		rec, err := ParseRecord(raw)
 		if err != nil {
 			// The generator writes every record itself; a record that
@@ -230,13 +257,20 @@ func (g *historyGen) identity(a actor, t time.Time) map[string]any {
 	return id
 }
 
-// call adds one record; errCode "AccessDenied" builds AWS's message.
+// call adds one OpsWorks CM record; errCode "AccessDenied" builds AWS's
+// message.
 func (g *historyGen) call(t time.Time, region string, a actor, name string, req, resp map[string]any, errCode string) {
+	g.record(t, region, a, OpsWorksCMSource, name, OpsWorksCMActions[name], req, resp, errCode)
+}
+
+// record adds one record of any service, and returns it as a map so the
+// caller can set fields record does not know about.
+func (g *historyGen) record(t time.Time, region string, a actor, source, name string, readOnly bool, req, resp map[string]any, errCode string) map[string]any {
 	rec := map[string]any{
 		"eventVersion":       "1.09",
 		"userIdentity":       g.identity(a, t),
 		"eventTime":          t.UTC().Format(time.RFC3339),
-		"eventSource":        OpsWorksCMSource,
+		"eventSource":        source,
 		"eventName":          name,
 		"awsRegion":          region,
 		"sourceIPAddress":    a.ip,
@@ -245,7 +279,7 @@ func (g *historyGen) call(t time.Time, region string, a actor, name string, req,
 		"responseElements":   resp,
 		"requestID":          g.uuid(),
 		"eventID":            g.uuid(),
-		"readOnly":           OpsWorksCMActions[name],
+		"readOnly":           readOnly,
 		"eventType":          "AwsApiCall",
 		"managementEvent":    true,
 		"recipientAccountId": g.account,
@@ -258,19 +292,17 @@ func (g *historyGen) call(t time.Time, region string, a actor, name string, req,
 	case "":
 	case "AccessDenied":
 		id := rec["userIdentity"].(map[string]any)
+		service := strings.TrimSuffix(source, ".amazonaws.com")
 		rec["errorCode"] = errCode
-		rec["errorMessage"] = fmt.Sprintf("User: %s is not authorized to perform: opsworks-cm:%s because no identity-based policy allows the opsworks-cm:%s action", id["arn"], name, name)
+		rec["errorMessage"] = fmt.Sprintf("User: %s is not authorized to perform: %s:%s because no identity-based policy allows the %s:%s action", id["arn"], service, name, service, name)
 		rec["responseElements"] = nil
 	default:
 		rec["errorCode"] = errCode
 		rec["errorMessage"] = "The request was rejected: " + errCode
 		rec["responseElements"] = nil
 	}
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		panic(fmt.Sprintf("encoding generated record: %v", err))
-	}
-	g.raws = append(g.raws, raw)
+	g.recs = append(g.recs, rec)
+	return rec
 }
 
 func redacted(names ...string) []map[string]any {

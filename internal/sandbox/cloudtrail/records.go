@@ -38,10 +38,6 @@ type Record struct {
 	Resources  []Resource
 	// Raw is the record as JSON, exactly as CloudTrailEvent carries it.
 	Raw json.RawMessage
-
-	// seq orders records by arrival, so log delivery can tell which
-	// records it has not yet written.
-	seq uint64
 }
 
 // Resource is a resource a record refers to, as LookupEvents reports it.
@@ -295,8 +291,7 @@ func (s *Service) indexRecordsLocked(recs []Record) {
 			continue
 		}
 		idx.ids[rec.EventID] = true
-		s.seq++
-		rec.seq = s.seq
+		s.arrivals = append(s.arrivals, &rec)
 		added[idx] = append(added[idx], &rec)
 	}
 	for idx, fresh := range added {

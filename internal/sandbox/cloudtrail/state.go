@@ -16,6 +16,9 @@ type state struct {
 	// Recorded are the sandbox's own recorded calls, so LookupEvents still
 	// finds them after a restart.
 	Recorded []json.RawMessage `json:"Recorded,omitempty"`
+	// Keys are the digest signing keys, set only while a snapshot is
+	// written or read: the key store holds them.
+	Keys []*signingKey `json:"Keys,omitempty"`
 }
 
 // trail is one trail with its settings and logging status.
@@ -38,6 +41,17 @@ type trail struct {
 	InsightSelectors           []insightSelector       `json:",omitempty"`
 	Tags                       []tag                   `json:",omitempty"`
 
+	trailStatus
+
+	// seed makes the pre-existing trail's past digests, nil for any
+	// other trail. A seeded trail is made again at every start, never
+	// saved.
+	seed *archiveSeed
+}
+
+// trailStatus is what logging does to a trail, as opposed to its
+// settings.
+type trailStatus struct {
 	IsLogging                 bool
 	StartLoggingTime          time.Time `json:",omitzero"`
 	StopLoggingTime           time.Time `json:",omitzero"`
@@ -45,6 +59,10 @@ type trail struct {
 	LatestDeliveryAttemptTime time.Time `json:",omitzero"`
 	LatestDeliveryError       string    `json:",omitempty"`
 	LatestDigestDeliveryTime  time.Time `json:",omitzero"`
+	LatestDigestDeliveryError string    `json:",omitempty"`
+	// Digests are the digest chains while the trail logs with log file
+	// validation on.
+	Digests *digestChains `json:",omitempty"`
 }
 
 func (t *trail) arn() string {
@@ -79,24 +97,49 @@ type change struct {
 	// Deleted is the ARN of a deleted trail.
 	Deleted  string          `json:",omitempty"`
 	Recorded json.RawMessage `json:",omitempty"`
+	// Key is a signing key made.
+	Key *signingKey `json:",omitempty"`
 }
 
 // trailChangedLocked notes a trail's new settings or status for the
-// journal. s.mu is held.
+// journal, once until the next flush: the change is encoded then. A
+// seeded trail is not saved. s.mu is held.
 func (s *Service) trailChangedLocked(t *trail) {
+	if t.seed != nil {
+		return
+	}
+	for _, c := range s.pending {
+		if c, ok := c.(change); ok && c.Trail == t {
+			return
+		}
+	}
 	s.pending = append(s.pending, change{Trail: t})
 }
 
-// flushLocked writes the changes noted since the last flush. s.mu is
-// held.
+// flushLocked writes the changes noted since the last flush, and the keys
+// made since. s.mu is held.
 func (s *Service) flushLocked() error {
 	changes := s.pending
+	for _, k := range s.keys.takeUnsaved() {
+		changes = append(changes, change{Key: k})
+	}
 	s.pending = nil
 	return s.cfg.Journal.Write(s.snapshotLocked, changes...)
 }
 
-// snapshotLocked is CloudTrail's whole persistent state. s.mu is held.
-func (s *Service) snapshotLocked() any { return s.state }
+// snapshotLocked is CloudTrail's whole persistent state: the trails but a
+// seeded one, the recorded calls and the keys. s.mu is held.
+func (s *Service) snapshotLocked() any {
+	saved := *s.state
+	saved.Trails = map[string]*trail{}
+	for arn, t := range s.state.Trails {
+		if t.seed == nil {
+			saved.Trails[arn] = t
+		}
+	}
+	saved.Keys = s.keys.all()
+	return &saved
+}
 
 // Restore rebuilds the trails and recorded calls from a snapshot and the
 // changes since, as the journal kept them, and indexes the recorded calls.
@@ -114,6 +157,8 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 			s.state.Trails[c.Trail.arn()] = c.Trail
 		case c.Deleted != "":
 			delete(s.state.Trails, c.Deleted)
+		case c.Key != nil:
+			s.state.Keys = append(s.state.Keys, c.Key)
 		default:
 			s.keepRecordedLocked(c.Recorded)
 		}
@@ -125,6 +170,12 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 	if s.state.Trails == nil {
 		s.state.Trails = map[string]*trail{}
 	}
+	for _, k := range s.state.Keys {
+		if err := s.keys.restore(k); err != nil {
+			return err
+		}
+	}
+	s.state.Keys = nil
 	recorded := make([]Record, 0, len(s.state.Recorded))
 	for i, raw := range s.state.Recorded {
 		rec, err := ParseRecord(raw)
@@ -134,8 +185,8 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 		recorded = append(recorded, rec)
 	}
 	s.indexRecordsLocked(recorded)
-	for arn := range s.state.Trails {
-		s.delivered[arn] = s.seq
+	for _, t := range s.state.Trails {
+		s.cursorLocked(t)
 	}
 	return nil
 }

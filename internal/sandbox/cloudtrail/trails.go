@@ -294,7 +294,7 @@ func (s *Service) ctCreateTrail(caller awsapi.Caller, body []byte) (any, callDet
 	}
 	t.Tags = mergeTags(nil, in.TagsList)
 	s.state.Trails[t.arn()] = t
-	s.delivered[t.arn()] = s.seq
+	s.cursorLocked(t)
 	s.trailChangedLocked(t)
 	return t.createOut(), callDetail{response: t.createOut(), resources: t.resource()}, nil
 }
@@ -321,7 +321,12 @@ func (s *Service) ctUpdateTrail(caller awsapi.Caller, body []byte) (any, callDet
 			return nil, callDetail{}, err
 		}
 	}
+	if cur.LogFileValidationEnabled && !next.LogFileValidationEnabled {
+		s.endChainsLocked(cur)
+		next.trailStatus = cur.trailStatus
+	}
 	*cur = next
+	s.startChainsLocked(cur)
 	s.trailChangedLocked(cur)
 	return cur.createOut(), callDetail{response: cur.createOut(), resources: cur.resource()}, nil
 }
@@ -347,8 +352,11 @@ func (s *Service) ctDeleteTrail(caller awsapi.Caller, body []byte) (any, callDet
 	if err != nil {
 		return nil, callDetail{}, err
 	}
+	if t.IsLogging {
+		s.endChainsLocked(t)
+	}
 	delete(s.state.Trails, t.arn())
-	delete(s.delivered, t.arn())
+	delete(s.cursors, t.arn())
 	s.pending = append(s.pending, change{Deleted: t.arn()})
 	return struct{}{}, callDetail{resources: t.resource()}, nil
 }
@@ -422,7 +430,6 @@ func (s *Service) ctGetTrailStatus(caller awsapi.Caller, body []byte) (any, call
 	if err != nil {
 		return nil, callDetail{}, err
 	}
-	s.deliverLocked(t)
 	out := struct {
 		IsLogging                 bool
 		LatestDeliveryError       string            `json:",omitempty"`
@@ -430,6 +437,7 @@ func (s *Service) ctGetTrailStatus(caller awsapi.Caller, body []byte) (any, call
 		StartLoggingTime          *awsapi.EpochTime `json:",omitempty"`
 		StopLoggingTime           *awsapi.EpochTime `json:",omitempty"`
 		LatestDigestDeliveryTime  *awsapi.EpochTime `json:",omitempty"`
+		LatestDigestDeliveryError string            `json:",omitempty"`
 		LatestDeliveryAttemptTime string            `json:",omitempty"`
 		TimeLoggingStarted        string            `json:",omitempty"`
 		TimeLoggingStopped        string            `json:",omitempty"`
@@ -444,6 +452,7 @@ func (s *Service) ctGetTrailStatus(caller awsapi.Caller, body []byte) (any, call
 	}
 	if t.LogFileValidationEnabled {
 		out.LatestDigestDeliveryTime = awsapi.Epoch(t.LatestDigestDeliveryTime)
+		out.LatestDigestDeliveryError = t.LatestDigestDeliveryError
 	}
 	if !t.LatestDeliveryAttemptTime.IsZero() {
 		out.LatestDeliveryAttemptTime = t.LatestDeliveryAttemptTime.Format(time.RFC3339)
@@ -469,6 +478,7 @@ func (s *Service) ctStartLogging(caller awsapi.Caller, body []byte) (any, callDe
 	if !t.IsLogging {
 		t.IsLogging = true
 		t.StartLoggingTime = s.now().UTC()
+		s.startChainsLocked(t)
 		s.trailChangedLocked(t)
 	}
 	return struct{}{}, callDetail{resources: t.resource()}, nil
@@ -480,8 +490,9 @@ func (s *Service) ctStopLogging(caller awsapi.Caller, body []byte) (any, callDet
 		return nil, callDetail{}, err
 	}
 	if t.IsLogging {
-		// Deliver what was logged so far before logging stops.
-		s.deliverLocked(t)
+		// Deliver what was logged so far, and the final digests, before
+		// logging stops.
+		s.endChainsLocked(t)
 		t.IsLogging = false
 		t.StopLoggingTime = s.now().UTC()
 		s.trailChangedLocked(t)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 )
 
 var (
@@ -94,24 +95,28 @@ func (s *Service) createBucketLocked(r *http.Request, req *request, name string)
 		return params, &s3Error{status: http.StatusConflict, code: "BucketAlreadyOwnedByYou",
 			message: "Your previous request to create the named bucket succeeded and you already own it.", bucketName: name}
 	}
-	// New buckets start with the settings AWS has applied by default since
-	// 2023: Block Public Access on, ACLs disabled, SSE-S3 encryption.
-	b := &bucket{
-		Name:              name,
-		Account:           req.Account,
-		Region:            region,
-		Created:           s.now().UTC(),
-		PublicAccessBlock: &publicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true},
-		Ownership:         &ownershipControls{Rules: []ownershipRule{{ObjectOwnership: ownership}}},
-		Encryption:        defaultEncryption(),
-		Objects:           map[string][]*objectVersion{},
-	}
+	b := newBucket(name, req.Account, region, s.now(), ownership)
 	if lockHeader == "true" {
 		b.ObjectLock = &objectLockConfig{ObjectLockEnabled: "Enabled"}
 		b.Versioning = &versioningConfig{Status: "Enabled"}
 	}
 	s.buckets[name] = b
 	return params, nil
+}
+
+// newBucket is a bucket with the settings AWS has applied by default since
+// 2023: Block Public Access on, ACLs disabled, SSE-S3 encryption.
+func newBucket(name, account, region string, created time.Time, ownership string) *bucket {
+	return &bucket{
+		Name:              name,
+		Account:           account,
+		Region:            region,
+		Created:           created.UTC(),
+		PublicAccessBlock: &publicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true},
+		Ownership:         &ownershipControls{Rules: []ownershipRule{{ObjectOwnership: ownership}}},
+		Encryption:        defaultEncryption(),
+		Objects:           map[string][]*objectVersion{},
+	}
 }
 
 func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -159,12 +158,10 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request
 	}
 	v := newObjectVersion(req.Body, contentType, s.now(), req.Account, sse)
 	v.ChecksumAlgorithm, v.Checksum = alg, checksum
-	name, err := s.cfg.Store.SaveBody(req.Body)
-	if err != nil {
+	if err := s.saveBodyLocked(b, v); err != nil {
 		log.Printf("sandbox: %v", err)
 		return nil, errInternal()
 	}
-	v.BodyHash = name
 	for name, values := range r.Header {
 		switch {
 		case userMetadata(name):
@@ -344,9 +341,11 @@ func (b *bucket) setVersions(key string, versions []*objectVersion) {
 	b.touched[key] = true
 	if len(versions) == 0 {
 		delete(b.Objects, key)
+		b.index().Delete(key)
 		return
 	}
 	b.Objects[key] = versions
+	b.index().ReplaceOrInsert(key)
 }
 
 func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
@@ -468,17 +467,6 @@ func (p listParams) rollUp(key string) (string, bool) {
 	return key[:len(p.prefix)+i+len(p.delimiter)], true
 }
 
-func (b *bucket) sortedKeys(prefix string, currentOnly bool) []string {
-	var keys []string
-	for k, versions := range b.Objects {
-		if strings.HasPrefix(k, prefix) && (!currentOnly || !versions[0].DeleteMarker) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 type listedObject struct {
 	Key               string
 	LastModified      string
@@ -500,34 +488,28 @@ type commonPrefix struct {
 // listCurrent pages through the current objects after a marker, rolling
 // keys up into common prefixes. next is the marker of the next page.
 func listCurrent(b *bucket, p listParams, after string, withOwner bool) (objects []listedObject, prefixes []commonPrefix, next string, truncated bool) {
-	count, lastPrefix := 0, ""
-	for _, k := range b.sortedKeys(p.prefix, true) {
-		if k <= after {
-			continue
-		}
-		cp, rolled := p.rollUp(k)
-		if rolled && (cp == lastPrefix || cp == after) {
-			continue
-		}
+	count := 0
+	b.scan(p, after, false, true, func(name string, rolled bool) bool {
 		if count == p.maxKeys {
-			return objects, prefixes, next, true
+			truncated = true
+			return false
 		}
 		count++
+		next = name
 		if rolled {
-			prefixes = append(prefixes, commonPrefix{Prefix: p.enc(cp)})
-			lastPrefix, next = cp, cp
-			continue
+			prefixes = append(prefixes, commonPrefix{Prefix: p.enc(name)})
+			return true
 		}
-		v := b.Objects[k][0]
-		o := listedObject{Key: p.enc(k), LastModified: v.LastModified.Format(s3TimeFormat), ETag: v.ETag, Size: v.Size,
+		v := b.Objects[name][0]
+		o := listedObject{Key: p.enc(name), LastModified: v.LastModified.Format(s3TimeFormat), ETag: v.ETag, Size: v.Size,
 			StorageClass: "STANDARD", ChecksumAlgorithm: strings.ToUpper(v.ChecksumAlgorithm)}
 		if withOwner {
 			o.Owner = &owner{ID: canonicalUserID(v.Owner)}
 		}
 		objects = append(objects, o)
-		next = k
-	}
-	return objects, prefixes, next, false
+		return true
+	})
+	return objects, prefixes, next, truncated
 }
 
 func (s *Service) listObjectsV2(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
@@ -630,29 +612,23 @@ func (s *Service) listObjectVersions(w http.ResponseWriter, r *http.Request, req
 	var entries []versionEntry
 	var prefixes []commonPrefix
 	var nextKey, nextID string
-	truncated, count, lastPrefix := false, 0, ""
+	truncated, count := false, 0
 	full := func() bool {
 		if count == p.maxKeys {
 			truncated = true
 		}
 		return truncated
 	}
-keys:
-	for _, k := range b.sortedKeys(p.prefix, false) {
-		if k < keyMarker || (k == keyMarker && idMarker == "") {
-			continue
-		}
-		if cp, rolled := p.rollUp(k); rolled {
-			if cp == lastPrefix || cp == keyMarker {
-				continue
-			}
+	// A version-id marker resumes within the key-marker's versions.
+	b.scan(p, keyMarker, idMarker != "", false, func(k string, rolled bool) bool {
+		if rolled {
 			if full() {
-				break
+				return false
 			}
 			count++
-			prefixes = append(prefixes, commonPrefix{Prefix: p.enc(cp)})
-			lastPrefix, nextKey, nextID = cp, cp, ""
-			continue
+			prefixes = append(prefixes, commonPrefix{Prefix: p.enc(k)})
+			nextKey, nextID = k, ""
+			return true
 		}
 		versions := b.Objects[k]
 		if k == keyMarker {
@@ -664,7 +640,7 @@ keys:
 		}
 		for _, v := range versions {
 			if full() {
-				break keys
+				return false
 			}
 			count++
 			e := versionEntry{Key: p.enc(k), VersionID: v.VersionID, IsLatest: v == b.Objects[k][0],
@@ -680,7 +656,8 @@ keys:
 			entries = append(entries, e)
 			nextKey, nextID = k, v.VersionID
 		}
-	}
+		return true
+	})
 	out := struct {
 		Name                string
 		Prefix              string

@@ -27,6 +27,10 @@ type change struct {
 // held.
 func (s *Service) saveBucketLocked(name string, settings bool) error {
 	b := s.buckets[name]
+	if b != nil && b.seeds != nil {
+		b.touched = nil
+		return nil
+	}
 	var changes []any
 	switch {
 	case b == nil:
@@ -50,9 +54,28 @@ func (s *Service) saveBucketLocked(name string, settings bool) error {
 	return s.cfg.Store.Write(s.snapshotLocked, changes...)
 }
 
-// s3SnapshotLocked is S3's whole state: every bucket with its objects.
-// s.mu is held.
-func (s *Service) snapshotLocked() any { return s.buckets }
+// saveBodyLocked stores a new version's body, unless its bucket is
+// seeded and so never saved. s.mu is held.
+func (s *Service) saveBodyLocked(b *bucket, v *objectVersion) error {
+	if b.seeds != nil {
+		return nil
+	}
+	name, err := s.cfg.Store.SaveBody(v.Body)
+	v.BodyHash = name
+	return err
+}
+
+// snapshotLocked is S3's whole state: every bucket with its objects, but
+// the seeded ones. s.mu is held.
+func (s *Service) snapshotLocked() any {
+	saved := make(map[string]*bucket, len(s.buckets))
+	for name, b := range s.buckets {
+		if b.seeds == nil {
+			saved[name] = b
+		}
+	}
+	return saved
+}
 
 // Restore rebuilds S3's state from a snapshot and the changes since, and
 // reads back every body the state names.
@@ -92,6 +115,7 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 		if b.Objects == nil {
 			b.Objects = map[string][]*objectVersion{}
 		}
+		b.reindex()
 		for key, versions := range b.Objects {
 			for _, v := range versions {
 				if v.DeleteMarker {

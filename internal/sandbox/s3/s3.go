@@ -53,6 +53,11 @@ type bucket struct {
 	Objects map[string][]*objectVersion `json:",omitempty"`
 	// touched are the keys written since the bucket was last saved.
 	touched map[string]bool
+	// keys orders the keys of Objects (see index).
+	keys *keyIndex
+	// seeds are the parts of a seeded bucket (see SeedBucket), nil for
+	// any other; a seeded bucket is never saved.
+	seeds []*seedPart
 }
 
 // versioningStatus is "" for a bucket that was never versioned, else
@@ -231,8 +236,9 @@ func parseS3Target(r *http.Request) s3Target {
 }
 
 // bucketLocked finds a bucket the caller may use from the region it
-// signed for. s.mu is held.
-func (s *Service) bucketLocked(req *request, r *http.Request, name string) (*bucket, *s3Error) {
+// signed for. GetBucketLocation answers from any region, path-style, as
+// S3 does: it is how clients learn which region to sign for. s.mu is held.
+func (s *Service) bucketLocked(req *request, r *http.Request, name string, op s3Op) (*bucket, *s3Error) {
 	b := s.buckets[name]
 	if b == nil {
 		return nil, errNoSuchBucket(name)
@@ -240,7 +246,7 @@ func (s *Service) bucketLocked(req *request, r *http.Request, name string) (*buc
 	if b.Account != req.Account {
 		return nil, errAccessDenied()
 	}
-	if b.Region != req.Region {
+	if b.Region != req.Region && op.name != "GetBucketLocation" {
 		if r.URL.Query().Get("X-Amz-Credential") != "" {
 			return nil, &s3Error{status: http.StatusBadRequest, code: "AuthorizationQueryParametersError",
 				message: fmt.Sprintf("Error parsing the X-Amz-Credential parameter; the region '%s' is wrong; expecting '%s'", req.Region, b.Region), region: b.Region}

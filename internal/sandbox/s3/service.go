@@ -106,9 +106,14 @@ func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Service) runS3Op(w http.ResponseWriter, r *http.Request, req *request, t s3Target, op s3Op) {
+	if err := s.fillSeeds(t.bucket, seedScope(r, t, op)); err != nil {
+		log.Printf("sandbox: S3 %s: %v", op.name, err)
+		writeS3Err(w, r, errInternal())
+		return
+	}
 	rec := &responseRecorder{ResponseWriter: w}
 	s.mu.Lock()
-	b, serr := s.bucketLocked(req, r, t.bucket)
+	b, serr := s.bucketLocked(req, r, t.bucket, op)
 	var params map[string]any
 	if serr == nil {
 		params, serr = op.handler(s, rec, r, req, b)
@@ -189,7 +194,8 @@ func (s *Service) BucketPolicy(name string) (policy string, written time.Time, o
 // PutObject writes an object as a service does (CloudTrail's log
 // delivery): versioning and the bucket's default encryption apply, the
 // bucket owner owns it, and no request is involved. metadata is user
-// metadata, by name without the x-amz-meta- prefix.
+// metadata, by name without the x-amz-meta- prefix. A service writes only
+// new keys, so the parts of a seeded bucket need not be made first.
 func (s *Service) PutObject(bucketName, key string, body []byte, contentType string, metadata map[string]string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -204,11 +210,9 @@ func (s *Service) PutObject(bucketName, key string, body []byte, contentType str
 	for name, value := range metadata {
 		v.setMetadata(name, value)
 	}
-	name, err := s.cfg.Store.SaveBody(body)
-	if err != nil {
+	if err := s.saveBodyLocked(b, v); err != nil {
 		return fmt.Errorf("putting %s/%s: %w", bucketName, key, err)
 	}
-	v.BodyHash = name
 	s.storeVersionLocked(b, key, v)
 	if err := s.saveBucketLocked(bucketName, false); err != nil {
 		return fmt.Errorf("putting %s/%s: %w", bucketName, key, err)

@@ -18,9 +18,9 @@ const command = "github.com/opsaudit/terraform-provider-opsaudit/cmd/opsaudit-sa
 
 // StartCommand builds and starts the opsaudit-sandbox command on a free
 // loopback port with the extra flags given, and returns its endpoint URL.
-// The process is stopped with SIGTERM when the test ends, and must exit
-// cleanly.
-func StartCommand(t *testing.T, args ...string) string {
+// The process is stopped with SIGTERM when the test or benchmark ends, and
+// must exit cleanly.
+func StartCommand(t testing.TB, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "opsaudit-sandbox")
@@ -53,7 +53,8 @@ func StartCommand(t *testing.T, args ...string) string {
 			t.Errorf("sandbox did not stop within 15s of SIGTERM")
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	// The command loads its event files before it listens.
+	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(ready); err == nil {
 			return strings.TrimSpace(string(b))
@@ -64,7 +65,7 @@ func StartCommand(t *testing.T, args ...string) string {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("sandbox not ready after 30s\n%s", output.String())
+	t.Fatalf("sandbox not ready after 2 minutes\n%s", output.String())
 	return ""
 }
 
@@ -79,6 +80,8 @@ func RequireAWSCLI(t *testing.T) {
 // AWSCLI runs the AWS CLI against endpoint with the sandbox's default key
 // pair, isolated from any configuration or credentials of the machine,
 // and returns its standard output. The error includes standard error.
+// The endpoint is also in AWS_ENDPOINT_URL: commands such as validate-logs
+// make clients that ignore --endpoint-url.
 func AWSCLI(t *testing.T, endpoint, region string, args ...string) (string, error) {
 	t.Helper()
 	home := t.TempDir()
@@ -93,6 +96,7 @@ func AWSCLI(t *testing.T, endpoint, region string, args ...string) (string, erro
 		"AWS_ACCESS_KEY_ID=" + sandbox.DefaultAccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + sandbox.DefaultSecretKey,
 		"AWS_DEFAULT_REGION=" + region,
+		"AWS_ENDPOINT_URL=" + endpoint,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_MAX_ATTEMPTS=1",
 		"AWS_PAGER=",
