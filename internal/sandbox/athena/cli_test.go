@@ -1,10 +1,8 @@
 package athena_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,41 +16,23 @@ import (
 func TestCLIAthena(t *testing.T) {
 	sandboxtest.RequireAWSCLI(t)
 	endpoint := sandboxtest.StartCommand(t, "-no-history")
-	run := func(args ...string) string {
+	aws := func(v any, args ...string) {
 		t.Helper()
-		out, err := sandboxtest.AWSCLI(t, endpoint, region, args...)
-		if err != nil {
-			t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
-		}
-		return out
+		sandboxtest.AWSCLIJSON(t, endpoint, region, v, args...)
 	}
-	decode := func(out string, v any) {
-		t.Helper()
-		if err := json.Unmarshal([]byte(out), v); err != nil {
-			t.Fatalf("decoding %q: %v", out, err)
-		}
-	}
-	run("s3api", "create-bucket", "--bucket", resultsBucket)
-	run("s3api", "create-bucket", "--bucket", trailBucket)
+	aws(nil, "s3api", "create-bucket", "--bucket", resultsBucket)
+	aws(nil, "s3api", "create-bucket", "--bucket", trailBucket)
 	now := time.Now().UTC()
 	events := []event{
 		{account: accountA, region: "us-east-1", time: now.Add(-2 * time.Minute), name: "CreateServer", id: "00000001-0000-4000-8000-000000000001", user: "deployer"},
 		{account: accountA, region: "us-east-1", time: now.Add(-time.Minute), name: "DescribeServers", readOnly: true, id: "00000002-0000-4000-8000-000000000002", user: "auditor"},
 		{account: accountA, region: "us-east-1", time: now, name: "DescribeServers", readOnly: true, id: "00000003-0000-4000-8000-000000000003", user: "auditor"},
 	}
-	records := make([]any, len(events))
-	for i, ev := range events {
-		records[i] = makeRecord(ev)
-	}
-	body, err := json.Marshal(map[string]any{"Records": records})
-	if err != nil {
-		t.Fatal(err)
-	}
 	file := filepath.Join(t.TempDir(), "log.json.gz")
-	if err := os.WriteFile(file, gz(t, body), 0o600); err != nil {
+	if err := os.WriteFile(file, logFileBody(t, events), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run("s3api", "put-object", "--bucket", trailBucket, "--key", orgKey(accountA, "us-east-1", now, 1), "--body", file)
+	aws(nil, "s3api", "put-object", "--bucket", trailBucket, "--key", orgKey(accountA, "us-east-1", now, 1), "--body", file)
 	ddl, err := os.ReadFile("testdata/org_table.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +41,7 @@ func TestCLIAthena(t *testing.T) {
 	start := func(query string, args ...string) string {
 		t.Helper()
 		var started struct{ QueryExecutionId string }
-		decode(run(append([]string{"athena", "start-query-execution", "--query-string", query, "--result-configuration", "OutputLocation=" + output}, args...)...), &started)
+		aws(&started, append([]string{"athena", "start-query-execution", "--query-string", query, "--result-configuration", "OutputLocation=" + output}, args...)...)
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			var got struct {
@@ -69,7 +49,7 @@ func TestCLIAthena(t *testing.T) {
 					Status struct{ State, StateChangeReason string }
 				}
 			}
-			decode(run("athena", "get-query-execution", "--query-execution-id", started.QueryExecutionId), &got)
+			aws(&got, "athena", "get-query-execution", "--query-execution-id", started.QueryExecutionId)
 			switch got.QueryExecution.Status.State {
 			case "SUCCEEDED":
 				return started.QueryExecutionId
@@ -97,7 +77,7 @@ func TestCLIAthena(t *testing.T) {
 			}
 		}
 	}
-	decode(run("athena", "get-query-results", "--query-execution-id", id), &results)
+	aws(&results, "athena", "get-query-results", "--query-execution-id", id)
 	var rows [][]string
 	for _, r := range results.ResultSet.Rows {
 		var row []string
@@ -117,7 +97,7 @@ func TestCLIAthena(t *testing.T) {
 			Parameters map[string]string
 		}
 	}
-	decode(run("athena", "get-table-metadata", "--catalog-name", "AwsDataCatalog", "--database-name", "audit", "--table-name", "cloudtrail_logs"), &table)
+	aws(&table, "athena", "get-table-metadata", "--catalog-name", "AwsDataCatalog", "--database-name", "audit", "--table-name", "cloudtrail_logs")
 	if got := table.TableMetadata.Parameters["projection.enabled"]; got != "true" {
 		t.Errorf("get-table-metadata Parameters = %v", table.TableMetadata.Parameters)
 	}

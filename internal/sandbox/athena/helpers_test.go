@@ -298,6 +298,15 @@ func (f *fixture) putArchive(t *testing.T) *archive {
 
 func (f *fixture) putLogFile(t *testing.T, key string, events []event) int64 {
 	t.Helper()
+	body := logFileBody(t, events)
+	f.putObject(t, key, body)
+	return int64(len(body))
+}
+
+// logFileBody is a log file of the events, as CloudTrail writes it:
+// gzipped {"Records":[...]}.
+func logFileBody(t *testing.T, events []event) []byte {
+	t.Helper()
 	records := make([]any, len(events))
 	for i, ev := range events {
 		records[i] = makeRecord(ev)
@@ -306,9 +315,7 @@ func (f *fixture) putLogFile(t *testing.T, key string, events []event) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zipped := gz(t, body)
-	f.putObject(t, key, zipped)
-	return int64(len(zipped))
+	return gz(t, body)
 }
 
 func gz(t *testing.T, b []byte) []byte {

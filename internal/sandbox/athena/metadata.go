@@ -23,20 +23,25 @@ type catalogInput struct {
 
 const maxMetadataPage = 50
 
-// checkCatalog validates the parameters every catalog read shares: the
-// catalog, which must be AwsDataCatalog, and the page size.
-func checkCatalog(in *catalogInput) *apiError {
+// catalogRequest decodes a catalog read's input and checks the
+// parameters every catalog read shares: the catalog, which must be
+// AwsDataCatalog, and the page.
+func catalogRequest(body []byte) (*catalogInput, *apiError) {
+	in := &catalogInput{}
+	if e := decode(body, in); e != nil {
+		return nil, e
+	}
 	switch {
 	case in.CatalogName == nil:
-		return missingParameter("catalogName")
+		return nil, missingParameter("catalogName")
 	case !strings.EqualFold(*in.CatalogName, catalogName):
-		return invalidRequest("DATACATALOG_NOT_FOUND", "Catalog '%s' does not exist", *in.CatalogName)
+		return nil, invalidRequest("DATACATALOG_NOT_FOUND", "Catalog '%s' does not exist", *in.CatalogName)
 	case in.MaxResults != nil && (*in.MaxResults < 1 || *in.MaxResults > maxMetadataPage):
-		return validationError("Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", *in.MaxResults, maxMetadataPage)
+		return nil, validationError("Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", *in.MaxResults, maxMetadataPage)
 	case in.NextToken != nil && *in.NextToken == "":
-		return validationError("Value '' at 'nextToken' failed to satisfy constraint: Member must have length greater than or equal to 1")
+		return nil, validationError("Value '' at 'nextToken' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
-	return nil
+	return in, nil
 }
 
 // databaseLocked finds the database a catalog read names. s.mu is held.
@@ -62,16 +67,13 @@ func (d *database) output() databaseOutput {
 }
 
 func (s *Service) getDatabase(c awsapi.Caller, body []byte) (any, *apiError) {
-	var in catalogInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	if e := checkCatalog(&in); e != nil {
+	in, e := catalogRequest(body)
+	if e != nil {
 		return nil, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, e := s.databaseLocked(c, &in)
+	d, e := s.databaseLocked(c, in)
 	if e != nil {
 		return nil, e
 	}
@@ -79,17 +81,14 @@ func (s *Service) getDatabase(c awsapi.Caller, body []byte) (any, *apiError) {
 }
 
 func (s *Service) listDatabases(c awsapi.Caller, body []byte) (any, *apiError) {
-	var in catalogInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	if e := checkCatalog(&in); e != nil {
+	in, e := catalogRequest(body)
+	if e != nil {
 		return nil, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dbs := s.catalogLocked(scope(c)).Databases
-	names, next, e := page(sortedNames(dbs), &in)
+	names, next, e := page(sortedNames(dbs), in)
 	if e != nil {
 		return nil, e
 	}
@@ -105,11 +104,8 @@ func (s *Service) listDatabases(c awsapi.Caller, body []byte) (any, *apiError) {
 }
 
 func (s *Service) getTableMetadata(c awsapi.Caller, body []byte) (any, *apiError) {
-	var in catalogInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	if e := checkCatalog(&in); e != nil {
+	in, e := catalogRequest(body)
+	if e != nil {
 		return nil, e
 	}
 	if in.TableName == nil {
@@ -117,7 +113,7 @@ func (s *Service) getTableMetadata(c awsapi.Caller, body []byte) (any, *apiError
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, e := s.databaseLocked(c, &in)
+	d, e := s.databaseLocked(c, in)
 	if e != nil {
 		return nil, e
 	}
@@ -129,11 +125,8 @@ func (s *Service) getTableMetadata(c awsapi.Caller, body []byte) (any, *apiError
 }
 
 func (s *Service) listTableMetadata(c awsapi.Caller, body []byte) (any, *apiError) {
-	var in catalogInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	if e := checkCatalog(&in); e != nil {
+	in, e := catalogRequest(body)
+	if e != nil {
 		return nil, e
 	}
 	var filter *regexp.Regexp
@@ -145,7 +138,7 @@ func (s *Service) listTableMetadata(c awsapi.Caller, body []byte) (any, *apiErro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, e := s.databaseLocked(c, &in)
+	d, e := s.databaseLocked(c, in)
 	if e != nil {
 		return nil, e
 	}
@@ -155,7 +148,7 @@ func (s *Service) listTableMetadata(c awsapi.Caller, body []byte) (any, *apiErro
 			matching = append(matching, n)
 		}
 	}
-	names, next, e := page(matching, &in)
+	names, next, e := page(matching, in)
 	if e != nil {
 		return nil, e
 	}

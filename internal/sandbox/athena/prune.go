@@ -43,32 +43,21 @@ type tableRef struct {
 func tableRefs(tree any) []tableRef {
 	ctes := map[string]bool{}
 	var refs []tableRef
-	var walk func(v any)
-	walk = func(v any) {
-		switch n := v.(type) {
-		case []any:
-			for _, e := range n {
-				walk(e)
-			}
-		case map[string]any:
-			if n["type"] == "SELECT_NODE" {
-				from, _ := n["from_table"].(map[string]any)
-				collectFrom(n, from, from != nil && from["type"] == "BASE_TABLE", &refs)
-			}
-			if m, ok := n["cte_map"].(map[string]any); ok {
-				entries, _ := m["map"].([]any)
-				for _, e := range entries {
-					if entry, ok := e.(map[string]any); ok {
-						ctes[strings.ToLower(fmt.Sprint(entry["key"]))] = true
-					}
+	walk(tree, func(n map[string]any) bool {
+		if n["type"] == "SELECT_NODE" {
+			from, _ := n["from_table"].(map[string]any)
+			collectFrom(n, from, from != nil && from["type"] == "BASE_TABLE", &refs)
+		}
+		if m, ok := n["cte_map"].(map[string]any); ok {
+			entries, _ := m["map"].([]any)
+			for _, e := range entries {
+				if entry, ok := e.(map[string]any); ok {
+					ctes[strings.ToLower(fmt.Sprint(entry["key"]))] = true
 				}
 			}
-			for _, child := range n {
-				walk(child)
-			}
 		}
-	}
-	walk(tree)
+		return true
+	})
 	out := refs[:0]
 	for _, r := range refs {
 		if r.schema == "" && r.catalog == "" && ctes[r.name] {
@@ -77,6 +66,23 @@ func tableRefs(tree any) []tableRef {
 		out = append(out, r)
 	}
 	return out
+}
+
+// walk visits the objects of a syntax tree, depth first; visit returns
+// false to leave an object's members unvisited.
+func walk(v any, visit func(map[string]any) bool) {
+	switch n := v.(type) {
+	case []any:
+		for _, e := range n {
+			walk(e, visit)
+		}
+	case map[string]any:
+		if visit(n) {
+			for _, child := range n {
+				walk(child, visit)
+			}
+		}
+	}
 }
 
 // collectFrom adds the base tables of a FROM clause, joins included.
@@ -139,45 +145,32 @@ func conjuncts(expr any) []map[string]any {
 func partitionColumns(expr map[string]any, ref tableRef, keys, columns map[string]bool) (cols []string, ok bool) {
 	seen := map[string]bool{}
 	ok = true
-	var walk func(v any)
-	walk = func(v any) {
-		switch n := v.(type) {
-		case []any:
-			for _, e := range n {
-				walk(e)
+	walk(expr, func(n map[string]any) bool {
+		switch n["class"] {
+		case "SUBQUERY":
+			ok = false
+			return false
+		case "COLUMN_REF":
+			names, _ := n["column_names"].([]any)
+			col := ""
+			switch {
+			case len(names) == 1 && ref.sole && !columns[strings.ToLower(str(names[0]))]:
+				return false
+			case len(names) == 1 && ref.sole:
+				col = strings.ToLower(str(names[0]))
+			case len(names) == 2 && strings.EqualFold(str(names[0]), ref.alias):
+				col = strings.ToLower(str(names[1]))
 			}
-		case map[string]any:
-			switch n["class"] {
-			case "SUBQUERY":
+			if !keys[col] {
 				ok = false
-				return
-			case "COLUMN_REF":
-				names, _ := n["column_names"].([]any)
-				col := ""
-				switch {
-				case len(names) == 1 && ref.sole && !columns[strings.ToLower(str(names[0]))]:
-					return
-				case len(names) == 1 && ref.sole:
-					col = strings.ToLower(str(names[0]))
-				case len(names) == 2 && strings.EqualFold(str(names[0]), ref.alias):
-					col = strings.ToLower(str(names[1]))
-				}
-				if !keys[col] {
-					ok = false
-					return
-				}
-				if !seen[col] {
-					seen[col] = true
-					cols = append(cols, col)
-				}
-				return
+			} else if !seen[col] {
+				seen[col] = true
+				cols = append(cols, col)
 			}
-			for _, child := range n {
-				walk(child)
-			}
+			return false
 		}
-	}
-	walk(expr)
+		return ok
+	})
 	return cols, ok && len(cols) > 0
 }
 

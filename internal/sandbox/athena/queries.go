@@ -387,14 +387,20 @@ func (s *Service) findLocked(c awsapi.Caller, id *string) (*execution, *apiError
 	return ex, nil
 }
 
-func (s *Service) getQueryExecution(c awsapi.Caller, body []byte) (any, *apiError) {
+// requestedLocked finds the query execution a request's
+// QueryExecutionId names. s.mu is held.
+func (s *Service) requestedLocked(c awsapi.Caller, body []byte) (*execution, *apiError) {
 	var in getQueryExecutionInput
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
+	return s.findLocked(c, in.QueryExecutionID)
+}
+
+func (s *Service) getQueryExecution(c awsapi.Caller, body []byte) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ex, e := s.findLocked(c, in.QueryExecutionID)
+	ex, e := s.requestedLocked(c, body)
 	if e != nil {
 		return nil, e
 	}
@@ -402,13 +408,9 @@ func (s *Service) getQueryExecution(c awsapi.Caller, body []byte) (any, *apiErro
 }
 
 func (s *Service) stopQueryExecution(c awsapi.Caller, body []byte) (any, *apiError) {
-	var in getQueryExecutionInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ex, e := s.findLocked(c, in.QueryExecutionID)
+	ex, e := s.requestedLocked(c, body)
 	if e != nil {
 		return nil, e
 	}
