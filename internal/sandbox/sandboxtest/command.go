@@ -3,6 +3,7 @@ package sandboxtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,6 +108,22 @@ func AWSCLI(t *testing.T, endpoint, region string, args ...string) (string, erro
 		return stdout.String(), &cliError{err: err, stderr: stderr.String()}
 	}
 	return stdout.String(), nil
+}
+
+// AWSCLIJSON runs the AWS CLI as AWSCLI does and decodes its JSON output
+// into v; a failure of either fails the test.
+func AWSCLIJSON(t *testing.T, endpoint, region string, v any, args ...string) {
+	t.Helper()
+	out, err := AWSCLI(t, endpoint, region, args...)
+	if err != nil {
+		t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
+	}
+	if v == nil {
+		return
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("aws %s: decoding %q: %v", strings.Join(args, " "), out, err)
+	}
 }
 
 type cliError struct {
