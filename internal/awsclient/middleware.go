@@ -5,14 +5,20 @@ import (
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"golang.org/x/time/rate"
 )
 
-// logCalls adds request logging to every client. Only the operation,
-// region, status and request id are logged: never headers or bodies, which
-// carry signatures, session tokens and engine attributes.
+// logCalls adds a debug line for every call: service, operation, region,
+// request id, attempts and duration. Never headers or bodies, which carry
+// signatures, session tokens and engine attributes.
+//
+// It sits at the end of the Initialize step because clients generated before
+// the SDK moved service metadata into invokeOperation (CloudTrail among them)
+// register the service, operation and region in an Initialize middleware
+// added Before, and the stack values it sets are visible only downstream.
 func logCalls(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("OpsauditLogging",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
@@ -27,6 +33,9 @@ func logCalls(stack *middleware.Stack) error {
 			if id, ok := awsmiddleware.GetRequestIDMetadata(md); ok {
 				fields["aws_request_id"] = id
 			}
+			if attempts, ok := retry.GetAttemptResults(md); ok {
+				fields["aws_attempts"] = len(attempts.Results)
+			}
 			if err != nil {
 				fields["error"] = err.Error()
 				tflog.Debug(ctx, "AWS call failed", fields)
@@ -34,7 +43,7 @@ func logCalls(stack *middleware.Stack) error {
 				tflog.Debug(ctx, "AWS call", fields)
 			}
 			return out, md, err
-		}), middleware.Before)
+		}), middleware.After)
 }
 
 // paceLookups makes every LookupEvents attempt, retries included, wait for

@@ -1,12 +1,8 @@
 package lookup
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -14,7 +10,7 @@ import (
 	"time"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
-	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/benchrecords"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
@@ -33,7 +29,7 @@ func BenchmarkLookup(b *testing.B) {
 	b.Run("pacing", func(b *testing.B) {
 		const perRegion = 2000
 		now := time.Now().UTC()
-		file := writeEvents(b, regions, perRegion, now)
+		file := benchrecords.WriteRecords(b, regions, perRegion, now)
 		endpoint := sandboxtest.StartCommand(b, "-no-history", "-events", file, "-lookup-rps", fmt.Sprint(benchRate))
 		clients := benchClients(b, endpoint, benchRate)
 		q := Query{Regions: regions, Start: now.Add(-8 * 24 * time.Hour), End: now.Add(time.Minute)}
@@ -98,7 +94,7 @@ func BenchmarkLookup(b *testing.B) {
 		const rate = 400
 		perRegion := (totalEvents + len(regions) - 1) / len(regions)
 		now := time.Now().UTC()
-		file := writeEvents(b, regions, perRegion, now)
+		file := benchrecords.WriteRecords(b, regions, perRegion, now)
 		endpoint := sandboxtest.StartCommand(b, "-no-history", "-events", file, "-lookup-rps", fmt.Sprint(rate))
 		clients := benchClients(b, endpoint, rate)
 		q := Query{Regions: regions, Start: now.Add(-8 * 24 * time.Hour), End: now.Add(time.Minute), MaxEvents: totalEvents}
@@ -181,62 +177,4 @@ func benchClients(b *testing.B, endpoint string, rps float64) *awsclient.Clients
 		b.Fatalf("building clients: %v", err)
 	}
 	return c
-}
-
-var benchActions = []string{"DescribeServers", "DescribeBackups", "UpdateServer", "CreateBackup", "DescribeEvents", "AssociateNode"}
-
-// writeEvents writes a CloudTrail log file of perRegion OpsWorks CM
-// records in each region, spread over the week before now.
-func writeEvents(b *testing.B, regions []string, perRegion int, now time.Time) string {
-	b.Helper()
-	path := filepath.Join(b.TempDir(), "events.json")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	step := 7 * 24 * time.Hour / time.Duration(perRegion)
-	_, _ = w.WriteString(`{"Records":[`)
-	for ri, region := range regions {
-		for i := range perRegion {
-			if ri+i > 0 {
-				_ = w.WriteByte(',')
-			}
-			name := benchActions[i%len(benchActions)]
-			user := fmt.Sprintf("user-%d", i%7)
-			rec := map[string]any{
-				"eventVersion": "1.09",
-				"userIdentity": map[string]any{
-					"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": "arn:aws:iam::123456789012:user/" + user,
-					"accountId": "123456789012", "accessKeyId": "AKIAEXAMPLE", "userName": user,
-				},
-				"eventTime":          now.Add(-time.Duration(i) * step).Format(time.RFC3339),
-				"eventSource":        events.DefaultEventSource,
-				"eventName":          name,
-				"awsRegion":          region,
-				"sourceIPAddress":    fmt.Sprintf("203.0.113.%d", i%250),
-				"userAgent":          "aws-cli/2.15.30",
-				"requestParameters":  map[string]any{"serverName": fmt.Sprintf("server-%d", i%13)},
-				"responseElements":   nil,
-				"requestID":          fmt.Sprintf("%08x-0000-4000-8000-%012x", ri, i),
-				"eventID":            fmt.Sprintf("%08x-1111-4000-8000-%012x", ri, i),
-				"readOnly":           strings.HasPrefix(name, "Describe"),
-				"eventType":          "AwsApiCall",
-				"managementEvent":    true,
-				"recipientAccountId": "123456789012",
-			}
-			if err := enc.Encode(rec); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	_, _ = w.WriteString("]}")
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return path
 }

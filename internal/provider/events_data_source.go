@@ -4,17 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -60,8 +63,10 @@ type eventsModel struct {
 	SourceIPCIDRs types.List   `tfsdk:"source_ip_cidrs"`
 	MaxEvents     types.Int64  `tfsdk:"max_events"`
 	OnRegionError types.String `tfsdk:"on_region_error"`
+	IncludeRecord types.Bool   `tfsdk:"include_record"`
+	Records       types.Map    `tfsdk:"records"`
 
-	Events            []eventModel `tfsdk:"events"`
+	Events            types.List   `tfsdk:"events"`
 	TotalCount        types.Int64  `tfsdk:"total_count"`
 	Truncated         types.Bool   `tfsdk:"truncated"`
 	CountsByEventName types.Map    `tfsdk:"counts_by_event_name"`
@@ -69,37 +74,9 @@ type eventsModel struct {
 	RegionsQueried    types.List   `tfsdk:"regions_queried"`
 }
 
-// eventModel is one element of `events`; its names are the ones the
+// eventsEvent is one element of `events`; its names are the ones the
 // policy package's CEL rules use.
-type eventModel struct {
-	EventID           types.String    `tfsdk:"event_id"`
-	EventName         types.String    `tfsdk:"event_name"`
-	EventTime         types.String    `tfsdk:"event_time"`
-	Region            types.String    `tfsdk:"region"`
-	EventSource       types.String    `tfsdk:"event_source"`
-	Username          types.String    `tfsdk:"username"`
-	UserIdentityType  types.String    `tfsdk:"user_identity_type"`
-	PrincipalARN      types.String    `tfsdk:"principal_arn"`
-	SessionIssuerARN  types.String    `tfsdk:"session_issuer_arn"`
-	AccountID         types.String    `tfsdk:"account_id"`
-	AccessKeyID       types.String    `tfsdk:"access_key_id"`
-	InvokedBy         types.String    `tfsdk:"invoked_by"`
-	MFAAuthenticated  types.Bool      `tfsdk:"mfa_authenticated"`
-	SourceIPAddress   types.String    `tfsdk:"source_ip_address"`
-	UserAgent         types.String    `tfsdk:"user_agent"`
-	ReadOnly          types.Bool      `tfsdk:"read_only"`
-	ErrorCode         types.String    `tfsdk:"error_code"`
-	ErrorMessage      types.String    `tfsdk:"error_message"`
-	Resources         []resourceModel `tfsdk:"resources"`
-	RequestParameters types.String    `tfsdk:"request_parameters"`
-	ResponseElements  types.String    `tfsdk:"response_elements"`
-	CloudTrailEvent   types.String    `tfsdk:"cloudtrail_event"`
-}
-
-type resourceModel struct {
-	Type types.String `tfsdk:"type"`
-	Name types.String `tfsdk:"name"`
-}
+var eventsEvent = schema.NestedAttributeObject{Attributes: eventAttributes()}
 
 func (d *eventsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_events"
@@ -118,9 +95,6 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				listvalidator.ValueStringsAre(append([]validator.String{stringvalidator.LengthBetween(1, 2000)}, extra...)...),
 			},
 		}
-	}
-	str := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The management events CloudTrail recorded for a service (OpsWorks CM by default) in the " +
@@ -198,50 +172,19 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"events": schema.ListNestedAttribute{
 				Computed:            true,
 				MarkdownDescription: "Matching events, newest first across regions, each event id once.",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"event_id":           str("CloudTrail event id."),
-					"event_name":         str("API action, such as `CreateServer`."),
-					"event_time":         str("Time of the call, RFC 3339 in UTC."),
-					"region":             str("Region the call was made in."),
-					"event_source":       str("Service, such as `opsworks-cm.amazonaws.com`."),
-					"username":           str("User name as CloudTrail reports it: IAM user name, `root`, session name or invoking service."),
-					"user_identity_type": str("`IAMUser`, `AssumedRole`, `Root`, `AWSService`, `FederatedUser`..."),
-					"principal_arn":      str("ARN of the caller; null when the record has none (AWS services)."),
-					"session_issuer_arn": str("For an assumed-role session, the role's ARN; otherwise null."),
-					"account_id":         str("Account of the caller."),
-					"access_key_id":      str("Access key the call was signed with; null when none."),
-					"invoked_by":         str("AWS service that made the call on the caller's behalf; null otherwise."),
-					"mfa_authenticated": schema.BoolAttribute{Computed: true,
-						MarkdownDescription: "Whether the session was authenticated with MFA."},
-					"source_ip_address": str("Caller's IP address, or the calling service's name."),
-					"user_agent":        str("Caller's user agent."),
-					"read_only": schema.BoolAttribute{Computed: true,
-						MarkdownDescription: "Whether the call only reads."},
-					"error_code":    str("Error code of a failed call; null when the call succeeded."),
-					"error_message": str("Error message of a failed call; null when the call succeeded."),
-					"resources": schema.ListNestedAttribute{
-						Computed:            true,
-						MarkdownDescription: "Resources the call referenced, as LookupEvents reports them.",
-						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-							"type": str("Resource type, such as `AWS::OpsWorksCM::Server`."),
-							"name": str("Resource name or ARN."),
-						}},
-					},
-					"request_parameters": str("Request parameters, JSON (`null` when none), credentials redacted; read with `jsondecode`."),
-					"response_elements":  str("Response elements, JSON (`null` when none), credentials redacted."),
-					"cloudtrail_event":   str("The whole CloudTrail record, JSON, credentials redacted."),
-				}},
+				NestedObject:        eventsEvent,
 			},
 			"total_count": schema.Int64Attribute{Computed: true, MarkdownDescription: "Number of events in `events`."},
 			"truncated": schema.BoolAttribute{Computed: true,
 				MarkdownDescription: "Whether more events matched than `max_events`: only the newest were kept."},
 			"counts_by_event_name": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
 				MarkdownDescription: "Number of events in `events` per event name."},
-			"latest_event_time": str("Time of the newest event, RFC 3339; null when there is none."),
+			"latest_event_time": computedString("Time of the newest event, RFC 3339; null when there is none."),
 			"regions_queried": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "Regions that answered for the whole window."},
 		},
 	}
+	maps.Copy(resp.Schema.Attributes, recordAttributes())
 }
 
 func (d *eventsDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
@@ -287,6 +230,7 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		"regions": q.Regions, "start": q.Start.Format(time.RFC3339), "end": q.End.Format(time.RFC3339),
 		"event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
 	})
+	start := time.Now()
 	res, err := lookup.Run(ctx, d.clients, q)
 	if err != nil {
 		resp.Diagnostics.AddError("Looking up CloudTrail events", lookupFailure(err))
@@ -296,13 +240,12 @@ func (d *eventsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		resp.Diagnostics.AddWarning("CloudTrail events incomplete: region "+f.Region+" failed",
 			awserr.Explain(f)+"\n\nIts events are missing and it is left out of regions_queried.")
 	}
-	tflog.Debug(ctx, "Looked up events", map[string]any{"events": len(res.Events), "truncated": res.Truncated})
+	tflog.Debug(ctx, "Looked up events", map[string]any{"events": len(res.Events), "truncated": res.Truncated,
+		"duration_ms": time.Since(start).Milliseconds()})
 
-	resp.Diagnostics.Append(m.setResult(ctx, res)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	start = time.Now()
+	resp.Diagnostics.Append(m.writeState(ctx, res, &resp.State)...)
+	tflog.Debug(ctx, "Built events state", map[string]any{"events": len(res.Events), "duration_ms": time.Since(start).Milliseconds()})
 }
 
 // lookupFailure is the detail of a lookup that failed in a region: the
@@ -380,17 +323,33 @@ func (m *eventsModel) query(ctx context.Context, clients *awsclient.Clients, now
 	return q, diags
 }
 
-func (m *eventsModel) setResult(ctx context.Context, res *lookup.Result) diag.Diagnostics {
-	var diags diag.Diagnostics
+// writeState writes the configuration and the result to state.
+func (m *eventsModel) writeState(ctx context.Context, res *lookup.Result, state *tfsdk.State) diag.Diagnostics {
+	list, diags := m.setResult(ctx, res)
+	if diags.HasError() {
+		return diags
+	}
+	diags.Append(state.Set(ctx, m)...)
+	if diags.HasError() {
+		return diags
+	}
+	return append(diags, setTopLevel(ctx, state, "events", list)...)
+}
+
+// setResult sets the result's attributes but events, which it returns
+// for setTopLevel.
+func (m *eventsModel) setResult(ctx context.Context, res *lookup.Result) (types.List, diag.Diagnostics) {
 	// An empty list, not null: "no events" is an answer.
-	m.Events = make([]eventModel, len(res.Events))
+	list, diags := objectList(eventsEvent, len(res.Events), func(i int) map[string]attr.Value {
+		return eventValues(&res.Events[i])
+	})
+	var d diag.Diagnostics
+	m.Records, d = records(res.Events, m.IncludeRecord.ValueBool())
+	diags.Append(d...)
 	counts := map[string]int64{}
 	for i := range res.Events {
-		ev := &res.Events[i]
-		m.Events[i] = newEventModel(ev)
-		counts[ev.EventName]++
+		counts[res.Events[i].EventName]++
 	}
-	var d diag.Diagnostics
 	m.CountsByEventName, d = types.MapValueFrom(ctx, types.Int64Type, counts)
 	diags.Append(d...)
 	m.RegionsQueried, d = types.ListValueFrom(ctx, types.StringType, res.RegionsQueried)
@@ -401,38 +360,7 @@ func (m *eventsModel) setResult(ctx context.Context, res *lookup.Result) diag.Di
 	if len(res.Events) > 0 {
 		m.LatestEventTime = types.StringValue(res.Events[0].EventTime.Format(time.RFC3339))
 	}
-	return diags
-}
-
-func newEventModel(ev *events.Event) eventModel {
-	resources := make([]resourceModel, len(ev.Resources))
-	for i, r := range ev.Resources {
-		resources[i] = resourceModel{Type: types.StringValue(r.Type), Name: types.StringValue(r.Name)}
-	}
-	return eventModel{
-		EventID:           types.StringValue(ev.EventID),
-		EventName:         types.StringValue(ev.EventName),
-		EventTime:         types.StringValue(ev.EventTime.UTC().Format(time.RFC3339)),
-		Region:            types.StringValue(ev.Region),
-		EventSource:       types.StringValue(ev.EventSource),
-		Username:          types.StringValue(ev.Username),
-		UserIdentityType:  types.StringValue(ev.UserIdentityType),
-		PrincipalARN:      nullIfEmpty(ev.PrincipalARN),
-		SessionIssuerARN:  nullIfEmpty(ev.SessionIssuerARN),
-		AccountID:         types.StringValue(ev.AccountID),
-		AccessKeyID:       nullIfEmpty(ev.AccessKeyID),
-		InvokedBy:         nullIfEmpty(ev.InvokedBy),
-		MFAAuthenticated:  types.BoolValue(ev.MFAAuthenticated),
-		SourceIPAddress:   types.StringValue(ev.SourceIPAddress),
-		UserAgent:         types.StringValue(ev.UserAgent),
-		ReadOnly:          types.BoolValue(ev.ReadOnly),
-		ErrorCode:         nullIfEmpty(ev.ErrorCode),
-		ErrorMessage:      nullIfEmpty(ev.ErrorMessage),
-		Resources:         resources,
-		RequestParameters: types.StringValue(ev.RequestParameters),
-		ResponseElements:  types.StringValue(ev.ResponseElements),
-		CloudTrailEvent:   types.StringValue(ev.CloudTrailEvent),
-	}
+	return list, diags
 }
 
 // nullIfEmpty makes an absent value null, so that HCL tests it with

@@ -33,21 +33,21 @@ func newTerraformCLI(t *testing.T, opts sandbox.Options) *terraformCLI {
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return terraformCLIAt(t, hs.URL)
+	return terraformCLIFor(t, hs.URL)
 }
 
-// terraformCLIAt is a built provider behind a dev_overrides CLI
-// configuration and the sandbox at endpoint.
-func terraformCLIAt(t testing.TB, endpoint string) *terraformCLI {
-	t.Helper()
+// terraformCLIFor builds the provider and points Terraform and the AWS
+// variables at the sandbox at endpoint.
+func terraformCLIFor(tb testing.TB, endpoint string) *terraformCLI {
+	tb.Helper()
 	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if bin == "" {
-		t.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: the examples need Terraform 1.8 or later")
+		tb.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: running Terraform needs Terraform 1.8 or later")
 	}
-	dir := t.TempDir()
+	dir := tb.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-opsaudit"), "github.com/opsaudit/terraform-provider-opsaudit")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
+		tb.Fatalf("building the provider: %v\n%s", err, out)
 	}
 	cliConfig := filepath.Join(dir, "cli.tfrc")
 	if err := os.WriteFile(cliConfig, []byte(`provider_installation {
@@ -57,7 +57,7 @@ func terraformCLIAt(t testing.TB, endpoint string) *terraformCLI {
   direct {}
 }
 `), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return &terraformCLI{
 		bin:      bin,
@@ -71,8 +71,8 @@ func terraformCLIAt(t testing.TB, endpoint string) *terraformCLI {
 	}
 }
 
-func (c *terraformCLI) run(t testing.TB, dir string, args ...string) (string, error) {
-	t.Helper()
+func (c *terraformCLI) run(tb testing.TB, dir string, args ...string) (string, error) {
+	tb.Helper()
 	cmd := exec.Command(c.bin, args...)
 	cmd.Dir = dir
 	cmd.Env = c.env

@@ -27,7 +27,7 @@ import (
 func BenchmarkLogValidation(b *testing.B) {
 	sandboxtest.RequireAWSCLI(b)
 	endpoint := sandboxtest.StartCommand(b)
-	tf := terraformCLIAt(b, endpoint)
+	tf := terraformCLIFor(b, endpoint)
 
 	// The signed week ends with the last digest delivered. The window
 	// ends an hour before it, as validate-logs reads digests up to an

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 )
@@ -184,6 +185,23 @@ func (p *opsauditProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 }
 
 func (p *opsauditProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	// A default in place of a value known only after apply would send the
+	// plan's calls elsewhere (another endpoint, no role, other retries):
+	// Terraform defers instead where it can, else the plan stops here.
+	if unknown := unknownArguments(req.Config.Raw); len(unknown) > 0 {
+		if req.ClientCapabilities.DeferralAllowed {
+			resp.Deferred = &provider.Deferred{Reason: provider.DeferredReasonProviderConfigUnknown}
+			return
+		}
+		for _, at := range unknown {
+			resp.Diagnostics.AddAttributeError(at, "Provider argument known only after apply", fmt.Sprintf(
+				"%s is known only after apply, and the provider needs it to set up %s before it can read any data "+
+					"source or plan any resource. Set it from values known at plan time (variables, locals, data "+
+					"sources of other providers), or apply what it comes from first with terraform apply -target.",
+				at, argumentPurpose(at)))
+		}
+		return
+	}
 	var m providerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
@@ -205,16 +223,6 @@ func (p *opsauditProvider) Configure(ctx context.Context, req provider.Configure
 }
 
 func (m providerModel) toConfig(ctx context.Context, resp *provider.ConfigureResponse) (awsclient.Config, bool) {
-	for name, v := range map[string]interface{ IsUnknown() bool }{
-		"region": m.Region, "regions": m.Regions, "profile": m.Profile, "access_key": m.AccessKey,
-		"secret_key": m.SecretKey, "token": m.Token, "shared_config_files": m.SharedConfigFiles,
-		"shared_credentials_files": m.SharedCredentialsFiles,
-	} {
-		if v.IsUnknown() {
-			resp.Diagnostics.AddAttributeError(path.Root(name), "Unknown provider argument",
-				"The provider cannot be configured from a value known only after apply. Use a value known at plan time.")
-		}
-	}
 	cfg := awsclient.Config{
 		Region:                  m.Region.ValueString(),
 		Profile:                 m.Profile.ValueString(),
@@ -251,6 +259,58 @@ func (m providerModel) toConfig(ctx context.Context, resp *provider.ConfigureRes
 		}
 	}
 	return cfg, !resp.Diagnostics.HasError()
+}
+
+// argumentPurpose says what the provider sets up with the argument at p.
+func argumentPurpose(p path.Path) string {
+	if steps := p.Steps(); len(steps) > 0 {
+		if purpose, ok := argumentPurposes[steps[0].String()]; ok {
+			return purpose
+		}
+	}
+	return "its AWS clients"
+}
+
+// argumentPurposes says, for each top-level provider argument, what the
+// provider sets up with it.
+var argumentPurposes = map[string]string{
+	"region":                     "the home region",
+	"regions":                    "the regions event queries fan out to",
+	"profile":                    "the AWS credentials",
+	"shared_config_files":        "the AWS credentials",
+	"shared_credentials_files":   "the AWS credentials",
+	"access_key":                 "the AWS credentials",
+	"secret_key":                 "the AWS credentials",
+	"token":                      "the AWS credentials",
+	"assume_role":                "the role it assumes",
+	"endpoints":                  "the service endpoints",
+	"s3_use_path_style":          "how S3 buckets are addressed",
+	"max_retries":                "the retries of every AWS call",
+	"lookup_requests_per_second": "the pace of LookupEvents calls",
+}
+
+// unknownArguments lists the paths of the configuration's unknown values,
+// whole blocks or lists included, without descending into them.
+func unknownArguments(config tftypes.Value) []path.Path {
+	var unknown []path.Path
+	// The callback never fails, so neither does the walk.
+	_ = tftypes.Walk(config, func(ap *tftypes.AttributePath, v tftypes.Value) (bool, error) {
+		if v.IsKnown() {
+			return true, nil
+		}
+		p := path.Empty()
+		for _, step := range ap.Steps() {
+			switch s := step.(type) {
+			case tftypes.AttributeName:
+				p = p.AtName(string(s))
+			case tftypes.ElementKeyInt:
+				p = p.AtListIndex(int(s))
+			}
+		}
+		unknown = append(unknown, p)
+		return false, nil
+	})
+	return unknown
 }
 
 func (p *opsauditProvider) Resources(_ context.Context) []func() resource.Resource {

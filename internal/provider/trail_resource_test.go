@@ -84,6 +84,23 @@ type readBack struct {
 	tags      map[string]string
 }
 
+// checkTrailGone passes when CloudTrail answers that none of the named
+// trails exists.
+func checkTrailGone(env *accEnv, names ...string) func(*terraform.State) error {
+	return func(*terraform.State) error {
+		for _, n := range names {
+			_, err := env.CloudTrail("").GetTrail(context.Background(), &cloudtrail.GetTrailInput{Name: aws.String(n)})
+			if err == nil {
+				return fmt.Errorf("trail %s still exists", n)
+			}
+			if !awserr.IsA[*cttypes.TrailNotFoundException](err) {
+				return fmt.Errorf("GetTrail %s: %w", n, err)
+			}
+		}
+		return nil
+	}
+}
+
 func (e *accEnv) readBack(name string) (*readBack, error) {
 	ctx := context.Background()
 	ct := e.CloudTrail("")
@@ -220,14 +237,7 @@ func TestAccTrailResource(t *testing.T) {
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy: func(*terraform.State) error {
-			for _, n := range []string{name, renamed} {
-				if _, err := env.readBack(n); err == nil {
-					return fmt.Errorf("trail %s still exists after destroy", n)
-				}
-			}
-			return nil
-		},
+		CheckDestroy:             checkTrailGone(env, name, renamed),
 		Steps: []resource.TestStep{
 			{
 				// The policy is written just before apply: CreateTrail is
@@ -446,15 +456,41 @@ func TestAccTrailResource(t *testing.T) {
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					env.expectTrail(renamed, wantDefaults),
-					func(*terraform.State) error {
-						if _, err := env.readBack(name); err == nil {
-							return fmt.Errorf("trail %s survived its replacement", name)
-						}
-						return nil
-					},
+					checkTrailGone(env, name),
 				),
 			},
 		},
+	})
+}
+
+// TestCheckTrailGone checks the check: it passes only on TrailNotFound, so
+// a destroy that failed cannot hide behind a read that failed.
+func TestCheckTrailGone(t *testing.T) {
+	const bucket, name = "opsaudit-gone-check", "gone-check"
+	t.Run("no such trail", func(t *testing.T) {
+		env := newAccEnv(t, sandbox.Options{NoHistory: true})
+		if err := checkTrailGone(env, name)(nil); err != nil {
+			t.Errorf("got %v, want nil", err)
+		}
+	})
+	t.Run("trail exists", func(t *testing.T) {
+		env := newAccEnv(t, sandbox.Options{NoHistory: true})
+		env.createLogBucket(t, bucket, name)
+		if _, err := env.CloudTrail("").CreateTrail(context.Background(), &cloudtrail.CreateTrailInput{
+			Name: aws.String(name), S3BucketName: aws.String(bucket)}); err != nil {
+			t.Fatalf("CreateTrail: %v", err)
+		}
+		if err := checkTrailGone(env, name)(nil); err == nil {
+			t.Error("passed with the trail still there")
+		}
+	})
+	t.Run("read fails", func(t *testing.T) {
+		env := newAccEnv(t, sandbox.Options{NoHistory: true, Faults: []sandbox.Fault{
+			{Kind: sandbox.FaultError, Rate: 1, Op: "GetTrail", Status: 500}}})
+		env.needSandbox(t, "injects a fault")
+		if err := checkTrailGone(env, name)(nil); err == nil {
+			t.Error("passed on a failed read")
+		}
 	})
 }
 
@@ -501,12 +537,7 @@ func TestAccTrailResource_withLogBucket(t *testing.T) {
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy: func(*terraform.State) error {
-			if _, err := env.readBack(name); err == nil {
-				return fmt.Errorf("trail %s still exists after destroy", name)
-			}
-			return nil
-		},
+		CheckDestroy:             checkTrailGone(env, name),
 		Steps: []resource.TestStep{{
 			Config: env.ProviderConfig("") + fmt.Sprintf(`
 resource "opsaudit_log_bucket" "logs" {

@@ -3,6 +3,7 @@ package sandboxtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,6 +119,22 @@ func AWSCLIOutput(t testing.TB, endpoint, region string, args ...string) (stdout
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()
 	return out.String(), errOut.String(), err
+}
+
+// AWSCLIJSON runs the AWS CLI as AWSCLI does and decodes its JSON output
+// into v; a failure of either fails the test.
+func AWSCLIJSON(t *testing.T, endpoint, region string, v any, args ...string) {
+	t.Helper()
+	out, err := AWSCLI(t, endpoint, region, args...)
+	if err != nil {
+		t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
+	}
+	if v == nil {
+		return
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("aws %s: decoding %q: %v", strings.Join(args, " "), out, err)
+	}
 }
 
 type cliError struct {
