@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -84,12 +85,16 @@ output "result" {
 	// a first plan makes them for both runs.
 	plan()
 
-	var planWall time.Duration
+	var plans []time.Duration
 	b.ResetTimer()
 	for range b.N {
-		planWall = plan()
+		for range planBenchRounds {
+			plans = append(plans, plan())
+		}
 	}
 	b.StopTimer()
+	slices.Sort(plans)
+	planWall := plans[len(plans)/2]
 	out, err := tf.run(b, dir, "show", "-json", "plan.bin")
 	if err != nil {
 		b.Fatalf("terraform show: %v\n%s", err, out)
@@ -143,8 +148,9 @@ output "result" {
 	if digests != got.DigestsValid || logs != got.LogsValid {
 		b.Fatalf("validate-logs found %d digests and %d log files valid, the data source %d and %d", digests, logs, got.DigestsValid, got.LogsValid)
 	}
-	b.Logf("%d digests and %d log files in %d regions: terraform plan %.2fs, validate-logs region after region %.2fs, %.1fx",
-		digests, logs, got.Regions, planWall.Seconds(), cliWall.Seconds(), cliWall.Seconds()/planWall.Seconds())
+	fmt.Printf("log validation: %d digests and %d log files in %d regions: terraform plan %.2fs (median of %d), "+
+		"validate-logs region after region %.2fs: %.1fx faster (goal: at least 10x)\n", digests, logs, got.Regions,
+		planWall.Seconds(), len(plans), cliWall.Seconds(), cliWall.Seconds()/planWall.Seconds())
 	b.ReportMetric(planWall.Seconds(), "plan-s")
 	b.ReportMetric(cliWall.Seconds(), "validate-logs-s")
 	b.ReportMetric(cliWall.Seconds()/planWall.Seconds(), "x-faster")
