@@ -330,7 +330,7 @@ func (d *logValidationDataSource) Read(ctx context.Context, req datasource.ReadR
 // is left to the read.
 func (m *logValidationModel) validation(ctx context.Context, clients *awsclient.Clients, now time.Time) (trailValidation, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	v := trailValidation{Account: clients.AccountID}
+	var v trailValidation
 	v.Start, v.End, diags = timeWindow(m.StartTime, m.EndTime, m.Lookback, now, defaultValidationLookback)
 	if m.StartTime.IsNull() {
 		m.StartTime = types.StringValue(v.Start.Format(time.RFC3339))
