@@ -67,12 +67,7 @@ type accEnv struct {
 // target) and checks Terraform is there.
 func newAccEnv(t *testing.T, opts sandbox.Options) *accEnv {
 	t.Helper()
-	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
-		t.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: acceptance tests need Terraform 1.8 or later")
-	}
-	if os.Getenv("TF_ACC") == "" {
-		t.Setenv("TF_ACC", "1")
-	}
+	needTerraform(t)
 	ctx := context.Background()
 	if os.Getenv("OPSAUDIT_ACC_EXTERNAL") != "" {
 		cfg, err := config.LoadDefaultConfig(ctx)
@@ -91,6 +86,18 @@ func newAccEnv(t *testing.T, opts sandbox.Options) *accEnv {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return newSandboxEnv(t, srv, hs.URL)
+}
+
+// needTerraform skips a test without Terraform, and runs the acceptance
+// tests without TF_ACC.
+func needTerraform(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		t.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: acceptance tests need Terraform 1.8 or later")
+	}
+	if os.Getenv("TF_ACC") == "" {
+		t.Setenv("TF_ACC", "1")
+	}
 }
 
 // newSandboxEnv wraps a sandbox reachable at endpoint.
