@@ -355,12 +355,15 @@ func TestAccLogValidation_archive(t *testing.T) {
 // A region that cannot be validated makes the result unknown, with the
 // reason and what to do about it, and the other regions' verdicts: here
 // ListPublicKeys is denied in one region, and a region the trail never
-// wrote digests for, although it logs with validation on, has none.
+// wrote digests for, although it logs with validation on, has none. A
+// trail whose status cannot be read leaves everything unvalidated.
 func TestAccLogValidation_unknown(t *testing.T) {
 	base, w := archiveWeek(t, sandbox.Options{})
 	hs := httptest.NewServer(denyCloudTrail{next: base.Sandbox, op: "ListPublicKeys", region: "ap-southeast-2", account: base.Account})
 	t.Cleanup(hs.Close)
 	env := newSandboxEnv(t, base.Sandbox, hs.URL)
+	statusDenied := httptest.NewServer(denyCloudTrail{next: base.Sandbox, op: "GetTrailStatus", region: "us-east-1", account: base.Account})
+	t.Cleanup(statusDenied.Close)
 	c := env.S3()
 	bucket := sandbox.ArchiveBucket(env.Account)
 	logsOf := func(region string) int {
@@ -407,6 +410,16 @@ func TestAccLogValidation_unknown(t *testing.T) {
 					reason(`^region eu-north-1: no digest file between ` + regexp.QuoteMeta(w.start.Format(time.RFC3339)) +
 						` and .*although the trail logged with log file validation on`),
 				},
+			},
+			{
+				// Without the trail's status, nothing is validated.
+				Config: w.config(newSandboxEnv(t, base.Sandbox, statusDenied.URL), ""),
+				ConfigStateChecks: append(validationCounts(0, 0, 0, 0),
+					validationValue("status", knownvalue.StringExact("unknown")),
+					validationValue("regions", knownvalue.Null()),
+					reason(`^reading the status of trail "arn:aws:cloudtrail:us-east-1:\d+:trail/`+sandbox.ArchiveTrailName+`": .*`+
+						`AccessDeniedException.*lacks the IAM permission cloudtrail:GetTrailStatus`),
+				),
 			},
 			{
 				// The sandbox's clock stands a year and more behind: the
