@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 )
 
@@ -105,6 +106,17 @@ func readBucketConfig(ctx context.Context, client *s3.Client, name string) (*buc
 		cfg.AccessLogPrefix = aws.ToString(le.TargetPrefix)
 	}
 	return cfg, nil
+}
+
+// bucketClient returns an S3 client of the bucket's region. A bucket
+// outside the home region answers other regions with a redirect the SDK
+// does not follow: it is asked where it is first.
+func bucketClient(ctx context.Context, clients *awsclient.Clients, name string) (*s3.Client, error) {
+	loc, err := clients.S3("").GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(name)})
+	if err != nil {
+		return nil, fmt.Errorf("reading the location of bucket %q: %w", name, err)
+	}
+	return clients.S3(bucketRegion(loc.LocationConstraint)), nil
 }
 
 // bucketRegion maps GetBucketLocation's answer to a region name: empty

@@ -146,7 +146,9 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				Optional: true,
 				Computed: true,
 				MarkdownDescription: "Window of events evaluated, ending now, as in `opsaudit_events`: `72h`, `30d`, " +
-					"`1d12h`; at most `90d`. Default: `" + defaultComplianceLookback + "`.",
+					"`1d12h`; at most `90d`. It is also the window of log files `trail_log_integrity` validates, as " +
+					"`opsaudit_log_validation` does (every digest of every source region and every log file they list " +
+					"is read: disable the rule where that is too costly). Default: `" + defaultComplianceLookback + "`.",
 				Validators: []validator.String{lookbackDuration()},
 			},
 			"event_source": schema.StringAttribute{
@@ -456,7 +458,7 @@ func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 
-	in, diags := d.gather(ctx, &m, time.Now().UTC())
+	in, diags := d.gather(ctx, &m, time.Now().UTC(), evaluator.Runs(policy.RuleTrailLogIntegrity))
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -528,11 +530,13 @@ func (m *complianceModel) policyConfig(ctx context.Context) (policy.Config, diag
 	return cfg, diags
 }
 
-// gather reads the trail, its bucket and the events. What cannot be read
-// becomes an Incomplete reason (and a warning), so the verdict is at best
-// unknown rather than the read failing: the gate must not pass, and a
-// plan that only warns should still show the other findings.
-func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, now time.Time) (policy.Input, diag.Diagnostics) {
+// gather reads the trail, its bucket and the events, and with
+// validateLogs validates the trail's log files over the window. What
+// cannot be read becomes an Incomplete reason (and a warning), so the
+// verdict is at best unknown rather than the read failing: the gate must
+// not pass, and a plan that only warns should still show the other
+// findings.
+func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, now time.Time, validateLogs bool) (policy.Input, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	var in policy.Input
 	incomplete := func(summary string, err error) {
@@ -540,6 +544,9 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 		diags.AddWarning(summary, reason+"\n\nThe compliance status cannot be pass.")
 		in.Incomplete = append(in.Incomplete, reason)
 	}
+	// The validator has accepted the lookback already.
+	lb, _ := parseLookback(m.Lookback.ValueString())
+	start := now.Add(-lb)
 
 	m.Bucket = types.StringNull()
 	nameOrARN := m.Trail.ValueString()
@@ -560,6 +567,9 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 		} else {
 			in.Bucket = b
 		}
+		if validateLogs {
+			in.LogIntegrity = d.validateLogs(ctx, info, start, now, &diags)
+		}
 	}
 
 	q := lookup.Query{
@@ -572,9 +582,7 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	if !m.Regions.IsNull() {
 		diags.Append(m.Regions.ElementsAs(ctx, &q.Regions, false)...)
 	}
-	// The validator has accepted the lookback already.
-	lb, _ := parseLookback(m.Lookback.ValueString())
-	q.Start = now.Add(-lb)
+	q.Start = start
 	tflog.Debug(ctx, "Looking up events", map[string]any{
 		"regions": q.Regions, "start": q.Start.Format(time.RFC3339), "event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
 	})
@@ -591,4 +599,21 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	}
 	in.Events = res.Events
 	return in, diags
+}
+
+// validateLogs validates the trail's log files from start to end for
+// trail_log_integrity; why files could not all be validated goes with the
+// result, and into a warning.
+func (d *complianceDataSource) validateLogs(ctx context.Context, info *trailInfo, start, end time.Time, diags *diag.Diagnostics) *policy.LogIntegrity {
+	tflog.Debug(ctx, "Validating log files", map[string]any{"trail": info.ARN, "start": start.Format(time.RFC3339)})
+	li := &policy.LogIntegrity{Start: start, End: end}
+	if out, err := validateTrailLogs(ctx, d.clients, trailValidation{Trail: info, Start: start, End: end}); err != nil {
+		li.Unknown = []string{awserr.Explain(err)}
+	} else {
+		li = policyLogIntegrity(out.Result)
+	}
+	for _, reason := range li.Unknown {
+		diags.AddWarning("Log files not all validated", reason+"\n\nThe compliance status cannot be pass.")
+	}
+	return li
 }

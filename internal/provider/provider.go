@@ -323,6 +323,7 @@ func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.Da
 		NewTrailDataSource,
 		NewEventsDataSource,
 		NewComplianceDataSource,
+		NewLogValidationDataSource,
 	}
 }
 

@@ -176,6 +176,26 @@ func lookbackDuration() validator.String {
 	}}
 }
 
+// anyLookback accepts what parseLookback reads, however long: reading
+// the archive is not bounded by LookupEvents' 90 days.
+func anyLookback() validator.String {
+	return stringCheck{description: "value must be a duration such as 72h, 30d or 1d12h", check: func(s string) string {
+		if _, err := parseLookback(s); err != nil {
+			return err.Error() + "."
+		}
+		return ""
+	}}
+}
+
+func awsAccountID() validator.String {
+	return stringCheck{description: "value must be a 12-digit AWS account id", check: func(s string) string {
+		if !accountID.MatchString(s) {
+			return fmt.Sprintf("%q is not a 12-digit AWS account id.", s)
+		}
+		return ""
+	}}
+}
+
 func joinQuoted(ss []string) string {
 	return strings.Join(ss, "`, `")
 }
