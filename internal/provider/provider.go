@@ -324,6 +324,7 @@ func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.Da
 		NewEventsDataSource,
 		NewArchiveEventsDataSource,
 		NewComplianceDataSource,
+		NewLogValidationDataSource,
 	}
 }
 

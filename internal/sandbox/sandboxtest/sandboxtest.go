@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -112,6 +113,21 @@ func (e *Env) S3(region string) *s3.Client {
 // STS is an STS client for region with the default key pair.
 func (e *Env) STS(region string) *sts.Client {
 	return STSClient(e.URL, region, defaultCreds)
+}
+
+// Athena is an Athena client for region with the default key pair.
+func (e *Env) Athena(region string) *athena.Client {
+	return AthenaClient(e.URL, region, defaultCreds)
+}
+
+// AthenaClient is an Athena client for url with creds.
+func AthenaClient(url, region string, creds aws.CredentialsProvider) *athena.Client {
+	return athena.New(athena.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  creds,
+		Retryer:      Retryer(),
+	})
 }
 
 // CloudTrailClient is a CloudTrail client for url with creds.
