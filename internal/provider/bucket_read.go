@@ -112,21 +112,9 @@ func readBucketConfig(ctx context.Context, client *s3.Client, name string) (*buc
 // outside the home region answers other regions with a redirect the SDK
 // does not follow: it is asked where it is first.
 func bucketClient(ctx context.Context, clients *awsclient.Clients, name string) (*s3.Client, error) {
-	loc, err := clients.S3("").GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(name)})
+	region, err := clients.BucketRegion(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("reading the location of bucket %q: %w", name, err)
 	}
-	return clients.S3(bucketRegion(loc.LocationConstraint)), nil
-}
-
-// bucketRegion maps GetBucketLocation's answer to a region name: empty
-// means us-east-1 and "EU" is the legacy name of eu-west-1.
-func bucketRegion(c s3types.BucketLocationConstraint) string {
-	switch c {
-	case "":
-		return "us-east-1"
-	case s3types.BucketLocationConstraintEu:
-		return "eu-west-1"
-	}
-	return string(c)
+	return clients.S3(region), nil
 }

@@ -322,6 +322,7 @@ func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.Da
 		NewCallerIdentityDataSource,
 		NewTrailDataSource,
 		NewEventsDataSource,
+		NewArchiveEventsDataSource,
 		NewComplianceDataSource,
 		NewLogValidationDataSource,
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/archive"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
@@ -140,6 +142,49 @@ func eventSource() validator.String {
 		}
 		return ""
 	}}
+}
+
+// orEveryFolder accepts "*", which reads every folder found, besides what
+// v accepts.
+func orEveryFolder(v validator.String) validator.String { return everyFolderOr{v} }
+
+type everyFolderOr struct{ validator.String }
+
+func (v everyFolderOr) Description(ctx context.Context) string {
+	return v.String.Description(ctx) + ` or "*"`
+}
+
+func (v everyFolderOr) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v everyFolderOr) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !req.ConfigValue.IsUnknown() && req.ConfigValue.ValueString() == archive.Discover {
+		return
+	}
+	v.String.ValidateString(ctx, req, resp)
+}
+
+// everyFolderAlone refuses "*" beside other values in a list of folders to
+// read: it reads every folder already.
+func everyFolderAlone() validator.List { return everyFolder{} }
+
+type everyFolder struct{}
+
+func (everyFolder) Description(context.Context) string {
+	return `"*" must be the only value`
+}
+
+func (v everyFolder) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (everyFolder) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() || len(req.ConfigValue.Elements()) < 2 {
+		return
+	}
+	for i, el := range req.ConfigValue.Elements() {
+		if s, ok := el.(types.String); ok && !s.IsUnknown() && s.ValueString() == archive.Discover {
+			resp.Diagnostics.AddAttributeError(req.Path.AtListIndex(i), "Invalid value",
+				`"*" reads every folder found, so it must be the only value.`)
+		}
+	}
 }
 
 func rfc3339Time() validator.String {
