@@ -1,6 +1,6 @@
-// Command opsaudit-sandbox serves a local CloudTrail, S3, STS and
-// Organizations endpoint that behaves like AWS, with a realistic OpsWorks CM
-// history, for tests, demos and CI without an AWS account.
+// Command opsaudit-sandbox serves a local CloudTrail, S3, STS,
+// Organizations and Athena endpoint that behaves like AWS, with a realistic
+// OpsWorks CM history, for tests, demos and CI without an AWS account.
 package main
 
 import (
@@ -73,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.opts.DigestInterval, "digest-interval", sandbox.DefaultDigestInterval, "how often trails with log file validation deliver digests (whole seconds)")
 	fs.DurationVar(&c.opts.KeyRotation, "key-rotation", sandbox.DefaultKeyRotation, "how long one key signs digests before the next (per account and region)")
 	fs.DurationVar(&c.opts.PolicyPropagationDelay, "policy-delay", 0, "how long CreateTrail keeps refusing a newly written bucket policy")
+	fs.DurationVar(&c.opts.AthenaQueryDelay, "athena-query-delay", 0, "how long every Athena query stays RUNNING before it runs")
 	fs.StringVar(&c.readyFile, "ready-file", "", "file to write the endpoint URL to once listening")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -156,7 +157,7 @@ func printEnvironment(w io.Writer, endpoint string, opts sandbox.Options) error 
 		account = sandbox.DefaultAccount
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "opsaudit-sandbox: CloudTrail, S3, STS and Organizations on %s (account %s)\n", endpoint, account)
+	fmt.Fprintf(&b, "opsaudit-sandbox: CloudTrail, S3, STS, Organizations and Athena on %s (account %s)\n", endpoint, account)
 	fmt.Fprintln(&b, "Use it from a shell with:")
 	for _, kv := range [][2]string{
 		{"AWS_ENDPOINT_URL", endpoint},

@@ -46,7 +46,7 @@ func TestRunServesAndStops(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-ready-file", ready, "-account", "111122223333",
 			"-access-key", "AKIDEXAMPLE", "-secret-key", "secret", "-no-history", "-data", filepath.Join(dir, "data"),
-			"-fault", "latency:op=ListTrails,ms=1", "-policy-delay", "2s"}, &stdout, io.Discard)
+			"-fault", "latency:op=ListTrails,ms=1", "-policy-delay", "2s", "-athena-query-delay", "1ms"}, &stdout, io.Discard)
 	}()
 	var endpoint string
 	for deadline := time.Now().Add(10 * time.Second); endpoint == "" && time.Now().Before(deadline); {
@@ -117,6 +117,7 @@ func TestParseFlags(t *testing.T) {
 		{"-digest-interval", "1500ms"},
 		{"-digest-interval", "0s"},
 		{"-key-rotation", "0s"},
+		{"-athena-query-delay", "soon"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)

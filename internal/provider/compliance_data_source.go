@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -16,9 +17,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/archive"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
@@ -28,8 +31,9 @@ import (
 )
 
 var (
-	_ datasource.DataSourceWithConfigure      = (*complianceDataSource)(nil)
-	_ datasource.DataSourceWithValidateConfig = (*complianceDataSource)(nil)
+	_ datasource.DataSourceWithConfigure        = (*complianceDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*complianceDataSource)(nil)
+	_ datasource.DataSourceWithValidateConfig   = (*complianceDataSource)(nil)
 )
 
 const (
@@ -39,7 +43,22 @@ const (
 	// messageFindings bounds the findings listed in `message`, which is
 	// meant for an error_message: the reports carry all of them.
 	messageFindings = 20
+	// Where the events evaluated come from.
+	eventsFromLookup  = "lookup"
+	eventsFromArchive = "archive"
 )
+
+// complianceWindow is opsaudit_compliance's window: LookupEvents' 90 days,
+// or the archive's whole history.
+var complianceWindow = windowArgs{
+	defaultLookback: defaultComplianceLookback,
+	lookbackNote: "At most `90d` with `events_from = \"lookup\"`, how far back LookupEvents reaches; as long as " +
+		"the trail has logged with `events_from = \"archive\"`. The window is also the one whose log files " +
+		"`trail_log_integrity` validates, as `opsaudit_log_validation` does (every digest of every source region " +
+		"and every log file they list is read: disable the rule where that is too costly).",
+	lookbackValidator: anyLookback(),
+	computedLookback:  true,
+}
 
 // NewComplianceDataSource evaluates the policy rules over a trail, its log
 // bucket and the events it recorded: the gate a plan can fail on.
@@ -52,7 +71,7 @@ type complianceDataSource struct {
 type complianceModel struct {
 	Trail                 types.String `tfsdk:"trail"`
 	Regions               types.List   `tfsdk:"regions"`
-	Lookback              types.String `tfsdk:"lookback"`
+	EventsFrom            types.String `tfsdk:"events_from"`
 	EventSource           types.String `tfsdk:"event_source"`
 	AllowedPrincipals     types.List   `tfsdk:"allowed_principals"`
 	AllowedSourceCIDRs    types.List   `tfsdk:"allowed_source_cidrs"`
@@ -66,6 +85,7 @@ type complianceModel struct {
 	MaxEvents             types.Int64  `tfsdk:"max_events"`
 	OnRegionError         types.String `tfsdk:"on_region_error"`
 	SARIFArtifactURI      types.String `tfsdk:"sarif_artifact_uri"`
+	windowModel
 
 	Status          types.String   `tfsdk:"status"`
 	Compliant       types.Bool     `tfsdk:"compliant"`
@@ -124,7 +144,8 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"event rules flag OpsWorks CM's risky calls; `rule` blocks add CEL conditions of your own and `sigma_rules` " +
 			"Sigma rules for CloudTrail.\n\n" +
 			"`status` is `fail` when a finding is at least `fail_on`, `unknown` when anything could not be read (the " +
-			"trail, the bucket, a region, or more events than `max_events`) and nothing failed, `pass` otherwise: " +
+			"trail, the bucket, a region, a log file with `events_from = \"archive\"`, or more events than " +
+			"`max_events`) and nothing failed, `pass` otherwise: " +
 			"incomplete input is never a pass. The data source reads during `terraform plan`, so a `lifecycle` " +
 			"`postcondition` on `compliant` fails the plan, with `message` as a ready-made error message.\n\n" +
 			"Built-in rules:" + ruleList.String(),
@@ -142,12 +163,15 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				MarkdownDescription: "Regions whose events are evaluated, all queried at once. Default: the provider's `regions`.",
 				Validators:          regionList(),
 			},
-			"lookback": schema.StringAttribute{
+			"events_from": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
-				MarkdownDescription: "Window of events evaluated, ending now, as in `opsaudit_events`: `72h`, `30d`, " +
-					"`1d12h`; at most `90d`. Default: `" + defaultComplianceLookback + "`.",
-				Validators: []validator.String{lookbackDuration()},
+				MarkdownDescription: "Where the events evaluated come from: `lookup`, CloudTrail LookupEvents in every " +
+					"region, as `opsaudit_events` reads them (the last 90 days); or `archive`, the trail's log files " +
+					"in its bucket, as `opsaudit_archive_events` reads them, for the caller's account in `regions`, " +
+					"as far back as the window goes. With `archive`, a log file that cannot be read makes `status` " +
+					"at best `unknown`, with the file in `reasons`. Default: `" + eventsFromLookup + "`.",
+				Validators: []validator.String{stringvalidator.OneOf(eventsFromLookup, eventsFromArchive)},
 			},
 			"event_source": schema.StringAttribute{
 				Optional: true,
@@ -329,12 +353,19 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			},
 		},
 	}
+	maps.Copy(resp.Schema.Attributes, windowAttributes(complianceWindow))
+}
+
+func (d *complianceDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return windowConfigValidators()
 }
 
 // ValidateConfig compiles the rule blocks' CEL conditions and the Sigma
 // rules, so that a mistake shows at plan time on the rule at fault, with
 // its line. Values not known yet are checked when they are, at read time.
 func (d *complianceDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	validateWindowOrder(ctx, req.Config, &resp.Diagnostics)
+	validateLookupLookback(ctx, req.Config, &resp.Diagnostics)
 	var rules []userRule
 	var sigmaDocs types.List
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("rule"), &rules)...)
@@ -350,6 +381,20 @@ func (d *complianceDataSource) ValidateConfig(ctx context.Context, req datasourc
 		}
 	}
 	validateSigmaRules(sigmaDocs, celIDs, &resp.Diagnostics)
+}
+
+// validateLookupLookback holds lookback to LookupEvents' 90 days unless
+// the events come from the archive.
+func validateLookupLookback(ctx context.Context, config tfsdk.Config, diags *diag.Diagnostics) {
+	var from, lookback types.String
+	diags.Append(config.GetAttribute(ctx, path.Root("events_from"), &from)...)
+	diags.Append(config.GetAttribute(ctx, path.Root("lookback"), &lookback)...)
+	if from.IsUnknown() || from.ValueString() == eventsFromArchive {
+		return
+	}
+	var resp validator.StringResponse
+	lookbackDuration().ValidateString(ctx, validator.StringRequest{Path: path.Root("lookback"), ConfigValue: lookback}, &resp)
+	diags.Append(resp.Diagnostics...)
 }
 
 func validateRuleConditions(rules []userRule, diags *diag.Diagnostics) {
@@ -456,7 +501,7 @@ func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 
-	in, diags := d.gather(ctx, &m, time.Now().UTC())
+	in, diags := d.gather(ctx, &m, time.Now().UTC(), evaluator.Runs(policy.RuleTrailLogIntegrity))
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -474,8 +519,11 @@ func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequ
 
 // applyDefaults puts the defaults into the model, so that they show in state.
 func (m *complianceModel) applyDefaults() {
-	if m.Lookback.IsNull() {
+	if m.Lookback.IsNull() && m.StartTime.IsNull() && m.EndTime.IsNull() {
 		m.Lookback = types.StringValue(defaultComplianceLookback)
+	}
+	if m.EventsFrom.IsNull() {
+		m.EventsFrom = types.StringValue(eventsFromLookup)
 	}
 	if m.EventSource.IsNull() {
 		m.EventSource = types.StringValue(events.DefaultEventSource)
@@ -528,17 +576,28 @@ func (m *complianceModel) policyConfig(ctx context.Context) (policy.Config, diag
 	return cfg, diags
 }
 
-// gather reads the trail, its bucket and the events. What cannot be read
-// becomes an Incomplete reason (and a warning), so the verdict is at best
-// unknown rather than the read failing: the gate must not pass, and a
-// plan that only warns should still show the other findings.
-func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, now time.Time) (policy.Input, diag.Diagnostics) {
+// gather reads the trail, its bucket and the events, and with
+// validateLogs validates the trail's log files over the window. What
+// cannot be read becomes an Incomplete reason (and a warning), so the
+// verdict is at best unknown rather than the read failing: the gate must
+// not pass, and a plan that only warns should still show the other
+// findings.
+func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, now time.Time, validateLogs bool) (policy.Input, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	var in policy.Input
 	incomplete := func(summary string, err error) {
 		reason := awserr.Explain(err)
 		diags.AddWarning(summary, reason+"\n\nThe compliance status cannot be pass.")
 		in.Incomplete = append(in.Incomplete, reason)
+	}
+	start, end, wd := m.window(now, complianceWindow)
+	diags.Append(wd...)
+	regions := d.clients.Regions
+	if !m.Regions.IsNull() {
+		diags.Append(m.Regions.ElementsAs(ctx, &regions, false)...)
+	}
+	if diags.HasError() {
+		return in, diags
 	}
 
 	m.Bucket = types.StringNull()
@@ -560,21 +619,27 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 		} else {
 			in.Bucket = b
 		}
+		if validateLogs {
+			in.LogIntegrity = d.validateLogs(ctx, info, start, end, &diags)
+		}
 	}
 
+	if m.EventsFrom.ValueString() == eventsFromArchive {
+		in.Events = d.archiveEvents(ctx, m, info, archive.Query{
+			AccountIDs: []string{d.clients.AccountID}, Regions: regions, Start: start, End: end,
+			Filter: events.Filter{EventSource: m.EventSource.ValueString()}, MaxEvents: int(m.MaxEvents.ValueInt64()),
+			OnFileError: archive.WarnOnFileError,
+		}, incomplete)
+		return in, diags
+	}
 	q := lookup.Query{
-		Regions:           d.clients.Regions,
-		End:               now,
+		Regions:           regions,
+		Start:             start,
+		End:               end,
 		Filter:            events.Filter{EventSource: m.EventSource.ValueString()},
 		MaxEvents:         int(m.MaxEvents.ValueInt64()),
 		WarnOnRegionError: m.OnRegionError.ValueString() == onRegionErrWarn,
 	}
-	if !m.Regions.IsNull() {
-		diags.Append(m.Regions.ElementsAs(ctx, &q.Regions, false)...)
-	}
-	// The validator has accepted the lookback already.
-	lb, _ := parseLookback(m.Lookback.ValueString())
-	q.Start = now.Add(-lb)
 	tflog.Debug(ctx, "Looking up events", map[string]any{
 		"regions": q.Regions, "start": q.Start.Format(time.RFC3339), "event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
 	})
@@ -591,4 +656,57 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	}
 	in.Events = res.Events
 	return in, diags
+}
+
+// archiveEvents reads the events of q's window from the trail's log files,
+// the trail info says where. A file that cannot be read, like a trail,
+// bucket or folder that cannot be, is a reason the input is incomplete.
+func (d *complianceDataSource) archiveEvents(ctx context.Context, m *complianceModel, info *trailInfo, q archive.Query, incomplete func(string, error)) []events.Event {
+	if info == nil {
+		incomplete("CloudTrail archive not read", errors.New("events not read: the trail could not be read, so where its log files are is unknown"))
+		return nil
+	}
+	src, loc, err := trailArchive(ctx, d.clients, info)
+	if err != nil {
+		incomplete("CloudTrail archive not read", fmt.Errorf("events not read: %w", err))
+		return nil
+	}
+	q.Source, q.Location = src, loc
+	tflog.Info(ctx, "Reading the CloudTrail archive", map[string]any{
+		"source": src.Name(), "prefix": loc.AccountsPrefix(), "regions": q.Regions, "start": q.Start.Format(time.RFC3339),
+		"end": q.End.Format(time.RFC3339), "event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
+	})
+	res, err := archive.Run(ctx, q)
+	if err != nil {
+		incomplete("CloudTrail archive not read", fmt.Errorf("events not read: %w", err))
+		return nil
+	}
+	tflog.Info(ctx, "Read the CloudTrail archive", map[string]any{
+		"source": src.Name(), "files": res.FilesScanned, "files_failed": len(res.FilesFailed), "bytes": res.BytesScanned,
+		"matches": res.TotalCount, "duration": res.Duration.Round(time.Millisecond).String(),
+	})
+	if n := len(res.FilesFailed); n > 0 {
+		incomplete("CloudTrail archive incomplete", fmt.Errorf("%d log files could not be read, their events were not evaluated:\n%s", n, failedFiles(res.FilesFailed)))
+	}
+	if res.Truncated {
+		incomplete("CloudTrail events truncated", fmt.Errorf("%d events matched, more than max_events (%d): only the newest were evaluated; raise max_events or shorten the window", res.TotalCount, q.MaxEvents))
+	}
+	return res.Events
+}
+
+// validateLogs validates the trail's log files from start to end for
+// trail_log_integrity; why files could not all be validated goes with the
+// result, and into a warning.
+func (d *complianceDataSource) validateLogs(ctx context.Context, info *trailInfo, start, end time.Time, diags *diag.Diagnostics) *policy.LogIntegrity {
+	tflog.Debug(ctx, "Validating log files", map[string]any{"trail": info.ARN, "start": start.Format(time.RFC3339)})
+	li := &policy.LogIntegrity{Start: start, End: end}
+	if out, err := validateTrailLogs(ctx, d.clients, trailValidation{Trail: info, Start: start, End: end}); err != nil {
+		li.Unknown = []string{awserr.Explain(err)}
+	} else {
+		li = policyLogIntegrity(out.Result)
+	}
+	for _, reason := range li.Unknown {
+		diags.AddWarning("Log files not all validated", reason+"\n\nThe compliance status cannot be pass.")
+	}
+	return li
 }

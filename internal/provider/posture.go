@@ -13,6 +13,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/logvalidation"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/policy"
 )
 
@@ -50,6 +51,18 @@ func policyTrail(info *trailInfo) *policy.Trail {
 	return t
 }
 
+// policyLogIntegrity maps a validation of the trail's log files, every
+// problem kept, onto the policy's LogIntegrity.
+func policyLogIntegrity(res *logvalidation.Result) *policy.LogIntegrity {
+	li := &policy.LogIntegrity{Start: res.Start, End: res.End, Unknown: validationReasons(res)}
+	for _, p := range res.Problems {
+		li.InvalidFiles = append(li.InvalidFiles, policy.InvalidFile{
+			Kind: string(p.Kind), Region: p.Region, Bucket: p.Bucket, Key: p.Key, Reason: string(p.Reason), Message: p.Message,
+		})
+	}
+	return li
+}
+
 func policyAdvancedSelector(s cttypes.AdvancedEventSelector) policy.AdvancedEventSelector {
 	out := policy.AdvancedEventSelector{Name: aws.ToString(s.Name)}
 	for _, f := range s.FieldSelectors {
@@ -71,13 +84,10 @@ func policyAdvancedSelector(s cttypes.AdvancedEventSelector) policy.AdvancedEven
 // is the trail's S3 key prefix, which decides which lifecycle rules apply
 // to the log files.
 func readBucketPosture(ctx context.Context, clients *awsclient.Clients, name, keyPrefix string, now time.Time) (*policy.Bucket, error) {
-	// A bucket outside the home region answers other regions with a
-	// redirect the SDK does not follow: ask it where it is first.
-	loc, err := clients.S3("").GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(name)})
+	client, err := bucketClient(ctx, clients, name)
 	if err != nil {
-		return nil, fmt.Errorf("reading the location of bucket %q: %w", name, err)
+		return nil, err
 	}
-	client := clients.S3(bucketRegion(loc.LocationConstraint))
 
 	cfg, err := readBucketConfig(ctx, client, name)
 	if err != nil {

@@ -322,7 +322,9 @@ func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.Da
 		NewCallerIdentityDataSource,
 		NewTrailDataSource,
 		NewEventsDataSource,
+		NewArchiveEventsDataSource,
 		NewComplianceDataSource,
+		NewLogValidationDataSource,
 	}
 }
 

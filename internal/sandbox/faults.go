@@ -39,7 +39,7 @@ const (
 //	rate=P        probability 0..1 that a matching request is hit (default 1)
 //	op=NAME       only this operation (e.g. LookupEvents, PutObject)
 //	region=NAME   only requests signed for this region
-//	service=NAME  only this service: cloudtrail, s3 or sts
+//	service=NAME  only this service: athena, cloudtrail, s3 or sts
 //	status=N      HTTP status for error (500 default, or 503)
 //	ms=N          added latency in milliseconds (latency)
 //
@@ -177,9 +177,16 @@ func (fs *faultSet) decide(service, region, operation string) (hit *Fault, delay
 	return hit, delay
 }
 
-// jsonFaults, queryFaults and s3Faults are how the JSON services, STS and
-// S3 answer injected faults.
+// jsonFaults, athenaFaults, queryFaults and s3Faults are how CloudTrail,
+// Athena, STS and S3 answer injected faults.
 var (
+	athenaFaults = faultReplies{
+		throttle: sigv4.Reply{Status: http.StatusBadRequest, Code: "TooManyRequestsException", Message: "Rate exceeded"},
+		unavailable: func(string) sigv4.Reply {
+			return sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "InternalServerException", Message: "Service unavailable"}
+		},
+		internal: sigv4.Reply{Code: "InternalServerException", Message: "An internal error occurred."},
+	}
 	jsonFaults = faultReplies{
 		throttle: sigv4.Reply{Status: http.StatusBadRequest, Code: "ThrottlingException", Message: "Rate exceeded"},
 		unavailable: func(region string) sigv4.Reply {

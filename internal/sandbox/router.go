@@ -16,6 +16,7 @@ import (
 // Service names as they appear in SigV4 credential scopes, as faults name
 // them, and as the data directory names their state.
 const (
+	serviceAthena        = "athena"
 	serviceCloudTrail    = "cloudtrail"
 	serviceS3            = "s3"
 	serviceSTS           = "sts"
@@ -26,7 +27,7 @@ const (
 // with an api (and a Restore when it keeps state); adding one takes its
 // name here, a route and, if it keeps state, its name in journaled and a
 // Restore in New.
-var serviceNames = []string{serviceCloudTrail, serviceS3, serviceSTS, serviceOrganizations}
+var serviceNames = []string{serviceAthena, serviceCloudTrail, serviceS3, serviceSTS, serviceOrganizations}
 
 // api is one AWS service behind the router.
 type api interface {

@@ -1,6 +1,7 @@
 // Package sandbox is a local AWS endpoint for CloudTrail, S3, STS and
-// Organizations: one router (router.go) over one package per service,
-// which it wires to each other through the interfaces they declare.
+// Organizations and Athena: one router (router.go) over one package per
+// service, which it wires to each other through the interfaces they
+// declare.
 //
 // It is an independent implementation of AWS behaviour: it shares no code
 // with the provider, so that a misunderstanding of the API cannot hide by
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/athena"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/cloudtrail"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/organizations"
@@ -60,6 +62,10 @@ type Options struct {
 	PolicyPropagationDelay time.Duration
 	// Faults are injected into matching requests.
 	Faults []Fault
+	// AthenaQueryDelay keeps every Athena query RUNNING at least this
+	// long, so that clients' polling and StopQueryExecution can be
+	// tested.
+	AthenaQueryDelay time.Duration
 	// Now returns the current time (default time.Now); tests pin it.
 	Now func() time.Time
 }
@@ -147,8 +153,8 @@ func ArchiveHistory(account string, now time.Time) Archive {
 
 var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
-// Server is the sandbox: an http.Handler serving CloudTrail, S3, STS and
-// Organizations.
+// Server is the sandbox: an http.Handler serving CloudTrail, S3, STS,
+// Organizations and Athena.
 type Server struct {
 	opts     Options
 	verifier *sigv4.Verifier
@@ -159,6 +165,7 @@ type Server struct {
 	s3            *s3.Service
 	sts           *sts.Service
 	organizations *organizations.Service
+	athena        *athena.Service
 }
 
 // stateful is a service whose state the data directory keeps.
@@ -223,13 +230,17 @@ func New(opts Options) (*Server, error) {
 	})
 	s.sts = sts.New(sts.Config{Now: s.now, Recorder: s.cloudtrail, Journal: saved[serviceSTS].journal})
 	s.organizations = organizations.New(organizations.Config{Recorder: s.cloudtrail})
+	s.athena = athena.New(athena.Config{
+		Now: s.now, Objects: objects{s.s3}, Recorder: s.cloudtrail, Journal: saved[serviceAthena].journal, QueryDelay: opts.AthenaQueryDelay,
+	})
 	s.routes = []route{
+		{service: serviceAthena, claims: hasTarget(athena.TargetPrefix), api: s.athena, auth: sigv4.JSON, faults: athenaFaults},
 		{service: serviceCloudTrail, claims: hasTarget(cloudtrail.TargetPrefixes...), api: s.cloudtrail, auth: sigv4.JSON, faults: jsonFaults},
 		{service: serviceOrganizations, claims: hasTarget(organizations.TargetPrefix), api: s.organizations, auth: sigv4.JSON, faults: jsonFaults},
 		{service: serviceSTS, claims: hasAction, api: s.sts, auth: sigv4.Query, faults: queryFaults},
 		{service: serviceS3, claims: anyRequest, api: s.s3, auth: sigv4.S3, faults: s3Faults},
 	}
-	for name, svc := range map[string]stateful{serviceS3: s.s3, serviceSTS: s.sts, serviceCloudTrail: s.cloudtrail} {
+	for name, svc := range map[string]stateful{serviceS3: s.s3, serviceSTS: s.sts, serviceCloudTrail: s.cloudtrail, serviceAthena: s.athena} {
 		if err := svc.Restore(saved[name].snapshot, saved[name].changes); err != nil {
 			return nil, fmt.Errorf("restoring %s from %s: %w", name, opts.DataDir, err)
 		}

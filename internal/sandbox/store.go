@@ -40,7 +40,7 @@ const (
 )
 
 // journaled are the services that keep state, each in its own journal.
-var journaled = []string{serviceCloudTrail, serviceS3, serviceSTS}
+var journaled = []string{serviceAthena, serviceCloudTrail, serviceS3, serviceSTS}
 
 // minCompaction is the journal size below which it is never compacted:
 // small states are cheaper to replay than to rewrite. Tests lower it to

@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
+	athenatypes "github.com/aws/aws-sdk-go-v2/service/athena/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -209,6 +211,23 @@ func TestServicesRestoreFromCompactedJournals(t *testing.T) {
 		RoleArn: aws.String("arn:aws:iam::" + DefaultAccount + ":role/r"), RoleSessionName: aws.String("kept")})
 	must("AssumeRole", err)
 	role := assumed.Credentials
+	ath := athenaClient(url)
+	_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("query-results")})
+	must("CreateBucket", err)
+	started, err := ath.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{QueryString: aws.String("CREATE DATABASE kept"),
+		ResultConfiguration: &athenatypes.ResultConfiguration{OutputLocation: aws.String("s3://query-results/")}})
+	must("StartQueryExecution", err)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		qe, err := ath.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: started.QueryExecutionId})
+		must("GetQueryExecution", err)
+		if qe.QueryExecution.Status.State == athenatypes.QueryExecutionStateSucceeded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CREATE DATABASE is %s", qe.QueryExecution.Status.State)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	for _, name := range journaled {
 		data, err := os.ReadFile(filepath.Join(dir, name+".json"))
 		var snap snapshotFile
@@ -251,6 +270,13 @@ func TestServicesRestoreFromCompactedJournals(t *testing.T) {
 	if err != nil || len(events.Events) < 2 {
 		t.Errorf("recorded calls after the restart: %d, %v", len(events.Events), err)
 	}
+	if _, err := athenaClient(url).GetDatabase(ctx, &athena.GetDatabaseInput{CatalogName: aws.String("AwsDataCatalog"), DatabaseName: aws.String("kept")}); err != nil {
+		t.Errorf("Athena database after the restart: %v", err)
+	}
+}
+
+func athenaClient(url string) *athena.Client {
+	return athena.New(athena.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: staticCreds(DefaultAccessKey, DefaultSecretKey, "")})
 }
 
 func staticCreds(key, secret, token string) aws.CredentialsProvider {

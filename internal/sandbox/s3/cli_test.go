@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,41 +14,25 @@ import (
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
-// cliRunner runs the AWS CLI against endpoint in region and returns its
-// output, failing the test if it fails.
-func cliRunner(t *testing.T, endpoint, region string) func(args ...string) string {
-	return func(args ...string) string {
-		t.Helper()
-		out, err := sandboxtest.AWSCLI(t, endpoint, region, args...)
-		if err != nil {
-			t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
-		}
-		return out
-	}
-}
-
 // TestCLIS3AndSTS drives the command with the AWS CLI v1, whose botocore
 // parsers must accept every answer.
 func TestCLIS3AndSTS(t *testing.T) {
 	sandboxtest.RequireAWSCLI(t)
 	endpoint := sandboxtest.StartCommand(t, "-no-history")
 	region := "eu-west-1"
-	run := cliRunner(t, endpoint, region)
-	decode := func(out string, v any) {
+	aws := func(v any, args ...string) {
 		t.Helper()
-		if err := json.Unmarshal([]byte(out), v); err != nil {
-			t.Fatalf("decoding %q: %v", out, err)
-		}
+		sandboxtest.AWSCLIJSON(t, endpoint, region, v, args...)
 	}
 
 	var id struct{ Account, Arn, UserId string }
-	decode(run("sts", "get-caller-identity"), &id)
+	aws(&id, "sts", "get-caller-identity")
 	if id.Account != sandbox.DefaultAccount || id.Arn != "arn:aws:iam::123456789012:user/sandbox" || !strings.HasPrefix(id.UserId, "AIDA") {
 		t.Errorf("get-caller-identity = %+v", id)
 	}
 
 	var created struct{ Location string }
-	decode(run("s3api", "create-bucket", "--bucket", "cli-bucket", "--create-bucket-configuration", "LocationConstraint="+region), &created)
+	aws(&created, "s3api", "create-bucket", "--bucket", "cli-bucket", "--create-bucket-configuration", "LocationConstraint="+region)
 	if created.Location != "/cli-bucket" {
 		t.Errorf("create-bucket Location = %q", created.Location)
 	}
@@ -59,9 +42,9 @@ func TestCLIS3AndSTS(t *testing.T) {
 	}
 
 	policy := sandboxtest.TrailPolicy("cli-bucket", "", sandbox.DefaultAccount, sandboxtest.TrailARN(region, sandbox.DefaultAccount, "cli"))
-	run("s3api", "put-bucket-policy", "--bucket", "cli-bucket", "--policy", policy)
+	aws(nil, "s3api", "put-bucket-policy", "--bucket", "cli-bucket", "--policy", policy)
 	var got struct{ Policy string }
-	decode(run("s3api", "get-bucket-policy", "--bucket", "cli-bucket"), &got)
+	aws(&got, "s3api", "get-bucket-policy", "--bucket", "cli-bucket")
 	if got.Policy != policy {
 		t.Errorf("get-bucket-policy = %q", got.Policy)
 	}
@@ -75,15 +58,15 @@ func TestCLIS3AndSTS(t *testing.T) {
 		t.Fatal(err)
 	}
 	var put struct{ ETag string }
-	decode(run("s3api", "put-object", "--bucket", "cli-bucket", "--key", "dir/with space.txt", "--body", file), &put)
+	aws(&put, "s3api", "put-object", "--bucket", "cli-bucket", "--key", "dir/with space.txt", "--body", file)
 	if sum := md5.Sum([]byte("from botocore")); put.ETag != `"`+hex.EncodeToString(sum[:])+`"` {
 		t.Errorf("put-object ETag = %q", put.ETag)
 	}
-	run("s3api", "put-object", "--bucket", "cli-bucket", "--key", "top.txt", "--body", file, "--metadata", "Foo-Bar=x")
+	aws(nil, "s3api", "put-object", "--bucket", "cli-bucket", "--key", "top.txt", "--body", file, "--metadata", "Foo-Bar=x")
 	// S3 answers user metadata names in lower case, and botocore keeps
 	// the case it receives.
 	var head struct{ Metadata map[string]string }
-	decode(run("s3api", "head-object", "--bucket", "cli-bucket", "--key", "top.txt"), &head)
+	aws(&head, "s3api", "head-object", "--bucket", "cli-bucket", "--key", "top.txt")
 	if !reflect.DeepEqual(head.Metadata, map[string]string{"foo-bar": "x"}) {
 		t.Errorf("head-object Metadata = %v, want foo-bar", head.Metadata)
 	}
@@ -91,20 +74,20 @@ func TestCLIS3AndSTS(t *testing.T) {
 		Contents       []struct{ Key string }
 		CommonPrefixes []struct{ Prefix string }
 	}
-	decode(run("s3api", "list-objects-v2", "--bucket", "cli-bucket", "--delimiter", "/"), &list)
+	aws(&list, "s3api", "list-objects-v2", "--bucket", "cli-bucket", "--delimiter", "/")
 	if len(list.Contents) != 1 || list.Contents[0].Key != "top.txt" || len(list.CommonPrefixes) != 1 || list.CommonPrefixes[0].Prefix != "dir/" {
 		t.Errorf("list-objects-v2 with delimiter = %+v", list)
 	}
 
 	// The remaining configuration calls botocore parses.
-	run("s3api", "put-bucket-versioning", "--bucket", "cli-bucket", "--versioning-configuration", "Status=Enabled")
+	aws(nil, "s3api", "put-bucket-versioning", "--bucket", "cli-bucket", "--versioning-configuration", "Status=Enabled")
 	var ver struct{ Status string }
-	decode(run("s3api", "get-bucket-versioning", "--bucket", "cli-bucket"), &ver)
+	aws(&ver, "s3api", "get-bucket-versioning", "--bucket", "cli-bucket")
 	if ver.Status != "Enabled" {
 		t.Errorf("get-bucket-versioning = %+v", ver)
 	}
 	var loc struct{ LocationConstraint string }
-	decode(run("s3api", "get-bucket-location", "--bucket", "cli-bucket"), &loc)
+	aws(&loc, "s3api", "get-bucket-location", "--bucket", "cli-bucket")
 	if loc.LocationConstraint != region {
 		t.Errorf("get-bucket-location = %+v", loc)
 	}
@@ -115,7 +98,7 @@ func TestCLIS3AndSTS(t *testing.T) {
 			}
 		}
 	}
-	decode(run("s3api", "get-bucket-encryption", "--bucket", "cli-bucket"), &enc)
+	aws(&enc, "s3api", "get-bucket-encryption", "--bucket", "cli-bucket")
 	if r := enc.ServerSideEncryptionConfiguration.Rules; len(r) != 1 || r[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != "AES256" {
 		t.Errorf("get-bucket-encryption = %+v", enc)
 	}
@@ -125,7 +108,7 @@ func TestCLIS3AndSTS(t *testing.T) {
 			IsLatest bool
 		}
 	}
-	decode(run("s3api", "list-object-versions", "--bucket", "cli-bucket"), &versions)
+	aws(&versions, "s3api", "list-object-versions", "--bucket", "cli-bucket")
 	if len(versions.Versions) != 2 || versions.Versions[0].Key != "dir/with space.txt" {
 		t.Errorf("list-object-versions = %+v", versions)
 	}
@@ -141,7 +124,11 @@ func TestCLILargeFiles(t *testing.T) {
 	sandboxtest.RequireAWSCLI(t)
 	endpoint := sandboxtest.StartCommand(t, "-no-history")
 	region := "us-east-1"
-	run := cliRunner(t, endpoint, region)
+	aws := func(v any, args ...string) {
+		t.Helper()
+		sandboxtest.AWSCLIJSON(t, endpoint, region, v, args...)
+	}
+	run := func(args ...string) { t.Helper(); aws(nil, args...) }
 	run("s3api", "create-bucket", "--bucket", "cli-big")
 	run("s3api", "create-bucket", "--bucket", "cli-copies")
 
@@ -168,9 +155,7 @@ func TestCLILargeFiles(t *testing.T) {
 		var head struct {
 			ETag string
 		}
-		if err := json.Unmarshal([]byte(run("s3api", "head-object", "--bucket", bucket, "--key", key)), &head); err != nil {
-			t.Fatal(err)
-		}
+		aws(&head, "s3api", "head-object", "--bucket", bucket, "--key", key)
 		return head.ETag
 	}
 	sameFile := func(path string, want []byte) {
@@ -197,8 +182,8 @@ func TestCLILargeFiles(t *testing.T) {
 	for name, body := range files {
 		sameFile(filepath.Join(down, name), body)
 	}
-	if out := run("s3", "sync", up, "s3://cli-big/synced/"); strings.TrimSpace(out) != "" {
-		t.Errorf("a second sync of the same folder copied again:\n%s", out)
+	if out, err := sandboxtest.AWSCLI(t, endpoint, region, "s3", "sync", up, "s3://cli-big/synced/"); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("a second sync of the same folder copied again (%v):\n%s", err, out)
 	}
 
 	// Above the threshold the CLI copies in parts (UploadPartCopy), below
@@ -217,15 +202,11 @@ func TestCLILargeFiles(t *testing.T) {
 	}
 
 	var created struct{ UploadId string }
-	if err := json.Unmarshal([]byte(run("s3api", "create-multipart-upload", "--bucket", "cli-big", "--key", "pending")), &created); err != nil {
-		t.Fatal(err)
-	}
+	aws(&created, "s3api", "create-multipart-upload", "--bucket", "cli-big", "--key", "pending")
 	var listed struct {
 		Uploads []struct{ Key, UploadId string }
 	}
-	if err := json.Unmarshal([]byte(run("s3api", "list-multipart-uploads", "--bucket", "cli-big")), &listed); err != nil {
-		t.Fatal(err)
-	}
+	aws(&listed, "s3api", "list-multipart-uploads", "--bucket", "cli-big")
 	if len(listed.Uploads) != 1 || listed.Uploads[0].UploadId != created.UploadId || listed.Uploads[0].Key != "pending" {
 		t.Errorf("list-multipart-uploads = %+v, want the upload %s of pending", listed.Uploads, created.UploadId)
 	}

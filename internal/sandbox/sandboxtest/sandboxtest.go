@@ -5,6 +5,7 @@ package sandboxtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -111,6 +113,21 @@ func (e *Env) S3(region string) *s3.Client {
 // STS is an STS client for region with the default key pair.
 func (e *Env) STS(region string) *sts.Client {
 	return STSClient(e.URL, region, defaultCreds)
+}
+
+// Athena is an Athena client for region with the default key pair.
+func (e *Env) Athena(region string) *athena.Client {
+	return AthenaClient(e.URL, region, defaultCreds)
+}
+
+// AthenaClient is an Athena client for url with creds.
+func AthenaClient(url, region string, creds aws.CredentialsProvider) *athena.Client {
+	return athena.New(athena.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  creds,
+		Retryer:      Retryer(),
+	})
 }
 
 // CloudTrailClient is a CloudTrail client for url with creds.
@@ -216,4 +233,25 @@ func WantCode(t testing.TB, err error, want string) {
 	if got := ErrCode(err); got != want {
 		t.Fatalf("error = %v (code %q), want code %q", err, got, want)
 	}
+}
+
+// Principal reads the caller of a record from its JSON, as the tests that
+// check principal filters need it: the principal's ARN and, for a role
+// session, the role's.
+func Principal(t testing.TB, r sandbox.Record) (arn, sessionIssuerARN string) {
+	t.Helper()
+	var raw struct {
+		UserIdentity struct {
+			ARN            string `json:"arn"`
+			SessionContext struct {
+				SessionIssuer struct {
+					ARN string `json:"arn"`
+				} `json:"sessionIssuer"`
+			} `json:"sessionContext"`
+		} `json:"userIdentity"`
+	}
+	if err := json.Unmarshal(r.Raw, &raw); err != nil {
+		t.Fatalf("record %s: %v", r.EventID, err)
+	}
+	return raw.UserIdentity.ARN, raw.UserIdentity.SessionContext.SessionIssuer.ARN
 }
