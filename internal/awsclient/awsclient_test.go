@@ -130,9 +130,10 @@ func TestBadInputsNameTheArgument(t *testing.T) {
 	}
 }
 
-func TestRetriesFollowMaxRetries(t *testing.T) {
-	var failures atomic.Int32
-	ep := startSandbox(t, sandbox.Options{NoHistory: true}, func(next http.Handler) http.Handler {
+// failFirst answers 503 to as many requests as failures holds, then hands
+// them to the sandbox.
+func failFirst(failures *atomic.Int32) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if failures.Add(-1) >= 0 {
 				http.Error(w, "unavailable", http.StatusServiceUnavailable)
@@ -140,7 +141,12 @@ func TestRetriesFollowMaxRetries(t *testing.T) {
 			}
 			next.ServeHTTP(w, r)
 		})
-	})
+	}
+}
+
+func TestRetriesFollowMaxRetries(t *testing.T) {
+	var failures atomic.Int32
+	ep := startSandbox(t, sandbox.Options{NoHistory: true}, failFirst(&failures))
 	for _, tc := range []struct {
 		retries, failures int
 		ok                bool
@@ -248,15 +254,7 @@ func TestLocationRegion(t *testing.T) {
 // 20 seconds on average, and well under a second at 10ms.
 func TestMaxBackoffBoundsRetryWaits(t *testing.T) {
 	var failures atomic.Int32
-	ep := startSandbox(t, sandbox.Options{NoHistory: true}, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if failures.Add(-1) >= 0 {
-				http.Error(w, "unavailable", http.StatusServiceUnavailable)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	})
+	ep := startSandbox(t, sandbox.Options{NoHistory: true}, failFirst(&failures))
 	failures.Store(5)
 	cfg := sandboxConfig(ep)
 	cfg.MaxRetries, cfg.MaxBackoff = 5, 10*time.Millisecond
