@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -80,6 +81,7 @@ type Endpoints struct {
 	CloudTrail string
 	S3         string
 	STS        string
+	Athena     string
 }
 
 // Error is a configuration error tied to the provider argument that caused
@@ -115,6 +117,7 @@ type Clients struct {
 	mu         sync.Mutex
 	cloudtrail map[string]*cloudtrail.Client
 	s3         map[string]*s3.Client
+	athena     map[string]*athena.Client
 	limiters   map[string]*rate.Limiter
 }
 
@@ -216,6 +219,7 @@ func New(ctx context.Context, c Config) (*Clients, error) {
 		rps:        rps,
 		cloudtrail: map[string]*cloudtrail.Client{},
 		s3:         map[string]*s3.Client{},
+		athena:     map[string]*athena.Client{},
 		limiters:   map[string]*rate.Limiter{},
 	}, nil
 }
@@ -225,6 +229,7 @@ func validate(c Config) error {
 		"endpoints.cloudtrail": c.Endpoints.CloudTrail,
 		"endpoints.s3":         c.Endpoints.S3,
 		"endpoints.sts":        c.Endpoints.STS,
+		"endpoints.athena":     c.Endpoints.Athena,
 	} {
 		if ep == "" {
 			continue
@@ -353,6 +358,27 @@ func (c *Clients) S3(region string) *s3.Client {
 		}
 	})
 	c.s3[region] = cl
+	return cl
+}
+
+// Athena returns the Athena client for region (the home region when
+// empty).
+func (c *Clients) Athena(region string) *athena.Client {
+	if region == "" {
+		region = c.Region
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.athena[region]; ok {
+		return cl
+	}
+	cl := athena.NewFromConfig(c.cfg, func(o *athena.Options) {
+		o.Region = region
+		if c.endpoints.Athena != "" {
+			o.BaseEndpoint = aws.String(c.endpoints.Athena)
+		}
+	})
+	c.athena[region] = cl
 	return cl
 }
 

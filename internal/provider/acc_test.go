@@ -172,6 +172,7 @@ func (e *accEnv) ProviderConfig(extra string) string {
     cloudtrail = %[4]q
     s3         = %[4]q
     sts        = %[4]q
+    athena     = %[4]q
   }
 %[5]s
 }
