@@ -144,9 +144,10 @@ func CheckIdentifier(what, name string) error {
 	return nil
 }
 
-// checkKeyPrefix refuses what cannot be written into the statement's
-// string literals as it is, nor told apart from a projection's ${...}.
-func checkKeyPrefix(p string) error {
+// CheckKeyPrefix refuses a trail's key prefix the table cannot be
+// written with: what the statement's string literals cannot carry as it
+// is, or a projection could read as its ${...}.
+func CheckKeyPrefix(p string) error {
 	switch {
 	case strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/"):
 		return fmt.Errorf("key prefix %q must not start or end with \"/\"", p)
@@ -170,7 +171,7 @@ func (t Table) Validate() error {
 	if !bucketPattern.MatchString(t.Bucket) {
 		errs = append(errs, fmt.Errorf("bucket name %q is not a valid S3 bucket name", t.Bucket))
 	}
-	if err := checkKeyPrefix(t.Location.Prefix); err != nil {
+	if err := CheckKeyPrefix(t.Location.Prefix); err != nil {
 		errs = append(errs, err)
 	}
 	if o := t.Location.OrganizationID; o != "" && !orgIDPattern.MatchString(o) {

@@ -317,7 +317,7 @@ func unknownArguments(config tftypes.Value) []path.Path {
 }
 
 func (p *opsauditProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewTrailResource, NewLogBucketResource}
+	return []func() resource.Resource{NewTrailResource, NewLogBucketResource, NewAthenaTableResource}
 }
 
 func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.DataSource {
