@@ -118,6 +118,16 @@ func stringSet(ctx context.Context, values []string, diags *diag.Diagnostics) ty
 	return s
 }
 
+// readTrail sets the bucket and key prefix from the trail.
+func (m *athenaTableModel) readTrail(ctx context.Context, clients *awsclient.Clients) error {
+	bucket, loc, err := trailArchive(ctx, clients, m.Trail.ValueString(), m.OrganizationID.ValueString())
+	if err != nil {
+		return err
+	}
+	m.Bucket, m.S3KeyPrefix = types.StringValue(bucket), types.StringValue(loc.Prefix)
+	return nil
+}
+
 // trailArchive is where a trail writes its log files: its bucket, key
 // prefix and, for an organization trail, the organization's folder,
 // whose id the caller gives (CloudTrail does not report it).

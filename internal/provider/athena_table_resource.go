@@ -170,12 +170,10 @@ func (r *athenaTableResource) ModifyPlan(ctx context.Context, req resource.Modif
 	case plan.Trail.IsUnknown() || plan.OrganizationID.IsUnknown() || r.clients == nil:
 		plan.Bucket, plan.S3KeyPrefix = types.StringUnknown(), types.StringUnknown()
 	default:
-		bucket, loc, err := trailArchive(ctx, r.clients, plan.Trail.ValueString(), plan.OrganizationID.ValueString())
-		if err != nil {
+		if err := plan.readTrail(ctx, r.clients); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("trail"), "Reading the trail's archive", awserr.Explain(err))
 			return
 		}
-		plan.Bucket, plan.S3KeyPrefix = types.StringValue(bucket), types.StringValue(loc.Prefix)
 	}
 	t, known, diags := plan.table(ctx)
 	resp.Diagnostics.Append(diags...)
@@ -220,13 +218,10 @@ func (r *athenaTableResource) Create(ctx context.Context, req resource.CreateReq
 
 	// A trail created in the same apply is read now.
 	if !plan.locationKnown() {
-		bucket, loc, err := trailArchive(ctx, r.clients, plan.Trail.ValueString(), plan.OrganizationID.ValueString())
-		if err != nil {
+		if err := plan.readTrail(ctx, r.clients); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("trail"), "Reading the trail's archive", awserr.Explain(err))
 			return
 		}
-		plan.Bucket, plan.S3KeyPrefix = types.StringValue(bucket), types.StringValue(loc.Prefix)
-		plan.OrganizationID = types.StringValue(loc.OrganizationID)
 	}
 	t, _, diags := plan.table(ctx)
 	resp.Diagnostics.Append(diags...)
