@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/hashicorp/aws-sdk-go-base/v2/endpoints"
@@ -119,6 +120,9 @@ type Clients struct {
 	s3         map[string]*s3.Client
 	athena     map[string]*athena.Client
 	limiters   map[string]*rate.Limiter
+	// bucketRegions remembers where buckets are: a bucket does not move,
+	// and every read of a bucket's files would ask again.
+	bucketRegions map[string]string
 }
 
 // KnownRegion reports whether name is a region of a known AWS partition.
@@ -353,6 +357,9 @@ func (c *Clients) S3(region string) *s3.Client {
 	cl := s3.NewFromConfig(c.cfg, func(o *s3.Options) {
 		o.Region = region
 		o.UsePathStyle = c.pathStyle
+		// The objects CloudTrail writes carry no checksum: the SDK would
+		// log each read of a log file.
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if c.endpoints.S3 != "" {
 			o.BaseEndpoint = aws.String(c.endpoints.S3)
 		}
@@ -380,6 +387,41 @@ func (c *Clients) Athena(region string) *athena.Client {
 	})
 	c.athena[region] = cl
 	return cl
+}
+
+// BucketRegion returns the region bucket is in, from GetBucketLocation in
+// the home region (S3 answers it from any region), asked once per bucket.
+func (c *Clients) BucketRegion(ctx context.Context, bucket string) (string, error) {
+	c.mu.Lock()
+	region, ok := c.bucketRegions[bucket]
+	c.mu.Unlock()
+	if ok {
+		return region, nil
+	}
+	loc, err := c.S3("").GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		return "", err
+	}
+	region = LocationRegion(loc.LocationConstraint)
+	c.mu.Lock()
+	if c.bucketRegions == nil {
+		c.bucketRegions = map[string]string{}
+	}
+	c.bucketRegions[bucket] = region
+	c.mu.Unlock()
+	return region, nil
+}
+
+// LocationRegion maps GetBucketLocation's answer to a region name: empty
+// means us-east-1 and "EU" is the legacy name of eu-west-1.
+func LocationRegion(c s3types.BucketLocationConstraint) string {
+	switch c {
+	case "":
+		return "us-east-1"
+	case s3types.BucketLocationConstraintEu:
+		return "eu-west-1"
+	}
+	return string(c)
 }
 
 // LookupRequestsPerSecond is the pace LookupEvents calls keep per region.

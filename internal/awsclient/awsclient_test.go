@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 )
 
@@ -192,6 +194,57 @@ func TestLookupPace(t *testing.T) {
 	for region, n := range counts {
 		if got := n.Load(); got < 9 || got > 11 {
 			t.Errorf("%s: %d LookupEvents calls in %s at 5/s, want 10±1", region, got, window)
+		}
+	}
+}
+
+// TestBucketRegionAskedOnce checks a bucket's region is read from S3 once
+// and remembered, and that a bucket S3 does not know is asked about again.
+func TestBucketRegionAskedOnce(t *testing.T) {
+	var locations atomic.Int32
+	ep := startSandbox(t, sandbox.Options{NoHistory: true}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Has("location") {
+				locations.Add(1)
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	c, err := awsclient.New(ctx, sandboxConfig(ep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.S3("eu-central-1").CreateBucket(ctx, &s3.CreateBucketInput{
+		Bucket:                    aws.String("region-cache-check"),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraintEuCentral1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		region, err := c.BucketRegion(ctx, "region-cache-check")
+		if err != nil || region != "eu-central-1" {
+			t.Fatalf("BucketRegion = %q, %v; want eu-central-1", region, err)
+		}
+	}
+	if n := locations.Load(); n != 1 {
+		t.Errorf("%d GetBucketLocation calls for three reads of one bucket, want 1", n)
+	}
+	for range 2 {
+		if _, err := c.BucketRegion(ctx, "no-such-bucket-here"); awserr.Code(err) != "NoSuchBucket" {
+			t.Fatalf("BucketRegion of a missing bucket: %v, want NoSuchBucket", err)
+		}
+	}
+	if n := locations.Load(); n != 3 {
+		t.Errorf("%d GetBucketLocation calls, want 3: a missing bucket is not remembered", n)
+	}
+}
+
+func TestLocationRegion(t *testing.T) {
+	for c, want := range map[s3types.BucketLocationConstraint]string{"": "us-east-1", "EU": "eu-west-1", "ap-south-1": "ap-south-1"} {
+		if got := awsclient.LocationRegion(c); got != want {
+			t.Errorf("LocationRegion(%q) = %q, want %q", c, got, want)
 		}
 	}
 }

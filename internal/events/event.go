@@ -5,8 +5,11 @@ package events
 
 import "time"
 
+// OpsWorksCMSource is OpsWorks CM's event source.
+const OpsWorksCMSource = "opsworks-cm.amazonaws.com"
+
 // DefaultEventSource is the service audited when the user names no other.
-const DefaultEventSource = "opsworks-cm.amazonaws.com"
+const DefaultEventSource = OpsWorksCMSource
 
 // AllEventSources, as an event source, stands for every service.
 const AllEventSources = "*"

@@ -73,8 +73,14 @@ func TestParseRecord(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ParseRecord:\n got %+v\nwant %+v", got, want)
 	}
-	if len(ev.Resources) != 1 || ev.Resources[0].Type != "AWS::OpsWorksCM::Server" || !strings.HasPrefix(ev.Resources[0].Name, "arn:aws:opsworks-cm:") {
-		t.Errorf("Resources = %+v", ev.Resources)
+	// The record's resources, then what its request names, as
+	// LookupEvents reports them.
+	wantResources := []Resource{
+		{Type: "AWS::OpsWorksCM::Server", Name: "arn:aws:opsworks-cm:eu-central-1:111122223333:server/puppet-fra/x"},
+		{Type: "AWS::OpsWorksCM::Server", Name: "puppet-fra"},
+	}
+	if !slices.Equal(ev.Resources, wantResources) {
+		t.Errorf("Resources = %+v, want %+v", ev.Resources, wantResources)
 	}
 	for name, doc := range map[string]string{"request_parameters": ev.RequestParameters, "response_elements": ev.ResponseElements, "cloudtrail_event": ev.CloudTrailEvent} {
 		if strings.Contains(doc, "Pupp3t") || strings.Contains(doc, "r10k.git") {
@@ -89,6 +95,38 @@ func TestParseRecord(t *testing.T) {
 	}
 	if !strings.Contains(ev.CloudTrailEvent, `"userAgent":"console.amazonaws.com"`) {
 		t.Errorf("record lost a value: %s", ev.CloudTrailEvent)
+	}
+}
+
+// TestRequestResources checks the resources of OpsWorks CM calls read
+// from a log file, which has no resources field for them, come from the
+// request parameters that name one; other services' parameters of the
+// same names, and values that are not names, are left alone.
+func TestRequestResources(t *testing.T) {
+	record := func(source, params string) string {
+		return `{"eventVersion":"1.09","eventTime":"2024-03-01T10:35:00Z","eventSource":"` + source + `","eventName":"X",` +
+			`"eventID":"e","requestParameters":` + params + `}`
+	}
+	tests := []struct {
+		record string
+		want   []Resource
+	}{
+		{record(OpsWorksCMSource, `{"serverName":"chef-eu","backupId":"chef-eu-20240301120000000"}`), []Resource{
+			{Type: "AWS::OpsWorksCM::Server", Name: "chef-eu"}, {Type: "AWS::OpsWorksCM::Backup", Name: "chef-eu-20240301120000000"}}},
+		{record(OpsWorksCMSource, `{"resourceArn":"arn:aws:opsworks-cm:us-east-1:111122223333:server/chef-eu/x","tags":[]}`), []Resource{
+			{Type: "AWS::OpsWorksCM::Server", Name: "arn:aws:opsworks-cm:us-east-1:111122223333:server/chef-eu/x"}}},
+		{record(OpsWorksCMSource, `{"serverName":17,"backupId":{"id":"b"}}`), nil},
+		{record(OpsWorksCMSource, `null`), nil},
+		{record("backup.amazonaws.com", `{"backupId":"b-1"}`), nil},
+	}
+	for _, tt := range tests {
+		ev, err := DecodeRecord([]byte(tt.record))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.record, err)
+		}
+		if !slices.Equal(ev.Resources, tt.want) {
+			t.Errorf("%s: resources %+v, want %+v", tt.record, ev.Resources, tt.want)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +50,29 @@ type record struct {
 		ARN  string `json:"ARN"`
 		Type string `json:"type"`
 	} `json:"resources"`
+	// RequestParameters are those that name an OpsWorks CM resource.
+	RequestParameters struct {
+		ServerName  requestName `json:"serverName"`
+		BackupID    requestName `json:"backupId"`
+		ResourceARN requestName `json:"resourceArn"`
+	} `json:"requestParameters"`
+}
+
+// requestName is a request parameter's value if it is a string. Another
+// service may use the same parameter names for values that are not, which
+// are skipped rather than failing the record.
+type requestName string
+
+func (n *requestName) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '"' {
+		return dec.SkipValue()
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	*n = requestName(tok.String())
+	return nil
 }
 
 // ParseRecord builds an Event from one CloudTrail record, as LookupEvents
@@ -105,9 +129,32 @@ func DecodeRecord(raw []byte) (Event, error) {
 		ev.AccountID = r.RecipientAccountID
 	}
 	for _, res := range r.Resources {
-		ev.Resources = append(ev.Resources, Resource{Type: res.Type, Name: res.ARN})
+		ev.addResource(Resource{Type: res.Type, Name: res.ARN})
+	}
+	if ev.EventSource == OpsWorksCMSource {
+		p := r.RequestParameters
+		ev.addResource(Resource{Type: opsWorksCMServer, Name: string(p.ServerName)})
+		ev.addResource(Resource{Type: opsWorksCMBackup, Name: string(p.BackupID)})
+		ev.addResource(Resource{Type: opsWorksCMServer, Name: string(p.ResourceARN)})
 	}
 	return ev, nil
+}
+
+// The resource types LookupEvents reports for the OpsWorks CM request
+// parameters that name a resource. A trail's log files carry a resources
+// field only for some events, so the resources of an OpsWorks CM call read
+// from a log file are taken from its request, as LookupEvents takes them,
+// and resource filters mean the same whichever reader found the event.
+const (
+	opsWorksCMServer = "AWS::OpsWorksCM::Server"
+	opsWorksCMBackup = "AWS::OpsWorksCM::Backup"
+)
+
+// addResource adds res once, unless it has no name.
+func (ev *Event) addResource(res Resource) {
+	if res.Name != "" && !slices.Contains(ev.Resources, res) {
+		ev.Resources = append(ev.Resources, res)
+	}
 }
 
 // AddDocuments sets ev's RequestParameters, ResponseElements and

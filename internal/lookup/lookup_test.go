@@ -2,7 +2,6 @@ package lookup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -20,6 +19,7 @@ import (
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 // testNow is the sandbox's pinned clock: its history is a function of the
@@ -91,19 +91,7 @@ func (e *testEnv) expected(t *testing.T, q Query) []string {
 // wanted applies f to a sandbox record, reading the principal from the
 // raw record.
 func wanted(t *testing.T, f *events.Filter, r *sandbox.Record) bool {
-	var raw struct {
-		UserIdentity struct {
-			ARN            string `json:"arn"`
-			SessionContext struct {
-				SessionIssuer struct {
-					ARN string `json:"arn"`
-				} `json:"sessionIssuer"`
-			} `json:"sessionContext"`
-		} `json:"userIdentity"`
-	}
-	if err := json.Unmarshal(r.Raw, &raw); err != nil {
-		t.Fatalf("history record %s: %v", r.EventID, err)
-	}
+	principal, issuer := sandboxtest.Principal(t, *r)
 	in := func(list []string, v ...string) bool {
 		if len(list) == 0 {
 			return true
@@ -126,7 +114,7 @@ func wanted(t *testing.T, f *events.Filter, r *sandbox.Record) bool {
 		}
 	}
 	return in(f.EventNames, r.EventName) && in(f.Usernames, r.Username) &&
-		in(f.PrincipalARNs, raw.UserIdentity.ARN, raw.UserIdentity.SessionContext.SessionIssuer.ARN) &&
+		in(f.PrincipalARNs, principal, issuer) &&
 		(f.ReadOnly == nil || *f.ReadOnly == r.ReadOnly) && in(f.ErrorCodes, r.ErrorCode) &&
 		in(f.ResourceNames, resources...) && ipOK
 }

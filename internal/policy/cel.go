@@ -39,6 +39,7 @@ type celEvent struct {
 	RequestParameters map[string]any `cel:"request_parameters"`
 	ResponseElements  map[string]any `cel:"response_elements"`
 	Record            map[string]any `cel:"record"`
+	LogFile           string         `cel:"log_file"`
 }
 
 type celResource struct {
@@ -195,6 +196,7 @@ func celInput(v *eventView, need celNeeds) (map[string]any, error) {
 		ErrorCode:        ev.ErrorCode,
 		ErrorMessage:     ev.ErrorMessage,
 		Resources:        make([]celResource, len(ev.Resources)),
+		LogFile:          ev.LogFile,
 	}
 	for i, r := range ev.Resources {
 		ce.Resources[i] = celResource{Type: r.Type, Name: r.Name}

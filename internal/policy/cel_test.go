@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 
@@ -96,6 +97,27 @@ func TestCELRulesMatch(t *testing.T) {
 				t.Fatalf("matched %v, want %v", got, tt.match)
 			}
 		})
+	}
+}
+
+// TestCELLogFile checks rules see the log file an archive event was read
+// from, and an empty one for events LookupEvents returned.
+func TestCELLogFile(t *testing.T) {
+	recs := loadRecords(t, "opsworks_cm_records.json")
+	fromArchive, fromLookup := recs["user-describe"], recs["root-describe"]
+	fromArchive.LogFile = "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/03/01/111122223333_CloudTrail_eu-west-1_20240301T0005Z_abcdefghijklmnop.json.gz"
+	e := mustNew(t, Config{Rules: []string{"trail_logging_enabled"}, UserRules: []UserRule{
+		{ID: "archived", Severity: SeverityLow, Condition: `event.log_file.contains("/CloudTrail/eu-west-1/")`},
+		{ID: "looked_up", Severity: SeverityLow, Condition: `event.log_file == ""`},
+	}})
+	res := e.Evaluate(Input{Trail: goodTrail(), Events: []events.Event{fromArchive, fromLookup}})
+	got := map[string]string{}
+	for _, f := range res.Findings {
+		got[f.RuleID] = f.EventID
+	}
+	want := map[string]string{"archived": fromArchive.EventID, "looked_up": fromLookup.EventID}
+	if len(res.Errors) != 0 || !maps.Equal(got, want) {
+		t.Fatalf("findings by rule %v (errors %v), want %v", got, res.Errors, want)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 )
 
@@ -107,14 +108,13 @@ func readBucketConfig(ctx context.Context, client *s3.Client, name string) (*buc
 	return cfg, nil
 }
 
-// bucketRegion maps GetBucketLocation's answer to a region name: empty
-// means us-east-1 and "EU" is the legacy name of eu-west-1.
-func bucketRegion(c s3types.BucketLocationConstraint) string {
-	switch c {
-	case "":
-		return "us-east-1"
-	case s3types.BucketLocationConstraintEu:
-		return "eu-west-1"
+// bucketClient returns an S3 client of the bucket's region. A bucket
+// outside the home region answers other regions with a redirect the SDK
+// does not follow: it is asked where it is first.
+func bucketClient(ctx context.Context, clients *awsclient.Clients, name string) (*s3.Client, error) {
+	region, err := clients.BucketRegion(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading the location of bucket %q: %w", name, err)
 	}
-	return string(c)
+	return clients.S3(region), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -16,9 +17,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/archive"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
@@ -28,8 +31,9 @@ import (
 )
 
 var (
-	_ datasource.DataSourceWithConfigure      = (*complianceDataSource)(nil)
-	_ datasource.DataSourceWithValidateConfig = (*complianceDataSource)(nil)
+	_ datasource.DataSourceWithConfigure        = (*complianceDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*complianceDataSource)(nil)
+	_ datasource.DataSourceWithValidateConfig   = (*complianceDataSource)(nil)
 )
 
 const (
@@ -39,7 +43,20 @@ const (
 	// messageFindings bounds the findings listed in `message`, which is
 	// meant for an error_message: the reports carry all of them.
 	messageFindings = 20
+	// Where the events evaluated come from.
+	eventsFromLookup  = "lookup"
+	eventsFromArchive = "archive"
 )
+
+// complianceWindow is opsaudit_compliance's window: LookupEvents' 90 days,
+// or the archive's whole history.
+var complianceWindow = windowArgs{
+	defaultLookback: defaultComplianceLookback,
+	lookbackLimit: "At most `90d` with `events_from = \"lookup\"`, how far back LookupEvents reaches; as long as " +
+		"the trail has logged with `events_from = \"archive\"`.",
+	lookbackValidator: anyLookback(),
+	computedLookback:  true,
+}
 
 // NewComplianceDataSource evaluates the policy rules over a trail, its log
 // bucket and the events it recorded: the gate a plan can fail on.
@@ -52,7 +69,7 @@ type complianceDataSource struct {
 type complianceModel struct {
 	Trail                 types.String `tfsdk:"trail"`
 	Regions               types.List   `tfsdk:"regions"`
-	Lookback              types.String `tfsdk:"lookback"`
+	EventsFrom            types.String `tfsdk:"events_from"`
 	EventSource           types.String `tfsdk:"event_source"`
 	AllowedPrincipals     types.List   `tfsdk:"allowed_principals"`
 	AllowedSourceCIDRs    types.List   `tfsdk:"allowed_source_cidrs"`
@@ -66,6 +83,7 @@ type complianceModel struct {
 	MaxEvents             types.Int64  `tfsdk:"max_events"`
 	OnRegionError         types.String `tfsdk:"on_region_error"`
 	SARIFArtifactURI      types.String `tfsdk:"sarif_artifact_uri"`
+	windowModel
 
 	Status          types.String   `tfsdk:"status"`
 	Compliant       types.Bool     `tfsdk:"compliant"`
@@ -124,7 +142,8 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"event rules flag OpsWorks CM's risky calls; `rule` blocks add CEL conditions of your own and `sigma_rules` " +
 			"Sigma rules for CloudTrail.\n\n" +
 			"`status` is `fail` when a finding is at least `fail_on`, `unknown` when anything could not be read (the " +
-			"trail, the bucket, a region, or more events than `max_events`) and nothing failed, `pass` otherwise: " +
+			"trail, the bucket, a region, a log file with `events_from = \"archive\"`, or more events than " +
+			"`max_events`) and nothing failed, `pass` otherwise: " +
 			"incomplete input is never a pass. The data source reads during `terraform plan`, so a `lifecycle` " +
 			"`postcondition` on `compliant` fails the plan, with `message` as a ready-made error message.\n\n" +
 			"Built-in rules:" + ruleList.String(),
@@ -142,12 +161,15 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				MarkdownDescription: "Regions whose events are evaluated, all queried at once. Default: the provider's `regions`.",
 				Validators:          regionList(),
 			},
-			"lookback": schema.StringAttribute{
+			"events_from": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
-				MarkdownDescription: "Window of events evaluated, ending now, as in `opsaudit_events`: `72h`, `30d`, " +
-					"`1d12h`; at most `90d`. Default: `" + defaultComplianceLookback + "`.",
-				Validators: []validator.String{lookbackDuration()},
+				MarkdownDescription: "Where the events evaluated come from: `lookup`, CloudTrail LookupEvents in every " +
+					"region, as `opsaudit_events` reads them (the last 90 days); or `archive`, the trail's log files " +
+					"in its bucket, as `opsaudit_archive_events` reads them, for the caller's account in `regions`, " +
+					"as far back as the window goes. With `archive`, a log file that cannot be read makes `status` " +
+					"at best `unknown`, with the file in `reasons`. Default: `" + eventsFromLookup + "`.",
+				Validators: []validator.String{stringvalidator.OneOf(eventsFromLookup, eventsFromArchive)},
 			},
 			"event_source": schema.StringAttribute{
 				Optional: true,
@@ -329,12 +351,19 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			},
 		},
 	}
+	maps.Copy(resp.Schema.Attributes, windowAttributes(complianceWindow))
+}
+
+func (d *complianceDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return windowConfigValidators()
 }
 
 // ValidateConfig compiles the rule blocks' CEL conditions and the Sigma
 // rules, so that a mistake shows at plan time on the rule at fault, with
 // its line. Values not known yet are checked when they are, at read time.
 func (d *complianceDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	validateWindowOrder(ctx, req.Config, &resp.Diagnostics)
+	validateLookupLookback(ctx, req.Config, &resp.Diagnostics)
 	var rules []userRule
 	var sigmaDocs types.List
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("rule"), &rules)...)
@@ -350,6 +379,20 @@ func (d *complianceDataSource) ValidateConfig(ctx context.Context, req datasourc
 		}
 	}
 	validateSigmaRules(sigmaDocs, celIDs, &resp.Diagnostics)
+}
+
+// validateLookupLookback holds lookback to LookupEvents' 90 days unless
+// the events come from the archive.
+func validateLookupLookback(ctx context.Context, config tfsdk.Config, diags *diag.Diagnostics) {
+	var from, lookback types.String
+	diags.Append(config.GetAttribute(ctx, path.Root("events_from"), &from)...)
+	diags.Append(config.GetAttribute(ctx, path.Root("lookback"), &lookback)...)
+	if from.IsUnknown() || from.ValueString() == eventsFromArchive {
+		return
+	}
+	var resp validator.StringResponse
+	lookbackDuration().ValidateString(ctx, validator.StringRequest{Path: path.Root("lookback"), ConfigValue: lookback}, &resp)
+	diags.Append(resp.Diagnostics...)
 }
 
 func validateRuleConditions(rules []userRule, diags *diag.Diagnostics) {
@@ -474,8 +517,11 @@ func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequ
 
 // applyDefaults puts the defaults into the model, so that they show in state.
 func (m *complianceModel) applyDefaults() {
-	if m.Lookback.IsNull() {
+	if m.Lookback.IsNull() && m.StartTime.IsNull() && m.EndTime.IsNull() {
 		m.Lookback = types.StringValue(defaultComplianceLookback)
+	}
+	if m.EventsFrom.IsNull() {
+		m.EventsFrom = types.StringValue(eventsFromLookup)
 	}
 	if m.EventSource.IsNull() {
 		m.EventSource = types.StringValue(events.DefaultEventSource)
@@ -562,19 +608,31 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 		}
 	}
 
+	start, end, wd := m.window(now, complianceWindow)
+	diags.Append(wd...)
+	regions := d.clients.Regions
+	if !m.Regions.IsNull() {
+		diags.Append(m.Regions.ElementsAs(ctx, &regions, false)...)
+	}
+	if diags.HasError() {
+		return in, diags
+	}
+	if m.EventsFrom.ValueString() == eventsFromArchive {
+		in.Events = d.archiveEvents(ctx, m, info, archive.Query{
+			AccountIDs: []string{d.clients.AccountID}, Regions: regions, Start: start, End: end,
+			Filter: events.Filter{EventSource: m.EventSource.ValueString()}, MaxEvents: int(m.MaxEvents.ValueInt64()),
+			OnFileError: archive.WarnOnFileError,
+		}, incomplete)
+		return in, diags
+	}
 	q := lookup.Query{
-		Regions:           d.clients.Regions,
-		End:               now,
+		Regions:           regions,
+		Start:             start,
+		End:               end,
 		Filter:            events.Filter{EventSource: m.EventSource.ValueString()},
 		MaxEvents:         int(m.MaxEvents.ValueInt64()),
 		WarnOnRegionError: m.OnRegionError.ValueString() == onRegionErrWarn,
 	}
-	if !m.Regions.IsNull() {
-		diags.Append(m.Regions.ElementsAs(ctx, &q.Regions, false)...)
-	}
-	// The validator has accepted the lookback already.
-	lb, _ := parseLookback(m.Lookback.ValueString())
-	q.Start = now.Add(-lb)
 	tflog.Debug(ctx, "Looking up events", map[string]any{
 		"regions": q.Regions, "start": q.Start.Format(time.RFC3339), "event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
 	})
@@ -591,4 +649,40 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 	}
 	in.Events = res.Events
 	return in, diags
+}
+
+// archiveEvents reads the events of q's window from the trail's log files,
+// the trail info says where. A file that cannot be read, like a trail,
+// bucket or folder that cannot be, is a reason the input is incomplete.
+func (d *complianceDataSource) archiveEvents(ctx context.Context, m *complianceModel, info *trailInfo, q archive.Query, incomplete func(string, error)) []events.Event {
+	if info == nil {
+		incomplete("CloudTrail archive not read", errors.New("events not read: the trail could not be read, so where its log files are is unknown"))
+		return nil
+	}
+	src, loc, err := trailArchive(ctx, d.clients, info)
+	if err != nil {
+		incomplete("CloudTrail archive not read", fmt.Errorf("events not read: %w", err))
+		return nil
+	}
+	q.Source, q.Location = src, loc
+	tflog.Info(ctx, "Reading the CloudTrail archive", map[string]any{
+		"source": src.Name(), "prefix": loc.AccountsPrefix(), "regions": q.Regions, "start": q.Start.Format(time.RFC3339),
+		"end": q.End.Format(time.RFC3339), "event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
+	})
+	res, err := archive.Run(ctx, q)
+	if err != nil {
+		incomplete("CloudTrail archive not read", fmt.Errorf("events not read: %w", err))
+		return nil
+	}
+	tflog.Info(ctx, "Read the CloudTrail archive", map[string]any{
+		"source": src.Name(), "files": res.FilesScanned, "files_failed": len(res.FilesFailed), "bytes": res.BytesScanned,
+		"matches": res.TotalCount, "duration": res.Duration.Round(time.Millisecond).String(),
+	})
+	if n := len(res.FilesFailed); n > 0 {
+		incomplete("CloudTrail archive incomplete", fmt.Errorf("%d log files could not be read, their events were not evaluated:\n%s", n, failedFiles(res.FilesFailed)))
+	}
+	if res.Truncated {
+		incomplete("CloudTrail events truncated", fmt.Errorf("%d events matched, more than max_events (%d): only the newest were evaluated; raise max_events or shorten the window", res.TotalCount, q.MaxEvents))
+	}
+	return res.Events
 }

@@ -39,6 +39,16 @@ import (
 
 const complianceAddr = "data.opsaudit_compliance.test"
 
+// gateLifecycle is the postcondition of a gate: the plan fails with the
+// verdict's message unless the status is pass.
+const gateLifecycle = `
+  lifecycle {
+    postcondition {
+      condition     = self.compliant
+      error_message = self.message
+    }
+  }`
+
 // complianceProvider is the provider block with LookupEvents unpaced (the
 // sandbox allows it) and few retries, so fault steps finish quickly.
 func complianceProvider(env *accEnv) string {
@@ -171,13 +181,7 @@ data "opsaudit_compliance" "test" {
 }
 `, env.Account)
 	config := complianceProvider(env) + auditedTrail(name, "", "") + fmt.Sprintf(data, "")
-	gate := complianceProvider(env) + auditedTrail(name, "", "") + fmt.Sprintf(data, `
-  lifecycle {
-    postcondition {
-      condition     = self.compliant
-      error_message = self.message
-    }
-  }`)
+	gate := complianceProvider(env) + auditedTrail(name, "", "") + fmt.Sprintf(data, gateLifecycle)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -743,13 +747,7 @@ data "opsaudit_compliance" "test" {
 				),
 			},
 			{
-				Config: config(exported, `
-  lifecycle {
-    postcondition {
-      condition     = self.compliant
-      error_message = self.message
-    }
-  }`),
+				Config:      config(exported, gateLifecycle),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Resource postcondition failed.*\[high\] ` + userDataExportRuleID + `.*ExportServerEngineAttribute`),
 			},
@@ -868,6 +866,226 @@ data "opsaudit_compliance" "test" {
 			},
 		},
 	})
+}
+
+// findingEventIDs checks the event ids of a rule's findings, in any order.
+func findingEventIDs(rule string, want []string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		var got []string
+		for _, f := range findingsOf(s, rule) {
+			got = append(got, f["event_id"])
+		}
+		slices.Sort(got)
+		want = slices.Sorted(slices.Values(want))
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("%s findings for events\n got %v\nwant %v", rule, got, want)
+		}
+		return nil
+	}
+}
+
+// TestAccCompliance_archive evaluates the event rules over the
+// pre-existing trail's log files, windows of it far older than
+// LookupEvents reaches: a mutating OpsWorks CM call after the end of life
+// fails the gate, and the plan with a postcondition; the root call of
+// 2023 is found; a quiet fortnight passes, until one of its files is made
+// garbage through S3, which makes it unknown; a Sigma rule finds the
+// exports of enrolment user data. The expected findings come from the
+// records the sandbox generated.
+func TestAccCompliance_archive(t *testing.T) {
+	f := pinnedArchive(t, eventsTestAccount)
+	env := newAccEnv(t, f.options())
+	env.needSandbox(t, "evaluates the pre-existing trail's archive")
+	regions := awsclient.OpsWorksCMRegions
+	endOfLife := mustTime(t, "2024-05-06T00:00:00Z")
+	type window struct{ from, to time.Time }
+	afterEOL := window{mustTime(t, "2024-07-28T00:00:00Z"), mustTime(t, "2024-08-06T00:00:00Z")}
+	rootDay := window{mustTime(t, "2023-10-08T00:00:00Z"), mustTime(t, "2023-10-10T23:59:59Z")}
+	quiet := window{mustTime(t, "2023-06-05T00:00:00Z"), mustTime(t, "2023-06-11T23:59:59Z")}
+	exports := window{mustTime(t, "2022-05-28T00:00:00Z"), mustTime(t, "2022-06-02T23:59:59Z")}
+
+	mutatingAfterEOL := recordIDs(f.matches(afterEOL.from, afterEOL.to, regions, func(r *sandbox.Record) bool {
+		readOnly := r.ReadOnly || r.EventName == "ExportServerEngineAttribute" || strings.HasPrefix(r.EventName, "Describe") ||
+			strings.HasPrefix(r.EventName, "List") || strings.HasPrefix(r.EventName, "Get")
+		return opsWorksCM(r) && !readOnly && !r.EventTime.Before(endOfLife)
+	}))
+	evaluated := len(f.matches(afterEOL.from, afterEOL.to, regions, opsWorksCM))
+	userDataExports := recordIDs(f.matches(exports.from, exports.to, regions, func(r *sandbox.Record) bool {
+		var rec struct {
+			RequestParameters struct {
+				ExportAttributeName string `json:"exportAttributeName"`
+			} `json:"requestParameters"`
+		}
+		return opsWorksCM(r) && r.EventName == "ExportServerEngineAttribute" && r.ErrorCode == "" &&
+			json.Unmarshal(r.Raw, &rec) == nil && rec.RequestParameters.ExportAttributeName == "Userdata"
+	}))
+	for name, ids := range map[string][]string{"mutating calls after the end of life": mutatingAfterEOL, "user data exports": userDataExports} {
+		if len(ids) == 0 {
+			t.Fatalf("the archive has no %s in the test's window: the test would prove nothing", name)
+		}
+	}
+	if len(f.matches(quiet.from, quiet.to, regions, opsWorksCM)) == 0 {
+		t.Fatal("the quiet window has no OpsWorks CM event: its pass would prove nothing")
+	}
+	var garbage string
+	for _, file := range f.filesIn([]string{"us-east-1"}, quiet.from, quiet.to) {
+		if file.Delivered.After(quiet.from) && file.Delivered.Before(quiet.to) {
+			garbage = file.Key
+			break
+		}
+	}
+
+	if garbage == "" {
+		t.Fatal("no log file of us-east-1 delivered within the quiet window")
+	}
+	config := func(w window, extra string) string {
+		return complianceProvider(env) + fmt.Sprintf(`
+data "opsaudit_compliance" "test" {
+  trail       = %q
+  events_from = "archive"
+  start_time  = %q
+  end_time    = %q
+  rules       = ["event_after_end_of_life", "event_root_user_call"]
+  fail_on     = "medium"
+  %s
+}
+`, sandbox.ArchiveTrailName, rfc3339(w.from), rfc3339(w.to), extra)
+	}
+	status := func(want string) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("status"), knownvalue.StringExact(want))
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config(afterEOL, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					status("fail"),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("events_from"), knownvalue.StringExact("archive")),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("lookback"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("events_evaluated"), knownvalue.Int64Exact(int64(evaluated))),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("reasons"), knownvalue.ListExact(nil)),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					findingRuleIDs("event_after_end_of_life"),
+					findingEventIDs("event_after_end_of_life", mutatingAfterEOL),
+				),
+			},
+			{
+				Config:      config(afterEOL, gateLifecycle),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Resource postcondition failed.*\[medium\] event_after_end_of_life`),
+			},
+			{
+				Config:            config(rootDay, ""),
+				ConfigStateChecks: []statecheck.StateCheck{status("fail")},
+				Check:             findingEventIDs("event_root_user_call", []string{sandbox.ArchiveRootEventID}),
+			},
+			{
+				Config: config(quiet, ""),
+				ConfigStateChecks: []statecheck.StateCheck{status("pass"),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("findings"), knownvalue.ListExact(nil))},
+			},
+			{
+				PreConfig: func() {
+					if _, err := env.S3().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(sandbox.ArchiveBucket(f.account)),
+						Key: aws.String(garbage), Body: strings.NewReader("not a log file")}); err != nil {
+						t.Fatalf("PutObject %s: %v", garbage, err)
+					}
+				},
+				Config: config(quiet, ""),
+				ConfigStateChecks: []statecheck.StateCheck{status("unknown"),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("compliant"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("reasons"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringRegexp(regexp.MustCompile(`^1 log files could not be read, their events were not evaluated:\n.*` + regexp.QuoteMeta(garbage) + `: not a gzipped log file`)),
+					})),
+				},
+			},
+			{
+				Config: complianceProvider(env) + fmt.Sprintf(`
+data "opsaudit_compliance" "test" {
+  trail          = %q
+  events_from    = "archive"
+  start_time     = %q
+  end_time       = %q
+  regions        = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+  disabled_rules = [%s]
+  sigma_rules    = [%s]
+}
+`, sandbox.ArchiveTrailName, rfc3339(exports.from), rfc3339(exports.to), ruleIDList(), hclString(exampleSigmaRule(t, "opsworks_cm_user_data_exported.yml"))),
+				ConfigStateChecks: []statecheck.StateCheck{status("fail")},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					findingRuleIDs(userDataExportRuleID),
+					findingEventIDs(userDataExportRuleID, userDataExports),
+				),
+			},
+		},
+	})
+}
+
+// TestAccCompliance_windowArguments checks the window and events_from
+// arguments at plan time: LookupEvents' 90 days bound lookback only when
+// the events come from it, and the window is the readers'.
+func TestAccCompliance_windowArguments(t *testing.T) {
+	env := newAccEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
+	config := func(args string) string {
+		return complianceProvider(env) + "data \"opsaudit_compliance\" \"test\" {\n  trail = \"no-such-trail\"\n" + args + "\n}\n"
+	}
+	errorStep := func(args, want string) resource.TestStep {
+		return resource.TestStep{Config: config(args), ExpectError: regexp.MustCompile(want)}
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			errorStep(`lookback = "91d"`, `(?s)lookback.*longer than 90 days: LookupEvents only reaches 90 days back`),
+			errorStep(`
+  events_from = "lookup"
+  lookback    = "120d"`, `(?s)lookback.*longer than 90 days`),
+			errorStep(`events_from = "athena"`, `(?s)events_from.*value must be one of`),
+			errorStep(`
+  lookback   = "3d"
+  start_time = "2024-03-01T00:00:00Z"`, `(?s)cannot be configured together: \[lookback,start_time\]`),
+			errorStep(`
+  start_time = "2024-03-02T00:00:00Z"
+  end_time   = "2024-03-01T00:00:00Z"`, `(?s)start_time.*after end_time`),
+			{
+				// Far past LookupEvents' reach, from the archive: accepted.
+				// The trail is missing, so nothing is read and the status
+				// is unknown.
+				Config: config(`
+  events_from = "archive"
+  lookback    = "730d"`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("status"), knownvalue.StringExact("unknown")),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("lookback"), knownvalue.StringExact("730d")),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("reasons"), knownvalue.ListPartial(map[int]knownvalue.Check{
+						1: knownvalue.StringExact("events not read: the trail could not be read, so where its log files are is unknown"),
+					})),
+				},
+			},
+			{
+				// The window of the lookup: start_time and end_time, no
+				// lookback stored.
+				Config: config(`
+  start_time = "2024-03-01T00:00:00Z"
+  end_time   = "2024-03-02T00:00:00Z"`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("events_from"), knownvalue.StringExact("lookup")),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("lookback"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("events_evaluated"), knownvalue.Int64Exact(0)),
+				},
+			},
+		},
+	})
+}
+
+// ruleIDList is every built-in rule id, as HCL list elements.
+func ruleIDList() string {
+	var ids []string
+	for _, r := range policy.Catalog() {
+		ids = append(ids, strconv.Quote(r.ID))
+	}
+	return strings.Join(ids, ", ")
 }
 
 // validateSigmaRules skips what is not known yet and reports the others on

@@ -18,6 +18,10 @@ import (
 // The event object is one element of a data source's `events`: the same for
 // every data source that returns events.Event values, whatever read them.
 
+// eventsEvent is one element of `events`; its names are the ones the
+// policy package's CEL rules use.
+var eventsEvent = schema.NestedAttributeObject{Attributes: eventAttributes()}
+
 // eventResource is the object of one element of an event's `resources`.
 var eventResource = schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 	"type": computedString("Resource type, such as `AWS::OpsWorksCM::Server`."),
@@ -58,6 +62,12 @@ func eventAttributes() map[string]schema.Attribute {
 		},
 		"request_parameters": computedString("Request parameters, JSON (`null` when none), credentials redacted; read with `jsondecode`."),
 		"response_elements":  computedString("Response elements, JSON (`null` when none), credentials redacted."),
+		"log_file": computedString("Key of the trail's log file the event was read from, in its bucket or directory; " +
+			"null for events LookupEvents returned. A record CloudTrail delivered twice names the first of its files in " +
+			"key order."),
+		"log_file_valid": schema.BoolAttribute{Computed: true,
+			MarkdownDescription: "Whether `log_file` validated against the trail's signed digests; null when it was " +
+				"not checked."},
 	}
 }
 
@@ -129,7 +139,25 @@ func eventValues(ev *events.Event) map[string]attr.Value {
 		"resources":          types.ListValueMust(eventResourceType, resources),
 		"request_parameters": types.StringValue(ev.RequestParameters),
 		"response_elements":  types.StringValue(ev.ResponseElements),
+		"log_file":           nullIfEmpty(ev.LogFile),
+		"log_file_valid":     types.BoolPointerValue(ev.LogFileValid),
 	}
+}
+
+// eventList is the value of `events`: an empty list, not null, when there
+// are none, since "no events" is an answer.
+func eventList(evs []events.Event) (types.List, diag.Diagnostics) {
+	return objectList(eventsEvent, len(evs), func(i int) map[string]attr.Value { return eventValues(&evs[i]) })
+}
+
+// setWithEvents writes model, whose `events` is left unset, to state, then
+// list as `events`.
+func setWithEvents(ctx context.Context, state *tfsdk.State, model any, list types.List) diag.Diagnostics {
+	diags := state.Set(ctx, model)
+	if diags.HasError() {
+		return diags
+	}
+	return append(diags, setTopLevel(ctx, state, "events", list)...)
 }
 
 // objectList builds a list of n objects of obj's type from each element's

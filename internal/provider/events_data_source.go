@@ -7,15 +7,11 @@ import (
 	"maps"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -23,7 +19,6 @@ import (
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
-	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/lookup"
 )
 
@@ -34,7 +29,6 @@ var (
 )
 
 const (
-	defaultLookback  = 7 * 24 * time.Hour
 	defaultMaxEvents = 1000
 	onRegionErrFail  = "fail"
 	onRegionErrWarn  = "warn"
@@ -49,18 +43,9 @@ type eventsDataSource struct {
 }
 
 type eventsModel struct {
-	EventSource   types.String `tfsdk:"event_source"`
-	Regions       types.List   `tfsdk:"regions"`
-	StartTime     types.String `tfsdk:"start_time"`
-	EndTime       types.String `tfsdk:"end_time"`
-	Lookback      types.String `tfsdk:"lookback"`
-	EventNames    types.List   `tfsdk:"event_names"`
-	Usernames     types.List   `tfsdk:"usernames"`
-	PrincipalARNs types.List   `tfsdk:"principal_arns"`
-	ReadOnly      types.Bool   `tfsdk:"read_only"`
-	ErrorCodes    types.List   `tfsdk:"error_codes"`
-	ResourceNames types.List   `tfsdk:"resource_names"`
-	SourceIPCIDRs types.List   `tfsdk:"source_ip_cidrs"`
+	Regions types.List `tfsdk:"regions"`
+	windowModel
+	eventFilterModel
 	MaxEvents     types.Int64  `tfsdk:"max_events"`
 	OnRegionError types.String `tfsdk:"on_region_error"`
 	IncludeRecord types.Bool   `tfsdk:"include_record"`
@@ -74,28 +59,11 @@ type eventsModel struct {
 	RegionsQueried    types.List   `tfsdk:"regions_queried"`
 }
 
-// eventsEvent is one element of `events`; its names are the ones the
-// policy package's CEL rules use.
-var eventsEvent = schema.NestedAttributeObject{Attributes: eventAttributes()}
-
 func (d *eventsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_events"
 }
 
 func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	filter := func(what string, extra ...validator.String) schema.ListAttribute {
-		return schema.ListAttribute{
-			ElementType: types.StringType,
-			Optional:    true,
-			MarkdownDescription: "Keep only events " + what + ". An event matches when it has any of the values; " +
-				"different filters combine with AND.",
-			Validators: []validator.List{
-				listvalidator.SizeAtLeast(1),
-				listvalidator.UniqueValues(),
-				listvalidator.ValueStringsAre(append([]validator.String{stringvalidator.LengthBetween(1, 2000)}, extra...)...),
-			},
-		}
-	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The management events CloudTrail recorded for a service (OpsWorks CM by default) in the " +
 			"last 90 days, from every region at once, as values HCL conditions can test. Each region is one " +
@@ -106,53 +74,15 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"Throttling and 5xx answers are retried. Values of fields that carry credentials (engine attributes, " +
 			"passwords, private keys, secret keys, session tokens) are redacted in every JSON attribute, even when a " +
 			"record arrives unredacted.\n\nThe data source reads during `terraform plan` when its arguments are known, " +
-			"so a `lifecycle` `postcondition` on it fails the plan.",
+			"so a `lifecycle` `postcondition` on it fails the plan. For events older than 90 days, " +
+			"`opsaudit_archive_events` takes the same arguments and reads the trail's log files in S3.",
 		Attributes: map[string]schema.Attribute{
-			"event_source": schema.StringAttribute{
-				Optional: true,
-				Computed: true,
-				MarkdownDescription: "Service whose events are read, as CloudTrail names it (`s3.amazonaws.com`), or " +
-					"`*` for every service. With `*` and not exactly one `event_names`, LookupEvents is called without a " +
-					"lookup attribute and returns every management event of the account: many more events than one " +
-					"service's, read 50 per call at `lookup_requests_per_second` (10,000 events take about 100 s per " +
-					"region at AWS's 2 calls per second), so narrow the window or filter by one event name where you " +
-					"can. Default: `" + events.DefaultEventSource + "`.",
-				Validators: []validator.String{eventSource()},
-			},
 			"regions": schema.ListAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Regions to query, all at once. Default: the provider's `regions`.",
 				Validators:          regionList(),
 			},
-			"start_time": schema.StringAttribute{
-				Optional: true,
-				MarkdownDescription: "Oldest event time, RFC 3339 (`2024-03-01T00:00:00Z`), inclusive. Default: 7 days " +
-					"before `end_time`. Conflicts with `lookback`.",
-				Validators: []validator.String{rfc3339Time()},
-			},
-			"end_time": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "Newest event time, RFC 3339, inclusive. Default: now. Conflicts with `lookback`.",
-				Validators:          []validator.String{rfc3339Time()},
-			},
-			"lookback": schema.StringAttribute{
-				Optional: true,
-				MarkdownDescription: "Window ending now, as a duration: `72h`, `30d`, `1d12h`. At most `90d`, how far " +
-					"back LookupEvents reaches. Default: `7d` when neither `start_time` nor `end_time` is set.",
-				Validators: []validator.String{lookbackDuration()},
-			},
-			"event_names":    filter("with one of these event names (API actions such as `CreateServer`). With exactly one, the lookup is done by event name"),
-			"usernames":      filter("by one of these user names, as CloudTrail reports them: the IAM user name, `root`, or an assumed role's session name"),
-			"principal_arns": filter("by one of these principals: an IAM user's, root's or session's ARN, or a role's ARN, which matches all its sessions"),
-			"read_only": schema.BoolAttribute{
-				Optional:            true,
-				MarkdownDescription: "Keep only read-only calls (`true`) or only calls that change something (`false`).",
-			},
-			"error_codes":    filter("that failed with one of these error codes, such as `AccessDenied`"),
-			"resource_names": filter("that name one of these resources (a server name, backup id or ARN, as LookupEvents reports resources)"),
-			"source_ip_cidrs": filter("whose caller's source address is in one of these CIDR blocks (`203.0.113.0/24`, `2001:db8::/32` or a single address); calls made by AWS services match none",
-				cidrBlock()),
 			"max_events": schema.Int64Attribute{
 				Optional: true,
 				Computed: true,
@@ -185,30 +115,30 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 		},
 	}
 	maps.Copy(resp.Schema.Attributes, recordAttributes())
+	maps.Copy(resp.Schema.Attributes, windowAttributes(eventsWindow))
+	maps.Copy(resp.Schema.Attributes, eventFilterAttributes(map[string]string{
+		"event_source": "With `*` and not exactly one `event_names`, LookupEvents is called without a lookup " +
+			"attribute and returns every management event of the account: many more events than one service's, " +
+			"read 50 per call at `lookup_requests_per_second` (10,000 events take about 100 s per region at AWS's 2 " +
+			"calls per second), so narrow the window or filter by one event name where you can.",
+		"event_names": "With exactly one, the lookup is done by event name.",
+	}))
+}
+
+// eventsWindow is opsaudit_events' window: LookupEvents reaches 90 days
+// back.
+var eventsWindow = windowArgs{
+	defaultLookback:   "7d",
+	lookbackLimit:     "At most `90d`, how far back LookupEvents reaches.",
+	lookbackValidator: lookbackDuration(),
 }
 
 func (d *eventsDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
-	return []datasource.ConfigValidator{
-		datasourcevalidator.Conflicting(path.MatchRoot("lookback"), path.MatchRoot("start_time")),
-		datasourcevalidator.Conflicting(path.MatchRoot("lookback"), path.MatchRoot("end_time")),
-	}
+	return windowConfigValidators()
 }
 
-// ValidateConfig checks what no single attribute's validator can: the
-// order of start_time and end_time.
 func (d *eventsDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
-	var start, end types.String
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("start_time"), &start)...)
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("end_time"), &end)...)
-	if start.IsNull() || start.IsUnknown() || end.IsNull() || end.IsUnknown() {
-		return
-	}
-	s, errS := time.Parse(time.RFC3339, start.ValueString())
-	e, errE := time.Parse(time.RFC3339, end.ValueString())
-	if errS == nil && errE == nil && s.After(e) {
-		resp.Diagnostics.AddAttributeError(path.Root("start_time"), "Start after end",
-			fmt.Sprintf("start_time %s is after end_time %s: give the older time as start_time.", start.ValueString(), end.ValueString()))
-	}
+	validateWindowOrder(ctx, req.Config, &resp.Diagnostics)
 }
 
 func (d *eventsDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
@@ -264,62 +194,25 @@ func lookupFailure(err error) string {
 // query turns the configuration into a lookup, with defaults applied to
 // the model so they appear in state.
 func (m *eventsModel) query(ctx context.Context, clients *awsclient.Clients, now time.Time) (lookup.Query, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	if m.EventSource.IsNull() {
-		m.EventSource = types.StringValue(events.DefaultEventSource)
-	}
 	if m.MaxEvents.IsNull() {
 		m.MaxEvents = types.Int64Value(defaultMaxEvents)
 	}
 	if m.OnRegionError.IsNull() {
 		m.OnRegionError = types.StringValue(onRegionErrFail)
 	}
+	filter, diags := m.filter(ctx)
 	q := lookup.Query{
 		Regions:           clients.Regions,
 		MaxEvents:         int(m.MaxEvents.ValueInt64()),
 		WarnOnRegionError: m.OnRegionError.ValueString() == onRegionErrWarn,
-		Filter:            events.Filter{EventSource: m.EventSource.ValueString()},
+		Filter:            filter,
 	}
-	listInto := func(l types.List, dst *[]string) {
-		if !l.IsNull() {
-			diags.Append(l.ElementsAs(ctx, dst, false)...)
-		}
+	if !m.Regions.IsNull() {
+		diags.Append(m.Regions.ElementsAs(ctx, &q.Regions, false)...)
 	}
-	listInto(m.Regions, &q.Regions)
-	listInto(m.EventNames, &q.Filter.EventNames)
-	listInto(m.Usernames, &q.Filter.Usernames)
-	listInto(m.PrincipalARNs, &q.Filter.PrincipalARNs)
-	listInto(m.ErrorCodes, &q.Filter.ErrorCodes)
-	listInto(m.ResourceNames, &q.Filter.ResourceNames)
-	var cidrs []string
-	listInto(m.SourceIPCIDRs, &cidrs)
-	var err error
-	if q.Filter.SourceIPCIDRs, err = events.ParseCIDRs(cidrs); err != nil {
-		diags.AddAttributeError(path.Root("source_ip_cidrs"), "Invalid CIDR block", err.Error())
-	}
-	if !m.ReadOnly.IsNull() {
-		ro := m.ReadOnly.ValueBool()
-		q.Filter.ReadOnly = &ro
-	}
-
-	// Validators have accepted the times and durations already.
-	q.End = now
-	if !m.EndTime.IsNull() {
-		q.End, _ = time.Parse(time.RFC3339, m.EndTime.ValueString())
-	}
-	q.Start = q.End.Add(-defaultLookback)
-	if !m.StartTime.IsNull() {
-		q.Start, _ = time.Parse(time.RFC3339, m.StartTime.ValueString())
-	}
-	if !m.Lookback.IsNull() {
-		d, _ := parseLookback(m.Lookback.ValueString())
-		q.Start = now.Add(-d)
-	}
-	if q.Start.After(q.End) {
-		diags.AddAttributeError(path.Root("start_time"), "Start after end", fmt.Sprintf(
-			"The window starts at %s, after its end %s: give an older start_time or a later end_time.",
-			q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339)))
-	}
+	var d diag.Diagnostics
+	q.Start, q.End, d = m.window(now, eventsWindow)
+	diags.Append(d...)
 	return q, diags
 }
 
@@ -329,20 +222,13 @@ func (m *eventsModel) writeState(ctx context.Context, res *lookup.Result, state 
 	if diags.HasError() {
 		return diags
 	}
-	diags.Append(state.Set(ctx, m)...)
-	if diags.HasError() {
-		return diags
-	}
-	return append(diags, setTopLevel(ctx, state, "events", list)...)
+	return append(diags, setWithEvents(ctx, state, m, list)...)
 }
 
 // setResult sets the result's attributes but events, which it returns
 // for setTopLevel.
 func (m *eventsModel) setResult(ctx context.Context, res *lookup.Result) (types.List, diag.Diagnostics) {
-	// An empty list, not null: "no events" is an answer.
-	list, diags := objectList(eventsEvent, len(res.Events), func(i int) map[string]attr.Value {
-		return eventValues(&res.Events[i])
-	})
+	list, diags := eventList(res.Events)
 	var d diag.Diagnostics
 	m.Records, d = records(res.Events, m.IncludeRecord.ValueBool())
 	diags.Append(d...)

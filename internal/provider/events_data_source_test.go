@@ -318,7 +318,7 @@ data "opsaudit_events" "truncated" {
 							"principal_arn": "arn:aws:iam::" + eventsTestAccount + ":user/Alice", "account_id": eventsTestAccount,
 							"access_key_id": "AKIAIOSFODNN7EXAMPLE", "invoked_by": "signin.amazonaws.com", "mfa_authenticated": false,
 							"source_ip_address": "198.51.100.31", "read_only": false, "error_code": nil, "session_issuer_arn": nil,
-							"event_time": ts(doc.EventTime),
+							"event_time": ts(doc.EventTime), "log_file": nil, "log_file_valid": nil,
 						}
 						for k, v := range want {
 							if ev[k] != v {

@@ -582,7 +582,7 @@ func (r *logBucketResource) read(ctx context.Context, m *logBucketModel, diags *
 	if err != nil {
 		return true, fmt.Errorf("reading the location of bucket %q: %w", name, err)
 	}
-	m.Region = types.StringValue(bucketRegion(loc.LocationConstraint))
+	m.Region = types.StringValue(awsclient.LocationRegion(loc.LocationConstraint))
 
 	cfg, err := readBucketConfig(ctx, client, name)
 	if err != nil {

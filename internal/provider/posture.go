@@ -71,13 +71,10 @@ func policyAdvancedSelector(s cttypes.AdvancedEventSelector) policy.AdvancedEven
 // is the trail's S3 key prefix, which decides which lifecycle rules apply
 // to the log files.
 func readBucketPosture(ctx context.Context, clients *awsclient.Clients, name, keyPrefix string, now time.Time) (*policy.Bucket, error) {
-	// A bucket outside the home region answers other regions with a
-	// redirect the SDK does not follow: ask it where it is first.
-	loc, err := clients.S3("").GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(name)})
+	client, err := bucketClient(ctx, clients, name)
 	if err != nil {
-		return nil, fmt.Errorf("reading the location of bucket %q: %w", name, err)
+		return nil, err
 	}
-	client := clients.S3(bucketRegion(loc.LocationConstraint))
 
 	cfg, err := readBucketConfig(ctx, client, name)
 	if err != nil {

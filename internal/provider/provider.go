@@ -325,6 +325,7 @@ func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.Da
 		NewCallerIdentityDataSource,
 		NewTrailDataSource,
 		NewEventsDataSource,
+		NewArchiveEventsDataSource,
 		NewComplianceDataSource,
 	}
 }

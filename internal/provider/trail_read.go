@@ -54,6 +54,7 @@ type trailInfo struct {
 	CloudWatchLogsGroupARN     string
 	CloudWatchLogsRoleARN      string
 	KMSKeyID                   string
+	HasInsightSelectors        bool
 
 	Status trailStatus
 	// EventSelectors and AdvancedEventSelectors are as GetEventSelectors
@@ -138,16 +139,16 @@ func resolveTrailARN(ctx context.Context, clients *awsclient.Clients, nameOrARN 
 	return aws.ToString(out.Trail.TrailARN), nil
 }
 
-// readTrail reads a trail by name or ARN from its home region: settings,
-// status, event and insight selectors, tags. A missing trail yields an
-// error that wraps *types.TrailNotFoundException.
-func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string) (*trailInfo, error) {
+// readTrailSettings reads what readTrail reads but the selectors and
+// tags: the trail's settings and its status, with cloudtrail:GetTrail and
+// cloudtrail:GetTrailStatus only.
+func readTrailSettings(ctx context.Context, clients *awsclient.Clients, nameOrARN string) (*trailInfo, error) {
 	trailARN, err := resolveTrailARN(ctx, clients, nameOrARN)
 	if err != nil {
 		return nil, err
 	}
 	// Name-based calls fail for organization trails created by a delegated
-	// administrator (hashicorp/aws #28440): every call below uses the ARN.
+	// administrator (hashicorp/aws #28440): every call uses the ARN.
 	ct := clients.CloudTrail(trailHomeRegion(trailARN))
 	in := aws.String(trailARN)
 
@@ -171,6 +172,7 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 		CloudWatchLogsGroupARN:     aws.ToString(t.CloudWatchLogsLogGroupArn),
 		CloudWatchLogsRoleARN:      aws.ToString(t.CloudWatchLogsRoleArn),
 		KMSKeyID:                   aws.ToString(t.KmsKeyId),
+		HasInsightSelectors:        aws.ToBool(t.HasInsightSelectors),
 		Tags:                       map[string]string{},
 	}
 	if info.HomeRegion == "" {
@@ -194,6 +196,20 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 		LatestCloudWatchLogsDeliveryTime:  aws.ToTime(status.LatestCloudWatchLogsDeliveryTime),
 		LatestCloudWatchLogsDeliveryError: aws.ToString(status.LatestCloudWatchLogsDeliveryError),
 	}
+	return info, nil
+}
+
+// readTrail reads a trail by name or ARN from its home region: settings,
+// status, event and insight selectors, tags. A missing trail yields an
+// error that wraps *types.TrailNotFoundException.
+func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string) (*trailInfo, error) {
+	info, err := readTrailSettings(ctx, clients, nameOrARN)
+	if err != nil {
+		return nil, err
+	}
+	trailARN := info.ARN
+	ct := clients.CloudTrail(trailHomeRegion(trailARN))
+	in := aws.String(trailARN)
 
 	sel, err := ct.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: in})
 	if err != nil {
@@ -208,7 +224,7 @@ func readTrail(ctx context.Context, clients *awsclient.Clients, nameOrARN string
 
 	// HasInsightSelectors saves a call that would only answer
 	// InsightNotEnabledException.
-	if aws.ToBool(t.HasInsightSelectors) {
+	if info.HasInsightSelectors {
 		ins, err := ct.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: in})
 		if err != nil && !awserr.IsA[*cttypes.InsightNotEnabledException](err) {
 			return nil, fmt.Errorf("reading the insight selectors of trail %q: %w", trailARN, err)

@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/archive"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
@@ -142,6 +144,49 @@ func eventSource() validator.String {
 	}}
 }
 
+// orEveryFolder accepts "*", which reads every folder found, besides what
+// v accepts.
+func orEveryFolder(v validator.String) validator.String { return everyFolderOr{v} }
+
+type everyFolderOr struct{ validator.String }
+
+func (v everyFolderOr) Description(ctx context.Context) string {
+	return v.String.Description(ctx) + ` or "*"`
+}
+
+func (v everyFolderOr) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v everyFolderOr) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !req.ConfigValue.IsUnknown() && req.ConfigValue.ValueString() == archive.Discover {
+		return
+	}
+	v.String.ValidateString(ctx, req, resp)
+}
+
+// everyFolderAlone refuses "*" beside other values in a list of folders to
+// read: it reads every folder already.
+func everyFolderAlone() validator.List { return everyFolder{} }
+
+type everyFolder struct{}
+
+func (everyFolder) Description(context.Context) string {
+	return `"*" must be the only value`
+}
+
+func (v everyFolder) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (everyFolder) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() || len(req.ConfigValue.Elements()) < 2 {
+		return
+	}
+	for i, el := range req.ConfigValue.Elements() {
+		if s, ok := el.(types.String); ok && !s.IsUnknown() && s.ValueString() == archive.Discover {
+			resp.Diagnostics.AddAttributeError(req.Path.AtListIndex(i), "Invalid value",
+				`"*" reads every folder found, so it must be the only value.`)
+		}
+	}
+}
+
 func rfc3339Time() validator.String {
 	return stringCheck{description: "value must be an RFC 3339 time", check: func(s string) string {
 		if _, err := time.Parse(time.RFC3339, s); err != nil {
@@ -171,6 +216,26 @@ func lookbackDuration() validator.String {
 		if d > lookup.Window {
 			return fmt.Sprintf("%q is longer than 90 days: LookupEvents only reaches 90 days back. For older events, "+
 				"read the trail's archive in S3.", s)
+		}
+		return ""
+	}}
+}
+
+// anyLookback accepts what parseLookback reads, however long: reading
+// the archive is not bounded by LookupEvents' 90 days.
+func anyLookback() validator.String {
+	return stringCheck{description: "value must be a duration such as 72h, 30d or 1d12h", check: func(s string) string {
+		if _, err := parseLookback(s); err != nil {
+			return err.Error() + "."
+		}
+		return ""
+	}}
+}
+
+func awsAccountID() validator.String {
+	return stringCheck{description: "value must be a 12-digit AWS account id", check: func(s string) string {
+		if !accountID.MatchString(s) {
+			return fmt.Sprintf("%q is not a 12-digit AWS account id.", s)
 		}
 		return ""
 	}}

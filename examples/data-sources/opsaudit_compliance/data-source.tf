@@ -32,6 +32,26 @@ data "opsaudit_compliance" "gate" {
   }
 }
 
+# The event rules over two years of the trail's log files in S3, beyond
+# LookupEvents' 90 days: no OpsWorks CM change after its end of life
+# (medium, hence fail_on) and no root call. A log file that cannot be read
+# makes the status unknown, never pass.
+data "opsaudit_compliance" "two_years" {
+  trail       = "opsworks-cm-audit"
+  events_from = "archive"
+  lookback    = "730d"
+  rules       = ["event_after_end_of_life", "event_root_user_call"]
+  fail_on     = "medium"
+  max_events  = 100000
+
+  lifecycle {
+    postcondition {
+      condition     = self.compliant
+      error_message = self.message
+    }
+  }
+}
+
 # Sigma rules for CloudTrail, one file each under sigma/, over every
 # service's calls: event_source = "*" reads all management events, so the
 # window is shorter and max_events higher. The built-in event rules judge

@@ -5,6 +5,7 @@ package sandboxtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http/httptest"
@@ -232,4 +233,25 @@ func WantCode(t testing.TB, err error, want string) {
 	if got := ErrCode(err); got != want {
 		t.Fatalf("error = %v (code %q), want code %q", err, got, want)
 	}
+}
+
+// Principal reads the caller of a record from its JSON, as the tests that
+// check principal filters need it: the principal's ARN and, for a role
+// session, the role's.
+func Principal(t testing.TB, r sandbox.Record) (arn, sessionIssuerARN string) {
+	t.Helper()
+	var raw struct {
+		UserIdentity struct {
+			ARN            string `json:"arn"`
+			SessionContext struct {
+				SessionIssuer struct {
+					ARN string `json:"arn"`
+				} `json:"sessionIssuer"`
+			} `json:"sessionContext"`
+		} `json:"userIdentity"`
+	}
+	if err := json.Unmarshal(r.Raw, &raw); err != nil {
+		t.Fatalf("record %s: %v", r.EventID, err)
+	}
+	return raw.UserIdentity.ARN, raw.UserIdentity.SessionContext.SessionIssuer.ARN
 }
