@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -118,37 +116,19 @@ func stringSet(ctx context.Context, values []string, diags *diag.Diagnostics) ty
 	return s
 }
 
-// readTrail sets the bucket and key prefix from the trail.
+// readTrail sets the location from the trail: its bucket and key prefix
+// and, for an organization trail, the organization's folder in the
+// bucket, as the data sources that read the archive find them.
 func (m *athenaTableModel) readTrail(ctx context.Context, clients *awsclient.Clients) error {
-	bucket, loc, err := trailArchive(ctx, clients, m.Trail.ValueString(), m.OrganizationID.ValueString())
+	info, err := readTrailSettings(ctx, clients, m.Trail.ValueString())
 	if err != nil {
 		return err
 	}
-	m.Bucket, m.S3KeyPrefix = types.StringValue(bucket), types.StringValue(loc.Prefix)
+	_, loc, err := trailArchive(ctx, clients, info)
+	if err != nil {
+		return err
+	}
+	m.Bucket, m.S3KeyPrefix = types.StringValue(info.S3BucketName), types.StringValue(loc.Prefix)
+	m.OrganizationID = types.StringValue(loc.OrganizationID)
 	return nil
-}
-
-// trailArchive is where a trail writes its log files: its bucket, key
-// prefix and, for an organization trail, the organization's folder,
-// whose id the caller gives (CloudTrail does not report it).
-func trailArchive(ctx context.Context, clients *awsclient.Clients, nameOrARN, organizationID string) (string, archive.Location, error) {
-	trailARN, err := resolveTrailARN(ctx, clients, nameOrARN)
-	if err != nil {
-		return "", archive.Location{}, err
-	}
-	out, err := clients.CloudTrail(trailHomeRegion(trailARN)).GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(trailARN)})
-	if err != nil {
-		return "", archive.Location{}, fmt.Errorf("reading trail %q: %w", trailARN, err)
-	}
-	t := out.Trail
-	l := archive.Location{Prefix: aws.ToString(t.S3KeyPrefix), OrganizationID: organizationID}
-	switch org := aws.ToBool(t.IsOrganizationTrail); {
-	case org && organizationID == "":
-		return "", l, fmt.Errorf("trail %q is an organization trail: its accounts' folders are under AWSLogs/<organization "+
-			"id>/, which CloudTrail does not report; set organization_id to the organization's id (o-...)", trailARN)
-	case !org && organizationID != "":
-		return "", l, fmt.Errorf("trail %q is not an organization trail: its files are under AWSLogs/<account>/, not "+
-			"under an organization's folder; remove organization_id", trailARN)
-	}
-	return aws.ToString(t.S3BucketName), l, nil
 }

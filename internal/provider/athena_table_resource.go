@@ -87,17 +87,19 @@ func (r *athenaTableResource) Schema(ctx context.Context, _ resource.SchemaReque
 				MarkdownDescription: "Table name: lower-case letters, digits and underscores.",
 				Validators:          []validator.String{athenaIdentifier("table")}},
 			"trail": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Name or ARN of the trail whose archive the table reads: its bucket and key prefix are " +
-					"read from CloudTrail (`cloudtrail:GetTrail`) at plan time. For an organization trail, also set " +
-					"`organization_id`. Exactly one of `trail` and `bucket`. Changing it replaces the table when the archive " +
-					"it names differs, or is not known before apply.",
+				MarkdownDescription: "Name or ARN of the trail whose archive the table reads, as the data sources that " +
+					"read the archive take it: its bucket and key prefix are read from CloudTrail at plan time and, for an " +
+					"organization trail, its organization id from the one `AWSLogs/o-*/` folder of its bucket. Exactly " +
+					"one of `trail` and `bucket`. Changing it replaces the table when the archive it names differs, or " +
+					"is not known before apply.",
 				Validators: []validator.String{trailNameOrARN()}},
 			"bucket": location("The trail's S3 bucket, when `trail` is not given; computed from the trail otherwise. "+
 				"Exactly one of `trail` and `bucket`.", bucketName()),
 			"s3_key_prefix": location("The trail's S3 key prefix, without slashes at either end, when `bucket` is given; "+
 				"computed from the trail otherwise. Default: none.", athenaKeyPrefix()),
-			"organization_id": location("For an organization trail, the organization's id (`o-...`): its accounts' "+
-				"folders are under `AWSLogs/<organization id>/`. Default: none, an account's trail.", organizationID()),
+			"organization_id": location("For an organization trail, the organization's id (`o-...`), when `bucket` "+
+				"is given: its accounts' folders are under `AWSLogs/<organization id>/`. Computed from the trail's "+
+				"bucket otherwise. Default: none, an account's trail.", organizationID()),
 			"account_ids": schema.SetAttribute{ElementType: types.StringType, Required: true,
 				PlanModifiers: []planmodifier.Set{setplanmodifier.RequiresReplace()},
 				MarkdownDescription: "The accounts the table projects (`projection.account.values`): every account whose " +
@@ -143,6 +145,7 @@ func (r *athenaTableResource) ConfigValidators(context.Context) []resource.Confi
 	return []resource.ConfigValidator{
 		resourcevalidator.ExactlyOneOf(path.MatchRoot("trail"), path.MatchRoot("bucket")),
 		resourcevalidator.Conflicting(path.MatchRoot("trail"), path.MatchRoot("s3_key_prefix")),
+		resourcevalidator.Conflicting(path.MatchRoot("trail"), path.MatchRoot("organization_id")),
 	}
 }
 
@@ -163,12 +166,12 @@ func (r *athenaTableResource) ModifyPlan(ctx context.Context, req resource.Modif
 	}
 	// What the configuration leaves out is not there: the location
 	// arguments are computed only from a trail.
-	plan.OrganizationID = emptyIfNull(config.OrganizationID)
 	switch {
 	case plan.Trail.IsNull():
 		plan.S3KeyPrefix = emptyIfNull(config.S3KeyPrefix)
-	case plan.Trail.IsUnknown() || plan.OrganizationID.IsUnknown() || r.clients == nil:
-		plan.Bucket, plan.S3KeyPrefix = types.StringUnknown(), types.StringUnknown()
+		plan.OrganizationID = emptyIfNull(config.OrganizationID)
+	case plan.Trail.IsUnknown() || r.clients == nil:
+		plan.Bucket, plan.S3KeyPrefix, plan.OrganizationID = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
 	default:
 		if err := plan.readTrail(ctx, r.clients); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("trail"), "Reading the trail's archive", awserr.Explain(err))

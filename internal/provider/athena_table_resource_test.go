@@ -322,7 +322,7 @@ func TestAccAthenaTableResource_planTimeErrors(t *testing.T) {
 			step(map[string]string{"output_location": `"results-bucket/athena"`}, `(?s)output_location = "results-bucket/athena".*not an S3 location`),
 			step(map[string]string{"organization_id": `"org-1"`}, `(?s)organization_id = "org-1".*not an organization id`),
 			step(map[string]string{"bucket": "", "trail": fmt.Sprintf("%q", sandbox.ArchiveTrailName), "organization_id": `"o-a1b2c3d4e5"`},
-				`(?s)trail = "`+sandbox.ArchiveTrailName+`".*is not an organization trail`),
+				`These attributes cannot be configured together: \[trail,organization_id\]`),
 			step(map[string]string{"bucket": "", "trail": `"no-such-trail"`}, `(?s)trail = "no-such-trail".*TrailNotFoundException`),
 		},
 	})
