@@ -648,9 +648,9 @@ func (f *archiveFixture) filesIn(regions []string, from, to time.Time) []sandbox
 	return out
 }
 
-// copyObjects copies the objects of keys from one bucket to another, each
-// under prefix, as they are.
-func copyObjects(t *testing.T, from *s3.Client, fromBucket string, to *s3.Client, toBucket, prefix string, files []sandbox.ArchiveFile) {
+// copyObjects copies the objects of files from one bucket to another, as
+// they are, each under the key rename gives it.
+func copyObjects(t *testing.T, from *s3.Client, fromBucket string, to *s3.Client, toBucket string, rename func(string) string, files []sandbox.ArchiveFile) {
 	t.Helper()
 	ctx := context.Background()
 	for _, file := range files {
@@ -662,8 +662,8 @@ func copyObjects(t *testing.T, from *s3.Client, fromBucket string, to *s3.Client
 		if err := errors.Join(err, got.Body.Close()); err != nil {
 			t.Fatalf("reading %s: %v", file.Key, err)
 		}
-		if _, err := to.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(toBucket), Key: aws.String(prefix + file.Key), Body: bytes.NewReader(body)}); err != nil {
-			t.Fatalf("PutObject %s: %v", prefix+file.Key, err)
+		if _, err := to.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(toBucket), Key: aws.String(rename(file.Key)), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatalf("PutObject %s: %v", rename(file.Key), err)
 		}
 	}
 }
@@ -707,7 +707,7 @@ func TestAccArchiveEvents_bucketErrors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
-	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), frankfurt, copyBucket, "", files)
+	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), frankfurt, copyBucket, func(k string) string { return k }, files)
 
 	// The garbage is a file with OpsWorks CM calls of the window.
 	want := f.matches(from, to, regions, opsWorksCM)
@@ -866,7 +866,7 @@ func TestAccArchiveEvents_moto(t *testing.T) {
 		t.Fatalf("CreateBucket on moto: %v", err)
 	}
 	files := f.filesIn(regions, from, to)
-	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), moto, motoBucket, prefix, files)
+	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), moto, motoBucket, func(k string) string { return prefix + k }, files)
 	want := f.matches(from, to, regions, func(*sandbox.Record) bool { return true })
 	if !slices.ContainsFunc(want, func(r sandbox.Record) bool { return r.EventID == sandbox.ArchiveMidnightEventID }) {
 		t.Fatal("the window misses the call delivered in the next year's folder")
