@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 )
 
 // PublicKey is one of the keys CloudTrail signs a region's digests with.
@@ -95,6 +97,11 @@ func (k *CloudTrailKeys) list(ctx context.Context, region string, start, end tim
 	for pages.HasMorePages() {
 		out, err := pages.NextPage(ctx)
 		if err != nil {
+			// A region's failure reaches the result as text: what to do
+			// about the error code goes with it, as archive's errors carry it.
+			if advice := awserr.Advice(err); advice != "" {
+				err = fmt.Errorf("%w. %s", err, advice)
+			}
 			return nil, fmt.Errorf("listing CloudTrail public keys in %s between %s and %s: %w",
 				region, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), err)
 		}

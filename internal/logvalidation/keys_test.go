@@ -148,7 +148,8 @@ func TestCloudTrailKeysErrors(t *testing.T) {
 	keys := NewCloudTrailKeys(func(string) *cloudtrail.Client { return client })
 	for range 2 {
 		_, err := keys.PublicKeys(context.Background(), "us-east-1", t0, t0.Add(time.Hour))
-		if err == nil || !strings.Contains(err.Error(), "AccessDeniedException") || !strings.Contains(err.Error(), "listing CloudTrail public keys in us-east-1") {
+		if err == nil || !strings.Contains(err.Error(), "AccessDeniedException") || !strings.Contains(err.Error(), "listing CloudTrail public keys in us-east-1") ||
+			!strings.Contains(err.Error(), "lacks the IAM permission cloudtrail:ListPublicKeys") {
 			t.Errorf("error %v", err)
 		}
 	}

@@ -167,16 +167,17 @@ type Result struct {
 	Regions       []RegionResult `json:"regions"`
 }
 
-// FileVerdict is the verdict on one file, given to Config.OnFile.
+// FileVerdict is the verdict on one file, given to Config.OnFile; its
+// JSON names are Problem's.
 type FileVerdict struct {
-	Kind     Kind
-	Region   string
-	Bucket   string
-	Key      string
-	Backfill bool
-	Valid    bool
+	Kind     Kind   `json:"kind"`
+	Region   string `json:"region"`
+	Bucket   string `json:"s3_bucket"`
+	Key      string `json:"s3_key"`
+	Backfill bool   `json:"backfill,omitempty"`
+	Valid    bool   `json:"valid"`
 	// Reason is empty for a valid file.
-	Reason Reason
+	Reason Reason `json:"reason,omitempty"`
 }
 
 // LogVerdicts maps the S3 key of every log file a valid digest lists to

@@ -29,6 +29,11 @@
 //     input; otherwise unknown when anything is incomplete (Input.Incomplete,
 //     a nil Trail or Bucket while rules of that target are enabled, a rule
 //     that errored); otherwise pass.
+//   - trail_log_integrity judges Input.LogIntegrity, which the provider
+//     fills by validating the trail's digest and log files (costly, so
+//     only when Evaluator.Runs says the rule runs): one finding per invalid
+//     file, its S3 key as the resource; unknown when LogIntegrity is nil or
+//     says files could not all be validated.
 //   - Built-in event rules look only at events of the configured event
 //     source; user rules (CEL and Sigma) see every event given. The rules
 //     about named OpsWorks CM actions (DeleteServer, CreateServer, ...)

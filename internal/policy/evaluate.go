@@ -42,6 +42,10 @@ func New(cfg Config) (*Evaluator, error) {
 	return e, nil
 }
 
+// Runs reports whether the built-in rule id runs in this evaluation, so
+// that the provider gathers only the input enabled rules need.
+func (e *Evaluator) Runs(id string) bool { return e.s.enabled[id] }
+
 // Finding is one violation of a rule.
 type Finding struct {
 	RuleID   string
@@ -139,12 +143,12 @@ func (r *run) fail(ruleID, eventID string, err error) {
 func (e *Evaluator) Evaluate(in Input) Result {
 	r := &run{e: e, errs: map[string]*RuleError{}, reasons: slices.Clone(in.Incomplete), order: map[*Rule]int{}}
 
-	var trailRules, bucketRules, aggRules []*Rule
+	var trailRules, bucketRules, fileRules, aggRules []*Rule
 	var evRules eventRules
 	for i := range e.rules {
 		ro := &e.rules[i]
 		r.order[&ro.Rule] = i
-		if !ro.Enabled || r.missing(in, ro.Rule.Target) != "" {
+		if why, _ := missing(in, &ro.Rule); !ro.Enabled || why != "" {
 			continue
 		}
 		switch {
@@ -152,6 +156,8 @@ func (e *Evaluator) Evaluate(in Input) Result {
 			trailRules = append(trailRules, &ro.Rule)
 		case ro.Rule.bucket != nil:
 			bucketRules = append(bucketRules, &ro.Rule)
+		case ro.Rule.files != nil:
+			fileRules = append(fileRules, &ro.Rule)
 		case ro.Rule.match != nil:
 			evRules.builtin = append(evRules.builtin, &ro.Rule)
 		case ro.Rule.aggregate != nil:
@@ -164,6 +170,7 @@ func (e *Evaluator) Evaluate(in Input) Result {
 	}
 
 	r.posture(in, trailRules, bucketRules)
+	r.integrity(in.LogIntegrity, fileRules)
 	sourceEvents := r.events(in.Events, evRules)
 	for _, rule := range aggRules {
 		for _, hit := range rule.aggregate(&e.s, sourceEvents) {
@@ -173,15 +180,21 @@ func (e *Evaluator) Evaluate(in Input) Result {
 	return r.result(in, len(sourceEvents))
 }
 
-// missing says why rules of the target cannot run on this input.
-func (r *run) missing(in Input, target Target) string {
+// missing says why a rule cannot run on this input, and the reason the
+// result gives for it; both are empty when it can.
+func missing(in Input, rule *Rule) (why, reason string) {
 	switch {
-	case target == TargetTrail && in.Trail == nil:
-		return "trail configuration not available"
-	case target == TargetBucket && in.Bucket == nil:
-		return "log bucket configuration not available"
+	case rule.Target == TargetTrail && in.Trail == nil:
+		why = "trail configuration not available"
+	case rule.Target == TargetBucket && in.Bucket == nil:
+		why = "log bucket configuration not available"
+	case rule.files != nil && in.LogIntegrity == nil:
+		why = "log files not validated"
+		return why, why + ": rule " + rule.ID + " not evaluated"
+	default:
+		return "", ""
 	}
-	return ""
+	return why, why + ": " + string(rule.Target) + " rules not evaluated"
 }
 
 func (r *run) posture(in Input, trailRules, bucketRules []*Rule) {
@@ -209,6 +222,22 @@ func (r *run) postureFindings(rule *Rule, resource, region string, msgs []string
 			RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: resource,
 			Region: region, Message: m, Remediation: rule.Remediation, ruleOrder: r.order[rule],
 		})
+	}
+}
+
+// integrity reports each invalid file of the trail, and makes the result
+// unknown when files could not all be validated.
+func (r *run) integrity(li *LogIntegrity, rules []*Rule) {
+	for _, rule := range rules {
+		for _, hit := range rule.files(li) {
+			r.findings = append(r.findings, Finding{
+				RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: hit.key,
+				Region: hit.region, Message: hit.message, Remediation: rule.Remediation, ruleOrder: r.order[rule],
+			})
+		}
+		for _, u := range li.Unknown {
+			r.reasons = append(r.reasons, "log files not all validated: "+u)
+		}
 	}
 }
 
@@ -296,18 +325,18 @@ func (r *run) result(in Input, source int) Result {
 		res.Summary.BySeverity[sev] = 0
 	}
 	index := map[string]int{}
-	missing := map[string]bool{}
+	reported := map[string]bool{}
 	for i, ro := range res.Rules {
 		index[ro.Rule.ID] = i
 		if !ro.Enabled {
 			continue
 		}
 		res.Summary.ByRule[ro.Rule.ID] = 0
-		if why := r.missing(in, ro.Rule.Target); why != "" {
+		if why, reason := missing(in, &ro.Rule); why != "" {
 			res.Rules[i].NotEvaluated = why
-			if !missing[why] {
-				missing[why] = true
-				r.reasons = append(r.reasons, why+": "+string(ro.Rule.Target)+" rules not evaluated")
+			if !reported[reason] {
+				reported[reason] = true
+				r.reasons = append(r.reasons, reason)
 			}
 		}
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func TestUnknownOnIncompleteInput(t *testing.T) {
-	clean := func() Input { return Input{Trail: goodTrail(), Bucket: goodBucket(t)} }
+	clean := func() Input { return Input{Trail: goodTrail(), Bucket: goodBucket(t), LogIntegrity: intactLogs()} }
 	tests := []struct {
 		name   string
 		cfg    Config
@@ -37,6 +37,16 @@ func TestUnknownOnIncompleteInput(t *testing.T) {
 			in.Bucket = nil
 			return in
 		}, reason: "log bucket configuration not available"},
+		{name: "log files not validated", input: func() Input {
+			in := clean()
+			in.LogIntegrity = nil
+			return in
+		}, reason: "log files not validated: rule trail_log_integrity not evaluated"},
+		{name: "log files not all validated", input: func() Input {
+			in := clean()
+			in.LogIntegrity.Unknown = []string{"region eu-west-1: AccessDenied"}
+			return in
+		}, reason: "log files not all validated: region eu-west-1: AccessDenied"},
 		{name: "user rule runtime error", cfg: Config{UserRules: []UserRule{{ID: "u", Severity: SeverityHigh, Condition: `event.request_parameters.serverName == "x"`}}},
 			input: func() Input {
 				in := clean()
@@ -62,7 +72,7 @@ func TestMissingTrailDoesNotMatterWhenTrailRulesAreOff(t *testing.T) {
 	if res.Status != StatusPass {
 		t.Fatalf("status %s reasons %v", res.Status, res.Reasons)
 	}
-	res = mustNew(t, Config{DisabledRules: []string{"bucket_not_public"}}).Evaluate(Input{Trail: goodTrail()})
+	res = mustNew(t, Config{DisabledRules: []string{"bucket_not_public"}}).Evaluate(Input{Trail: goodTrail(), LogIntegrity: intactLogs()})
 	if res.Status != StatusUnknown {
 		t.Fatalf("bucket rules enabled without a bucket: status %s", res.Status)
 	}
@@ -78,7 +88,7 @@ func TestFailOn(t *testing.T) {
 	trail := goodTrail()
 	trail.LogFileValidationEnabled = false // low
 	trail.KMSKeyID = ""                    // medium
-	in := Input{Trail: trail, Bucket: goodBucket(t)}
+	in := Input{Trail: trail, Bucket: goodBucket(t), LogIntegrity: intactLogs()}
 
 	res := mustNew(t, Config{}).Evaluate(in)
 	if res.Status != StatusPass || len(res.Findings) != 2 || res.FailOn != SeverityHigh {
@@ -196,7 +206,7 @@ func TestCatalogIsWellFormed(t *testing.T) {
 			t.Errorf("rule %s lacks metadata", r.ID)
 		}
 		checks := 0
-		for _, set := range []bool{r.trail != nil, r.bucket != nil, r.match != nil, r.aggregate != nil} {
+		for _, set := range []bool{r.trail != nil, r.bucket != nil, r.files != nil, r.match != nil, r.aggregate != nil} {
 			if set {
 				checks++
 			}

@@ -15,6 +15,10 @@ type Input struct {
 	Trail *Trail
 	// Bucket is the trail's log bucket; nil when it was not read.
 	Bucket *Bucket
+	// LogIntegrity is what validating the trail's digest and log files
+	// over the evaluation's window found; nil when they were not
+	// validated, which leaves trail_log_integrity unevaluated.
+	LogIntegrity *LogIntegrity
 	// Events are the recorded calls. They may include other event sources:
 	// built-in event rules only look at the configured one.
 	Events []events.Event
@@ -48,6 +52,34 @@ type Trail struct {
 	LatestDeliveryTime  time.Time
 	// LatestCloudWatchLogsDeliveryError is the last CloudWatch Logs error.
 	LatestCloudWatchLogsDeliveryError string
+}
+
+// LogIntegrity is what validating a trail's log files found, as `aws
+// cloudtrail validate-logs` checks them: each digest file's signature and
+// place, and each listed log file's hash.
+type LogIntegrity struct {
+	// Start and End are the window validated.
+	Start, End time.Time
+	// InvalidFiles are every digest and log file that failed validation.
+	InvalidFiles []InvalidFile
+	// Unknown says why files could not all be validated (a region that
+	// could not be read, digests missing where the trail delivered them);
+	// empty when every region was validated.
+	Unknown []string
+}
+
+// InvalidFile is a digest or log file that failed validation.
+type InvalidFile struct {
+	// Kind is "digest" or "log".
+	Kind   string
+	Region string
+	Bucket string
+	Key    string
+	// Reason is not_found, signature_invalid, hash_mismatch, moved,
+	// invalid_format or public_key_not_found.
+	Reason string
+	// Message is validate-logs' line for the file.
+	Message string
 }
 
 // EventSelector is a basic event selector.

@@ -39,6 +39,14 @@ func checkTrailValidation(_ *settings, t *Trail) ([]string, error) {
 	return []string{fmt.Sprintf("trail %s has log file validation disabled", t.Name)}, nil
 }
 
+func checkLogIntegrity(li *LogIntegrity) []fileHit {
+	hits := make([]fileHit, len(li.InvalidFiles))
+	for i, f := range li.InvalidFiles {
+		hits[i] = fileHit{key: f.Key, region: f.Region, message: f.Message}
+	}
+	return hits
+}
+
 func checkTrailKMS(_ *settings, t *Trail) ([]string, error) {
 	if t.KMSKeyID != "" {
 		return nil, nil

@@ -3,6 +3,7 @@ package policy
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func goodBucket(t testing.TB) *Bucket {
 }
 
 func TestGoodPosturePasses(t *testing.T) {
-	res := mustNew(t, Config{}).Evaluate(Input{Trail: goodTrail(), Bucket: goodBucket(t)})
+	res := mustNew(t, Config{}).Evaluate(Input{Trail: goodTrail(), Bucket: goodBucket(t), LogIntegrity: intactLogs()})
 	if res.Status != StatusPass || len(res.Findings) != 0 || len(res.Reasons) != 0 {
 		t.Fatalf("want pass, got %s findings=%v reasons=%v", res.Status, res.Findings, res.Reasons)
 	}
@@ -222,7 +223,8 @@ func TestPostureRules(t *testing.T) {
 		})
 	}
 	for _, r := range catalog {
-		if r.Target != TargetEvent && !covered[r.ID] {
+		// The files rule has its own test.
+		if r.Target != TargetEvent && r.files == nil && !covered[r.ID] {
 			t.Errorf("posture rule %s has no test case", r.ID)
 		}
 	}
@@ -234,5 +236,58 @@ func TestUnreadableBucketPolicyIsUnknown(t *testing.T) {
 	res := mustNew(t, Config{Rules: []string{"bucket_tls_only", "bucket_not_public"}}).Evaluate(Input{Trail: goodTrail(), Bucket: b})
 	if res.Status != StatusUnknown || len(res.Errors) != 2 {
 		t.Fatalf("want unknown with two rule errors, got %s %+v", res.Status, res.Errors)
+	}
+}
+
+// trail_log_integrity makes one finding per invalid file, named by its S3
+// key, and cannot pass when files could not all be validated.
+func TestLogIntegrity(t *testing.T) {
+	e := mustNew(t, Config{Rules: []string{RuleTrailLogIntegrity}})
+	if res := e.Evaluate(Input{Trail: goodTrail(), LogIntegrity: intactLogs()}); res.Status != StatusPass || len(res.Findings) != 0 {
+		t.Fatalf("intact: %s %+v %v", res.Status, res.Findings, res.Reasons)
+	}
+
+	li := intactLogs()
+	li.InvalidFiles = []InvalidFile{
+		{Kind: "log", Region: "eu-west-1", Bucket: "logs", Key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz",
+			Reason: "hash_mismatch", Message: "Log file s3://logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz INVALID: hash value doesn't match"},
+		{Kind: "digest", Region: "us-east-1", Bucket: "logs", Key: "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz",
+			Reason: "not_found", Message: "Digest file s3://logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz INVALID: not found"},
+	}
+	res := e.Evaluate(Input{Trail: goodTrail(), LogIntegrity: li})
+	if res.Status != StatusFail || len(res.Findings) != 2 || res.Summary.ByRule[RuleTrailLogIntegrity] != 2 {
+		t.Fatalf("two invalid files: %s %+v", res.Status, res.Findings)
+	}
+	for _, f := range res.Findings {
+		var file InvalidFile
+		for _, inv := range li.InvalidFiles {
+			if inv.Key == f.Resource {
+				file = inv
+			}
+		}
+		if file.Key == "" || f.Region != file.Region || f.Message != file.Message || f.Severity != SeverityHigh || f.Remediation == "" || f.EventID != "" {
+			t.Errorf("finding %+v for %+v", f, file)
+		}
+	}
+
+	// A failure found on part of the files is still a failure; without
+	// one, files not validated make the result unknown.
+	li.Unknown = []string{"region ap-southeast-2: AccessDenied"}
+	if res := e.Evaluate(Input{Trail: goodTrail(), LogIntegrity: li}); res.Status != StatusFail {
+		t.Fatalf("invalid files and a region not validated: %s", res.Status)
+	}
+	li.InvalidFiles = nil
+	res = e.Evaluate(Input{Trail: goodTrail(), LogIntegrity: li})
+	if res.Status != StatusUnknown || !slices.Contains(res.Reasons, "log files not all validated: region ap-southeast-2: AccessDenied") {
+		t.Fatalf("a region not validated: %s %v", res.Status, res.Reasons)
+	}
+
+	// Disabled, the rule needs no validation.
+	off := mustNew(t, Config{Rules: []string{"trail_logging_enabled", RuleTrailLogIntegrity}, DisabledRules: []string{RuleTrailLogIntegrity}})
+	if off.Runs(RuleTrailLogIntegrity) || !off.Runs("trail_logging_enabled") {
+		t.Fatal("Runs does not follow rules and disabled_rules")
+	}
+	if res := off.Evaluate(Input{Trail: goodTrail()}); res.Status != StatusPass {
+		t.Fatalf("disabled and not validated: %s %v", res.Status, res.Reasons)
 	}
 }

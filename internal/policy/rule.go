@@ -46,6 +46,8 @@ type Rule struct {
 
 	trail  func(s *settings, t *Trail) ([]string, error)
 	bucket func(s *settings, b *Bucket) ([]string, error)
+	// files judges the trail's files one by one: a finding per file.
+	files func(li *LogIntegrity) []fileHit
 	// eventNames restricts match to these OpsWorks CM actions; empty means
 	// every call. Other services have actions of the same names whose
 	// parameters mean something else (Transfer Family's CreateServer,
@@ -64,6 +66,15 @@ type eventHit struct {
 	event   *events.Event
 	message string
 }
+
+// fileHit is one file a files rule reports.
+type fileHit struct {
+	key, region, message string
+}
+
+// RuleTrailLogIntegrity is the rule that judges Input.LogIntegrity: the
+// provider validates the trail's log files only when it runs.
+const RuleTrailLogIntegrity = "trail_log_integrity"
 
 // Catalog returns the built-in rules in catalog order.
 func Catalog() []Rule {
@@ -112,6 +123,25 @@ var catalog = []Rule{
 		},
 		Remediation: "Set enable_log_file_validation = true on the trail.",
 		trail:       checkTrailValidation,
+	},
+	{
+		ID:    RuleTrailLogIntegrity,
+		Title: "Trail log files and digests are intact",
+		Description: "Validates the trail's files over the evaluation's window as `aws cloudtrail validate-logs` does: " +
+			"every digest file is where CloudTrail wrote it and verifies with CloudTrail's public key, and every log " +
+			"file a digest lists is there with the hash CloudTrail recorded. One finding per invalid file. Security Hub " +
+			"CloudTrail.4 and CIS 3.2 only check that validation is on; this checks what it protects. A region that " +
+			"cannot be validated makes the result unknown.",
+		Severity: SeverityHigh,
+		Target:   TargetTrail,
+		References: References{
+			SecurityHub: []string{"CloudTrail.4"},
+			CIS:         []string{"CIS 3.2"},
+		},
+		Remediation: "Find who changed, moved or deleted the file (S3 server access logs, the bucket's S3 data events), " +
+			"restore it from an earlier object version or a replica, and protect the bucket against it (S3 Object " +
+			"Lock, a bucket policy denying s3:PutObject and s3:DeleteObject to all but CloudTrail).",
+		files: checkLogIntegrity,
 	},
 	{
 		ID:          "trail_kms_encryption",

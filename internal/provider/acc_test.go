@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,12 +68,7 @@ type accEnv struct {
 // target) and checks Terraform is there.
 func newAccEnv(t *testing.T, opts sandbox.Options) *accEnv {
 	t.Helper()
-	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
-		t.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: acceptance tests need Terraform 1.8 or later")
-	}
-	if os.Getenv("TF_ACC") == "" {
-		t.Setenv("TF_ACC", "1")
-	}
+	needTerraform(t)
 	ctx := context.Background()
 	if os.Getenv("OPSAUDIT_ACC_EXTERNAL") != "" {
 		cfg, err := config.LoadDefaultConfig(ctx)
@@ -90,6 +87,18 @@ func newAccEnv(t *testing.T, opts sandbox.Options) *accEnv {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return newSandboxEnv(t, srv, hs.URL)
+}
+
+// needTerraform skips a test without Terraform, and runs the acceptance
+// tests without TF_ACC.
+func needTerraform(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		t.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: acceptance tests need Terraform 1.8 or later")
+	}
+	if os.Getenv("TF_ACC") == "" {
+		t.Setenv("TF_ACC", "1")
+	}
 }
 
 // newSandboxEnv wraps a sandbox reachable at endpoint.
@@ -153,7 +162,11 @@ func (e *accEnv) LookupEvents(t *testing.T, region string, in *cloudtrail.Lookup
 
 // S3 is a read-back client for the home region.
 func (e *accEnv) S3() *s3.Client {
-	return s3.NewFromConfig(e.cfg, func(o *s3.Options) { o.UsePathStyle = e.Endpoint != "" })
+	return s3.NewFromConfig(e.cfg, func(o *s3.Options) {
+		o.UsePathStyle = e.Endpoint != ""
+		// The sandbox sends no checksums; the SDK would log every read.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
 }
 
 func (e *accEnv) STS() *sts.Client { return sts.NewFromConfig(e.cfg) }
@@ -195,4 +208,23 @@ func (e *accEnv) secretKey() string {
 		return os.Getenv("AWS_SECRET_ACCESS_KEY")
 	}
 	return testSecretKey
+}
+
+// denyCloudTrail answers the CloudTrail operation op signed for region as
+// AWS answers a caller without its permission there, and hands every other
+// request to the sandbox.
+type denyCloudTrail struct {
+	next                http.Handler
+	op, region, account string
+}
+
+func (d denyCloudTrail) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+d.op) &&
+		strings.Contains(r.Header.Get("Authorization"), "/"+d.region+"/cloudtrail/aws4_request") {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"__type":"AccessDeniedException","message":"User: arn:aws:iam::%s:user/test is not authorized to perform: cloudtrail:%s"}`, d.account, d.op)
+		return
+	}
+	d.next.ServeHTTP(w, r)
 }

@@ -44,7 +44,7 @@ const (
 // as far back as the trail has logged.
 var archiveWindow = windowArgs{
 	defaultLookback: "30d",
-	lookbackLimit: "As long as the archive goes back: each day of the window is one listing per account and " +
+	lookbackNote: "As long as the archive goes back: each day of the window is one listing per account and " +
 		"region, and every log file delivered that day is read.",
 	lookbackValidator: anyLookback(),
 }

@@ -52,8 +52,10 @@ const (
 // or the archive's whole history.
 var complianceWindow = windowArgs{
 	defaultLookback: defaultComplianceLookback,
-	lookbackLimit: "At most `90d` with `events_from = \"lookup\"`, how far back LookupEvents reaches; as long as " +
-		"the trail has logged with `events_from = \"archive\"`.",
+	lookbackNote: "At most `90d` with `events_from = \"lookup\"`, how far back LookupEvents reaches; as long as " +
+		"the trail has logged with `events_from = \"archive\"`. The window is also the one whose log files " +
+		"`trail_log_integrity` validates, as `opsaudit_log_validation` does (every digest of every source region " +
+		"and every log file they list is read: disable the rule where that is too costly).",
 	lookbackValidator: anyLookback(),
 	computedLookback:  true,
 }
@@ -513,7 +515,7 @@ func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 
-	in, diags := d.gather(ctx, &m, time.Now().UTC())
+	in, diags := d.gather(ctx, &m, time.Now().UTC(), evaluator.Runs(policy.RuleTrailLogIntegrity))
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -588,17 +590,28 @@ func (m *complianceModel) policyConfig(ctx context.Context) (policy.Config, diag
 	return cfg, diags
 }
 
-// gather reads the trail, its bucket and the events. What cannot be read
-// becomes an Incomplete reason (and a warning), so the verdict is at best
-// unknown rather than the read failing: the gate must not pass, and a
-// plan that only warns should still show the other findings.
-func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, now time.Time) (policy.Input, diag.Diagnostics) {
+// gather reads the trail, its bucket and the events, and with
+// validateLogs validates the trail's log files over the window. What
+// cannot be read becomes an Incomplete reason (and a warning), so the
+// verdict is at best unknown rather than the read failing: the gate must
+// not pass, and a plan that only warns should still show the other
+// findings.
+func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, now time.Time, validateLogs bool) (policy.Input, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	var in policy.Input
 	incomplete := func(summary string, err error) {
 		reason := awserr.Explain(err)
 		diags.AddWarning(summary, reason+"\n\nThe compliance status cannot be pass.")
 		in.Incomplete = append(in.Incomplete, reason)
+	}
+	start, end, wd := m.window(now, complianceWindow)
+	diags.Append(wd...)
+	regions := d.clients.Regions
+	if !m.Regions.IsNull() {
+		diags.Append(m.Regions.ElementsAs(ctx, &regions, false)...)
+	}
+	if diags.HasError() {
+		return in, diags
 	}
 
 	m.Bucket = types.StringNull()
@@ -620,17 +633,11 @@ func (d *complianceDataSource) gather(ctx context.Context, m *complianceModel, n
 		} else {
 			in.Bucket = b
 		}
+		if validateLogs {
+			in.LogIntegrity = d.validateLogs(ctx, info, start, end, &diags)
+		}
 	}
 
-	start, end, wd := m.window(now, complianceWindow)
-	diags.Append(wd...)
-	regions := d.clients.Regions
-	if !m.Regions.IsNull() {
-		diags.Append(m.Regions.ElementsAs(ctx, &regions, false)...)
-	}
-	if diags.HasError() {
-		return in, diags
-	}
 	if m.EventsFrom.ValueString() == eventsFromArchive {
 		in.Events = d.archiveEvents(ctx, m, info, archive.Query{
 			AccountIDs: []string{d.clients.AccountID}, Regions: regions, Start: start, End: end,
@@ -707,4 +714,21 @@ func (d *complianceDataSource) archiveEvents(ctx context.Context, m *complianceM
 		incomplete("CloudTrail events truncated", fmt.Errorf("%d events matched, more than max_events (%d): only the newest were evaluated; raise max_events or shorten the window", res.TotalCount, q.MaxEvents))
 	}
 	return res.Events
+}
+
+// validateLogs validates the trail's log files from start to end for
+// trail_log_integrity; why files could not all be validated goes with the
+// result, and into a warning.
+func (d *complianceDataSource) validateLogs(ctx context.Context, info *trailInfo, start, end time.Time, diags *diag.Diagnostics) *policy.LogIntegrity {
+	tflog.Debug(ctx, "Validating log files", map[string]any{"trail": info.ARN, "start": start.Format(time.RFC3339)})
+	li := &policy.LogIntegrity{Start: start, End: end}
+	if out, err := validateTrailLogs(ctx, d.clients, trailValidation{Trail: info, Start: start, End: end}); err != nil {
+		li.Unknown = []string{awserr.Explain(err)}
+	} else {
+		li = policyLogIntegrity(out.Result)
+	}
+	for _, reason := range li.Unknown {
+		diags.AddWarning("Log files not all validated", reason+"\n\nThe compliance status cannot be pass.")
+	}
+	return li
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -35,6 +34,7 @@ import (
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/policy"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 const complianceAddr = "data.opsaudit_compliance.test"
@@ -428,33 +428,13 @@ data "opsaudit_compliance" "test" {
 	})
 }
 
-// denyLookups answers LookupEvents calls signed for region as AWS answers a
-// caller without cloudtrail:LookupEvents there, and hands every other
-// request to the sandbox.
-type denyLookups struct {
-	next    http.Handler
-	region  string
-	account string
-}
-
-func (d denyLookups) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".LookupEvents") &&
-		strings.Contains(r.Header.Get("Authorization"), "/"+d.region+"/cloudtrail/aws4_request") {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = fmt.Fprintf(w, `{"__type":"AccessDeniedException","message":"User: arn:aws:iam::%s:user/test is not authorized to perform: cloudtrail:LookupEvents"}`, d.account)
-		return
-	}
-	d.next.ServeHTTP(w, r)
-}
-
 // TestAccLookupAccessDenied checks a region whose LookupEvents is denied
 // gets the same advice from both data sources that read events: grant
 // cloudtrail:LookupEvents, or go on without the region.
 func TestAccLookupAccessDenied(t *testing.T) {
 	base := newAccEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
 	base.needSandbox(t, "denies one region's lookups in front of the sandbox")
-	hs := httptest.NewServer(denyLookups{next: base.Sandbox, region: "eu-west-1", account: base.Account})
+	hs := httptest.NewServer(denyCloudTrail{next: base.Sandbox, op: "LookupEvents", region: "eu-west-1", account: base.Account})
 	t.Cleanup(hs.Close)
 	env := newSandboxEnv(t, base.Sandbox, hs.URL)
 	advice := `eu-west-1\s+failed\s+with\s+AccessDeniedException.*lacks\s+the\s+IAM\s+permission\s+cloudtrail:LookupEvents`
@@ -488,6 +468,119 @@ data "opsaudit_events" "this" {
 }
 `,
 				ExpectError: regexp.MustCompile(`(?s)` + advice + `.*remove\s+it\s+from\s+regions`),
+			},
+		},
+	})
+}
+
+// trail_log_integrity validates the pre-existing trail's signed week over
+// the compliance window: it passes; a changed log file and a deleted
+// digest are one finding each, named by their S3 key; disabled, it neither
+// reads nor reports them; a region whose keys cannot be listed makes the
+// result unknown.
+func TestAccCompliance_logIntegrity(t *testing.T) {
+	// The sandbox's clock is the real one: its archive's digests end in
+	// the current hour, as the compliance window does.
+	base := newAccEnv(t, sandbox.Options{LookupRPS: 1e6})
+	base.needSandbox(t, "the pre-existing trail's signed week")
+	hs := httptest.NewServer(denyCloudTrail{next: base.Sandbox, op: "ListPublicKeys", region: "ap-southeast-2", account: base.Account})
+	t.Cleanup(hs.Close)
+	denied := newSandboxEnv(t, base.Sandbox, hs.URL)
+	c := base.S3()
+	bucket := sandbox.ArchiveBucket(base.Account)
+	var logged sandboxtest.Digest
+	for _, d := range sandboxtest.ReadDigests(t, c, bucket, sandboxtest.DigestPrefix("", base.Account, "eu-central-1")) {
+		if len(d.LogFiles) > 0 {
+			logged = d
+		}
+	}
+	if logged.Key == "" {
+		t.Fatal("no digest of eu-central-1 lists a log file")
+	}
+	digests := sandboxtest.ReadDigests(t, c, bucket, sandboxtest.DigestPrefix("", base.Account, "us-west-1"))
+	gone := digests[len(digests)/2].Key
+	tampered := logged.LogFiles[0].S3Object
+	saved := []savedObject{saveObject(t, c, bucket, gone), saveObject(t, c, bucket, tampered)}
+	config := func(env *accEnv, extra string) string {
+		return complianceProvider(env) + fmt.Sprintf(`
+data "opsaudit_compliance" "test" {
+  trail = %q
+  %s
+}
+`, sandbox.ArchiveTrailName, extra)
+	}
+	only := `rules = ["trail_log_integrity"]`
+	status := func(want string) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("status"), knownvalue.StringExact(want))
+	}
+	finding := func(key, message string) knownvalue.Check {
+		return knownvalue.ObjectPartial(map[string]knownvalue.Check{
+			"rule_id": knownvalue.StringExact("trail_log_integrity"), "severity": knownvalue.StringExact("high"),
+			"resource": knownvalue.StringExact(key), "message": knownvalue.StringExact(message),
+			"event_id": knownvalue.Null(),
+		})
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config(base, only),
+				ConfigStateChecks: []statecheck.StateCheck{
+					status("pass"),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("findings"), knownvalue.ListExact(nil)),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("reasons"), knownvalue.ListExact(nil)),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("summary").AtMapKey("by_rule").AtMapKey("trail_log_integrity"), knownvalue.Int64Exact(0)),
+				},
+			},
+			{
+				PreConfig: func() {
+					sandboxtest.Tamper(t, c, bucket, tampered)
+					deleteObject(t, c, bucket, gone)
+				},
+				Config: config(base, only),
+				ConfigStateChecks: []statecheck.StateCheck{
+					status("fail"),
+					// Findings of one rule are in the order of their resources.
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("findings"), knownvalue.ListExact([]knownvalue.Check{
+						finding(gone, "Digest file s3://"+bucket+"/"+gone+" INVALID: not found"),
+						finding(tampered, "Log file s3://"+bucket+"/"+tampered+" INVALID: hash value doesn't match"),
+					})),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(complianceAddr, "findings.0.region", "us-west-1"),
+					resource.TestCheckResourceAttr(complianceAddr, "findings.1.region", "eu-central-1"),
+					sarifParses,
+				),
+			},
+			{
+				Config: config(base, `rules = ["trail_logging_enabled", "trail_log_integrity"]
+  disabled_rules = ["trail_log_integrity"]`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					status("pass"),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("summary").AtMapKey("by_rule"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"trail_logging_enabled": knownvalue.Int64Exact(0)})),
+				},
+			},
+			{
+				Config: config(denied, only),
+				ConfigStateChecks: []statecheck.StateCheck{
+					status("fail"),
+					statecheck.ExpectKnownValue(complianceAddr, tfjsonpath.New("reasons"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringRegexp(regexp.MustCompile(`^log files not all validated: region ap-southeast-2: .*AccessDeniedException`)),
+					})),
+				},
+			},
+			{
+				// The files restored, what could not be validated leaves
+				// the result unknown.
+				PreConfig: func() {
+					for _, o := range saved {
+						o.restore(t, c)
+					}
+				},
+				Config:            config(denied, only),
+				ConfigStateChecks: []statecheck.StateCheck{status("unknown")},
 			},
 		},
 	})

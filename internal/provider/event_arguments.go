@@ -130,9 +130,9 @@ type windowArgs struct {
 	// defaultLookback is the window's length when no argument sets it, in
 	// the lookback syntax.
 	defaultLookback string
-	// lookbackLimit says how far back lookback may reach, checked by
-	// lookbackValidator.
-	lookbackLimit     string
+	// lookbackNote says how far back lookback may reach, which
+	// lookbackValidator checks, and what else the window is used for.
+	lookbackNote      string
 	lookbackValidator validator.String
 	// computedLookback stores the default lookback in state.
 	computedLookback bool
@@ -155,7 +155,7 @@ func windowAttributes(a windowArgs) map[string]schema.Attribute {
 		"lookback": schema.StringAttribute{
 			Optional: true,
 			Computed: a.computedLookback,
-			MarkdownDescription: "Window ending now, as a duration: `72h`, `30d`, `1d12h`. " + a.lookbackLimit +
+			MarkdownDescription: "Window ending now, as a duration: `72h`, `30d`, `1d12h`. " + a.lookbackNote +
 				" Default: `" + a.defaultLookback + "` when neither `start_time` nor `end_time` is set.",
 			Validators: []validator.String{a.lookbackValidator},
 		},

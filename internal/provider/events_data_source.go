@@ -129,7 +129,7 @@ func (d *eventsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 // back.
 var eventsWindow = windowArgs{
 	defaultLookback:   "7d",
-	lookbackLimit:     "At most `90d`, how far back LookupEvents reaches.",
+	lookbackNote:      "At most `90d`, how far back LookupEvents reaches.",
 	lookbackValidator: lookbackDuration(),
 }
 

@@ -11,8 +11,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
-// The lookback syntax is shared by every data source that reads events
-// (opsaudit_events, opsaudit_compliance), so their arguments read alike.
+// The lookback syntax is shared by every data source that reads a window
+// (opsaudit_events, opsaudit_compliance, opsaudit_log_validation), so
+// their arguments read alike.
 
 // parseLookback reads a lookback: a Go duration, optionally led by a
 // number of days ("30d", "1d12h"), which time.ParseDuration lacks.

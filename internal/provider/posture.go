@@ -13,6 +13,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/logvalidation"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/policy"
 )
 
@@ -48,6 +49,18 @@ func policyTrail(info *trailInfo) *policy.Trail {
 		t.AdvancedEventSelectors = append(t.AdvancedEventSelectors, policyAdvancedSelector(s))
 	}
 	return t
+}
+
+// policyLogIntegrity maps a validation of the trail's log files, every
+// problem kept, onto the policy's LogIntegrity.
+func policyLogIntegrity(res *logvalidation.Result) *policy.LogIntegrity {
+	li := &policy.LogIntegrity{Start: res.Start, End: res.End, Unknown: validationReasons(res)}
+	for _, p := range res.Problems {
+		li.InvalidFiles = append(li.InvalidFiles, policy.InvalidFile{
+			Kind: string(p.Kind), Region: p.Region, Bucket: p.Bucket, Key: p.Key, Reason: string(p.Reason), Message: p.Message,
+		})
+	}
+	return li
 }
 
 func policyAdvancedSelector(s cttypes.AdvancedEventSelector) policy.AdvancedEventSelector {

@@ -327,6 +327,7 @@ func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.Da
 		NewEventsDataSource,
 		NewArchiveEventsDataSource,
 		NewComplianceDataSource,
+		NewLogValidationDataSource,
 	}
 }
 

@@ -71,7 +71,7 @@ func StartCommand(t testing.TB, args ...string) string {
 }
 
 // RequireAWSCLI skips the test when the AWS CLI is not installed.
-func RequireAWSCLI(t *testing.T) {
+func RequireAWSCLI(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the AWS CLI (aws) is not on PATH; install it (pip install awscli) to run the botocore tests")
@@ -83,7 +83,20 @@ func RequireAWSCLI(t *testing.T) {
 // and returns its standard output. The error includes standard error.
 // The endpoint is also in AWS_ENDPOINT_URL: commands such as validate-logs
 // make clients that ignore --endpoint-url.
-func AWSCLI(t *testing.T, endpoint, region string, args ...string) (string, error) {
+func AWSCLI(t testing.TB, endpoint, region string, args ...string) (string, error) {
+	t.Helper()
+	stdout, stderr, err := AWSCLIOutput(t, endpoint, region, args...)
+	if err != nil {
+		return stdout, &cliError{err: err, stderr: stderr}
+	}
+	return stdout, nil
+}
+
+// AWSCLIOutput runs the AWS CLI as AWSCLI does and returns both its
+// outputs, whatever its exit status, which err reports: validate-logs
+// writes valid files to standard output and invalid files and gaps to
+// standard error, and exits 0 with gaps.
+func AWSCLIOutput(t testing.TB, endpoint, region string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -102,12 +115,10 @@ func AWSCLI(t *testing.T, endpoint, region string, args ...string) (string, erro
 		"AWS_MAX_ATTEMPTS=1",
 		"AWS_PAGER=",
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), &cliError{err: err, stderr: stderr.String()}
-	}
-	return stdout.String(), nil
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
 }
 
 // AWSCLIJSON runs the AWS CLI as AWSCLI does and decodes its JSON output
