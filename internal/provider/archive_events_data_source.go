@@ -328,7 +328,7 @@ func (d *archiveEventsDataSource) Read(ctx context.Context, req datasource.ReadR
 	if m.engine() == engineAthena {
 		ares, err := runAthena(ctx, d.clients, athenaRead{Block: m.Athena, Bucket: m.Bucket.ValueString(), Query: q})
 		if err != nil {
-			resp.Diagnostics.AddError("Reading the CloudTrail archive through Athena", awserr.Explain(err))
+			resp.Diagnostics.AddError("Reading the CloudTrail archive through Athena", athenaFailure(err))
 			return
 		}
 		res, queryIDs = &ares.Result, ares.QueryExecutionIDs

@@ -560,6 +560,50 @@ func TestAccArchiveEvents_example(t *testing.T) {
 	})
 }
 
+// TestAccArchiveEvents_exampleAthena applies the example's Athena part
+// against the pre-existing trail, its window pinned to the archive's last
+// year: the table is created, and Athena counts the denied deletions the
+// sandbox wrote in the two regions.
+func TestAccArchiveEvents_exampleAthena(t *testing.T) {
+	f := pinnedArchive(t, sandbox.DefaultAccount)
+	env := newAccEnv(t, f.options())
+	env.needSandbox(t, "relies on the pre-existing trail's archive")
+	raw, err := os.ReadFile(filepath.Join("..", "..", "examples", "data-sources", "opsaudit_archive_events", "data-source.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, example, ok := strings.Cut(string(raw), "resource \"opsaudit_athena_table\"")
+	if !ok {
+		t.Fatal("the example has no opsaudit_athena_table")
+	}
+	from, to := f.now.AddDate(-1, 0, 0), f.now
+	window := fmt.Sprintf("start_time  = %q\n  end_time    = %q", rfc3339(from), rfc3339(to))
+	if !strings.Contains(example, `lookback    = "365d"`) {
+		t.Fatal(`the example's Athena part no longer has lookback = "365d"`)
+	}
+	example = "resource \"opsaudit_athena_table\"" + strings.Replace(example, `lookback    = "365d"`, window, 1)
+	if _, err := env.S3().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("athena-results")}); err != nil {
+		t.Fatal(err)
+	}
+	want := f.matches(from, to, []string{"us-east-1", "eu-west-1"}, func(r *sandbox.Record) bool {
+		return opsWorksCM(r) && r.ErrorCode == "AccessDenied" && (r.EventName == "DeleteServer" || r.EventName == "DeleteBackup")
+	})
+	if len(want) == 0 {
+		t.Fatal("no denied deletion in the window: the test would prove nothing")
+	}
+	const addr = "data.opsaudit_archive_events.denied_deletes_athena"
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: env.ProviderConfig("") + example,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("total_count"), knownvalue.Int64Exact(int64(len(want)))),
+				expectIDs(addr, recordIDs(want)),
+			},
+		}},
+	})
+}
+
 // TestAccArchiveEvents_badInput checks each bad argument is refused at
 // plan time, against that argument, and that a window longer than
 // LookupEvents' 90 days is not one.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	athenatypes "github.com/aws/aws-sdk-go-v2/service/athena/types"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -16,6 +18,7 @@ import (
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/archive"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/athenaquery"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 )
 
 // The engine arguments of the data sources that read a trail's archive
@@ -162,4 +165,54 @@ func runAthena(ctx context.Context, clients *awsclient.Clients, r athenaRead) (*
 		return nil, err
 	}
 	return res, nil
+}
+
+// queryAdvice says what to do about a query Athena failed, by the error
+// name that starts its reason (Athena's error catalog, "Troubleshoot
+// issues" in its user guide): the provider writes the SQL, so what fails
+// is the data, the table, the permissions or Athena's limits.
+var queryAdvice = map[string]string{
+	"HIVE_CURSOR_ERROR": badFile, "HIVE_BAD_DATA": badFile, "HIVE_CANNOT_OPEN_SPLIT": badFile,
+	"TABLE_NOT_FOUND": noTable, "SCHEMA_NOT_FOUND": noTable,
+	"HIVE_INVALID_METADATA": "The table's definition is not one Athena can read: recreate it with opsaudit_athena_table " +
+		"(terraform apply replaces a table changed outside Terraform).",
+	"HIVE_EXCEEDED_PARTITION_LIMIT": "The query names more partitions than Athena reads at once: name fewer accounts or " +
+		"regions, or a shorter window, and read the rest in another data source.",
+	"PERMISSION_DENIED": athenaS3Access, "HIVE_FILESYSTEM_ERROR": athenaS3Access,
+	"EXCEEDED_TIME_LIMIT": tooBig, "EXCEEDED_MEMORY_LIMIT": tooBig, "EXCEEDED_CPU_LIMIT": tooBig,
+}
+
+const (
+	badFile = "A file under the table's location is not a CloudTrail log file Athena can read (the reason names it), " +
+		"and Athena fails the whole query for it: move it out of the trail's folders, or read with engine = \"s3\" " +
+		"and on_file_error = \"warn\", which lists such files in files_failed and reads the others."
+	noTable = "The table or its database no longer exists: terraform apply recreates a table of opsaudit_athena_table " +
+		"dropped outside Terraform; otherwise check the athena block's database and table, and the provider's region."
+	athenaS3Access = "Athena could not read the trail's bucket or write the output location with the caller's " +
+		"credentials: grant s3:ListBucket and s3:GetObject on the trail's bucket (and kms:Decrypt on its key), and " +
+		"s3:PutObject on the output location."
+	tooBig             = "The query outgrew Athena's limits for the workgroup: name fewer accounts or regions, or a shorter window."
+	cancelledElsewhere = "Something other than the provider cancelled the query: another caller's " +
+		"StopQueryExecution, or the workgroup's per-query data usage control; raise the control or narrow the query, " +
+		"and run again."
+)
+
+// athenaFailure is err, the failure of an Athena read, with what to do
+// about it.
+func athenaFailure(err error) string {
+	var qe *athenaquery.QueryError
+	if !errors.As(err, &qe) {
+		return awserr.Explain(err)
+	}
+	if qe.State == athenatypes.QueryExecutionStateCancelled {
+		return err.Error() + ". " + cancelledElsewhere
+	}
+	name, _, _ := strings.Cut(qe.Reason, ":")
+	if a, ok := queryAdvice[name]; ok {
+		return err.Error() + ". " + a
+	}
+	if qe.Retryable {
+		return err.Error() + ". Run the plan again."
+	}
+	return err.Error()
 }

@@ -367,7 +367,7 @@ data "opsaudit_archive_events" "athena" {
   }
 }
 `, orgBucket, orgPrefix, orgID, regions, rfc3339(from), rfc3339(to), athenaOutput),
-				ExpectError: regexp.MustCompile(`(?s)stopped Athena query .*context deadline exceeded.*did not finish within 1s`),
+				ExpectError: regexp.MustCompile(`(?s)stopped Athena query .*` + wrapped("context deadline exceeded") + ".*" + wrapped("did not finish within 1s")),
 			},
 			{
 				Config: env.ProviderConfig("") + org.orgTableConfig(),
@@ -398,6 +398,48 @@ data "opsaudit_archive_events" "athena" {
 	})
 }
 
+// TestAccArchiveEvents_athenaQueryFailed reads through Athena a window
+// with a file that is not gzip: Athena fails the query, and the read fails
+// with Athena's reason, which names the file, and what to do.
+func TestAccArchiveEvents_athenaQueryFailed(t *testing.T) {
+	regions := []string{"us-east-1"}
+	from, to := mustTime(t, "2023-03-15T00:00:00Z"), mustTime(t, "2023-03-16T23:59:59Z")
+	org := newOrgArchive(t, nil, regions, from, to)
+	env := org.env
+	broken := slices.Sorted(maps.Keys(org.sizes))[0]
+	if _, err := env.S3().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(orgBucket), Key: aws.String(broken),
+		Body: strings.NewReader("this is not gzip")}); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: env.ProviderConfig("") + org.orgTableConfig()},
+			{
+				Config: env.ProviderConfig("") + org.orgTableConfig() + fmt.Sprintf(`
+data "opsaudit_archive_events" "athena" {
+  bucket          = %q
+  s3_key_prefix   = %q
+  organization_id = %q
+  account_ids     = ["*"]
+  regions         = %q
+  start_time      = %q
+  end_time        = %q
+  engine          = "athena"
+  athena {
+    database        = "audit"
+    table           = "org_trail"
+    output_location = %q
+  }
+}
+`, orgBucket, orgPrefix, orgID, regions, rfc3339(from), rfc3339(to), athenaOutput),
+				ExpectError: regexp.MustCompile(`(?s)Athena query \S+ failed: ` + wrapped("HIVE_CURSOR_ERROR: Error reading s3://"+orgBucket+"/"+broken) +
+					".*" + wrapped(`move it out of the trail's folders, or read with engine = "s3" and on_file_error = "warn"`)),
+			},
+		},
+	})
+}
+
 func TestAccArchiveEvents_athenaPlanTimeErrors(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{NoHistory: true})
 	config := func(body string) string {
@@ -411,7 +453,7 @@ func TestAccArchiveEvents_athenaPlanTimeErrors(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			step(`engine = "athena"`, `(?s)engine = "athena".*add an athena block`),
-			step(strings.TrimPrefix(block, "\n"), `Athena block without the Athena engine.*read only with engine = "athena"`),
+			step(strings.TrimPrefix(block, "\n"), `(?s)Athena block without the Athena engine.*read only with engine = "athena"`),
 			step(`engine = "bigquery"`, `(?s)engine = "bigquery".*value must be one of`),
 			step(`engine = "athena"`+"\n  athena {\n    table = \"org_trail\"\n  }", `(?s)athena \{.*needs the database`),
 			step(`engine = "athena"`+block+"\n  source_ip_cidrs = [\"203.0.113.0/24\"]", `(?s)source_ip_cidrs = .*is not pushed down to Athena`),
@@ -429,7 +471,7 @@ func TestAccArchiveEvents_athenaPlanTimeErrors(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			complianceStep(`engine = "athena"`+block, `(?s)events_from.*is not "archive"`),
-			complianceStep(`events_from = "archive"`+block, `Athena block without the Athena engine.*read only with engine = "athena"`),
+			complianceStep(`events_from = "archive"`+block, `(?s)Athena block without the Athena engine.*read only with engine = "athena"`),
 		},
 	})
 }

@@ -695,7 +695,7 @@ func (d *complianceDataSource) archiveEvents(ctx context.Context, m *complianceM
 	if m.Engine.ValueString() == engineAthena {
 		ares, err := runAthena(ctx, d.clients, athenaRead{Block: m.Athena, Bucket: info.S3BucketName, Query: q})
 		if err != nil {
-			incomplete("CloudTrail archive not read through Athena", fmt.Errorf("events not read: %w", err))
+			incomplete("CloudTrail archive not read through Athena", fmt.Errorf("events not read: %s", athenaFailure(err)))
 			return nil
 		}
 		res = &ares.Result

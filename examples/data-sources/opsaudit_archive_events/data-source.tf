@@ -46,3 +46,38 @@ output "calls_by_region" {
 output "denied_deletes_by_account" {
   value = data.opsaudit_archive_events.denied_deletes.counts_by_account
 }
+
+# The same question asked of Amazon Athena, for an organization's archive
+# too large to read file by file: a table over the trail's bucket, then
+# engine = "athena" with the location, window and filters unchanged. The
+# partitions bound what Athena scans (and bills) to the accounts, regions
+# and days named; bytes_scanned reports it.
+resource "opsaudit_athena_table" "archive" {
+  database        = "audit"
+  name            = "cloudtrail"
+  trail           = "management-events"
+  account_ids     = ["123456789012"]
+  regions         = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"]
+  start_date      = "2022-05-01"
+  output_location = "s3://athena-results/opsaudit/"
+}
+
+data "opsaudit_archive_events" "denied_deletes_athena" {
+  trail       = "management-events"
+  regions     = ["us-east-1", "eu-west-1"]
+  lookback    = "365d"
+  event_names = ["DeleteServer", "DeleteBackup"]
+  error_codes = ["AccessDenied"]
+
+  engine = "athena"
+  athena {
+    database        = opsaudit_athena_table.archive.database
+    table           = opsaudit_athena_table.archive.name
+    output_location = "s3://athena-results/opsaudit/"
+    timeout         = "10m"
+  }
+}
+
+output "athena_bytes_scanned" {
+  value = data.opsaudit_archive_events.denied_deletes_athena.bytes_scanned
+}
