@@ -346,46 +346,46 @@ func (c *Clients) CloudTrail(region string) *cloudtrail.Client {
 
 // S3 returns the S3 client for region (the home region when empty).
 func (c *Clients) S3(region string) *s3.Client {
-	if region == "" {
-		region = c.Region
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.s3[region]; ok {
-		return cl
-	}
-	cl := s3.NewFromConfig(c.cfg, func(o *s3.Options) {
-		o.Region = region
-		o.UsePathStyle = c.pathStyle
-		// The objects CloudTrail writes carry no checksum: the SDK would
-		// log each read of a log file.
-		o.DisableLogOutputChecksumValidationSkipped = true
-		if c.endpoints.S3 != "" {
-			o.BaseEndpoint = aws.String(c.endpoints.S3)
-		}
+	return homeOr(c, c.s3, region, func(region string) *s3.Client {
+		return s3.NewFromConfig(c.cfg, func(o *s3.Options) {
+			o.Region = region
+			o.UsePathStyle = c.pathStyle
+			// The objects CloudTrail writes carry no checksum: the SDK would
+			// log each read of a log file.
+			o.DisableLogOutputChecksumValidationSkipped = true
+			if c.endpoints.S3 != "" {
+				o.BaseEndpoint = aws.String(c.endpoints.S3)
+			}
+		})
 	})
-	c.s3[region] = cl
-	return cl
 }
 
 // Athena returns the Athena client for region (the home region when
 // empty).
 func (c *Clients) Athena(region string) *athena.Client {
+	return homeOr(c, c.athena, region, func(region string) *athena.Client {
+		return athena.NewFromConfig(c.cfg, func(o *athena.Options) {
+			o.Region = region
+			if c.endpoints.Athena != "" {
+				o.BaseEndpoint = aws.String(c.endpoints.Athena)
+			}
+		})
+	})
+}
+
+// homeOr returns the client of clients for region, the home region when
+// empty, made by newClient the first time it is asked for.
+func homeOr[T any](c *Clients, clients map[string]T, region string, newClient func(region string) T) T {
 	if region == "" {
 		region = c.Region
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cl, ok := c.athena[region]; ok {
+	if cl, ok := clients[region]; ok {
 		return cl
 	}
-	cl := athena.NewFromConfig(c.cfg, func(o *athena.Options) {
-		o.Region = region
-		if c.endpoints.Athena != "" {
-			o.BaseEndpoint = aws.String(c.endpoints.Athena)
-		}
-	})
-	c.athena[region] = cl
+	cl := newClient(region)
+	clients[region] = cl
 	return cl
 }
 
