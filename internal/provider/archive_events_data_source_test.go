@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflogtest"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -561,9 +562,9 @@ func TestAccArchiveEvents_example(t *testing.T) {
 }
 
 // TestAccArchiveEvents_exampleAthena applies the example's Athena part
-// against the pre-existing trail, its window pinned to the archive's last
-// year: the table is created, and Athena counts the denied deletions the
-// sandbox wrote in the two regions.
+// against the pre-existing trail: the table is created, Athena finds the
+// deletions of 2023 the sandbox wrote in the two regions, and the direct
+// scan of the trail's bucket gives the same answer.
 func TestAccArchiveEvents_exampleAthena(t *testing.T) {
 	f := pinnedArchive(t, sandbox.DefaultAccount)
 	env := newAccEnv(t, f.options())
@@ -576,30 +577,44 @@ func TestAccArchiveEvents_exampleAthena(t *testing.T) {
 	if !ok {
 		t.Fatal("the example has no opsaudit_athena_table")
 	}
-	from, to := f.now.AddDate(-1, 0, 0), f.now
-	window := fmt.Sprintf("start_time  = %q\n  end_time    = %q", rfc3339(from), rfc3339(to))
-	if !strings.Contains(example, `lookback    = "365d"`) {
-		t.Fatal(`the example's Athena part no longer has lookback = "365d"`)
-	}
-	example = "resource \"opsaudit_athena_table\"" + strings.Replace(example, `lookback    = "365d"`, window, 1)
+	example = "resource \"opsaudit_athena_table\"" + example
 	if _, err := env.S3().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("athena-results")}); err != nil {
 		t.Fatal(err)
 	}
-	want := f.matches(from, to, []string{"us-east-1", "eu-west-1"}, func(r *sandbox.Record) bool {
-		return opsWorksCM(r) && r.ErrorCode == "AccessDenied" && (r.EventName == "DeleteServer" || r.EventName == "DeleteBackup")
+	from, to := mustTime(t, "2023-01-01T00:00:00Z"), mustTime(t, "2023-12-31T23:59:59Z")
+	regions := []string{"us-east-1", "eu-west-1"}
+	want := f.matches(from, to, regions, func(r *sandbox.Record) bool {
+		return opsWorksCM(r) && (r.EventName == "DeleteServer" || r.EventName == "DeleteBackup")
 	})
-	if len(want) == 0 {
-		t.Fatal("no denied deletion in the window: the test would prove nothing")
+	if len(want) <= 10 {
+		t.Fatalf("%d deletions in 2023: the test would not see max_events cut them", len(want))
 	}
-	const addr = "data.opsaudit_archive_events.denied_deletes_athena"
+	// The direct scan of the same archive, for the same answer.
+	const addr, direct = "data.opsaudit_archive_events.deletes_2023", "data.opsaudit_archive_events.deletes_2023_s3"
+	s3Twin := fmt.Sprintf(`
+data "opsaudit_archive_events" "deletes_2023_s3" {
+  trail       = "management-events"
+  regions     = %s
+  start_time  = %q
+  end_time    = %q
+  event_names = ["DeleteServer", "DeleteBackup"]
+  max_events  = 10
+}
+`, hclList(regions...), rfc3339(from), rfc3339(to))
+	checks := []statecheck.StateCheck{
+		statecheck.ExpectKnownValue(addr, tfjsonpath.New("total_count"), knownvalue.Int64Exact(int64(len(want)))),
+		countsBy(addr, "counts_by_region", want, func(r sandbox.Record) string { return f.folder[r.EventID] }),
+		expectIDs(addr, recordIDs(want[:10])),
+		sameEvents{a: direct, b: addr, ignore: []string{"log_file", "cloudtrail_event"}},
+	}
+	for _, attr := range []string{"total_count", "truncated", "counts_by_event_name", "counts_by_region", "counts_by_account", "earliest_event_time", "latest_event_time"} {
+		checks = append(checks, statecheck.CompareValuePairs(direct, tfjsonpath.New(attr), addr, tfjsonpath.New(attr), compare.ValuesSame()))
+	}
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: env.ProviderConfig("") + example,
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(addr, tfjsonpath.New("total_count"), knownvalue.Int64Exact(int64(len(want)))),
-				expectIDs(addr, recordIDs(want)),
-			},
+			Config:            env.ProviderConfig("") + example + s3Twin,
+			ConfigStateChecks: checks,
 		}},
 	})
 }

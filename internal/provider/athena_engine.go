@@ -161,6 +161,9 @@ func runAthena(ctx context.Context, clients *awsclient.Clients, r athenaRead) (*
 		return nil, fmt.Errorf("%w; the query did not finish within %s: raise the athena block's timeout, or narrow the "+
 			"window, accounts or regions", err, timeout)
 	}
+	if errors.Is(err, context.Canceled) {
+		return nil, fmt.Errorf("%w; Terraform was interrupted, and the query stopped", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,14 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -117,6 +121,30 @@ resource "opsaudit_athena_table" "org" {
   output_location = %q
 }
 `, orgBucket, orgPrefix, orgID, o.a.account, o.b.account, athenaOutput)
+}
+
+// athenaRead is data source opsaudit_archive_events.athena over every
+// account of the organization's copy in regions from..to, through the
+// table of orgTableConfig, with extra in its athena block.
+func (o *orgArchive) athenaRead(regions []string, from, to time.Time, extra string) string {
+	return fmt.Sprintf(`
+data "opsaudit_archive_events" "athena" {
+  bucket          = %q
+  s3_key_prefix   = %q
+  organization_id = %q
+  account_ids     = ["*"]
+  regions         = %s
+  start_time      = %q
+  end_time        = %q
+  engine          = "athena"
+  athena {
+    database        = "audit"
+    table           = "org_trail"
+    output_location = %q
+    %s
+  }
+}
+`, orgBucket, orgPrefix, orgID, hclList(regions...), rfc3339(from), rfc3339(to), athenaOutput, extra)
 }
 
 // archiveEventsPair is two opsaudit_archive_events with the same
@@ -328,6 +356,8 @@ func TestAccArchiveEvents_athena(t *testing.T) {
 					if got := attrs["bytes_scanned"]; got != fmt.Sprint(size) {
 						return fmt.Errorf("bytes_scanned = %s, the two folders hold %d", got, size)
 					}
+					t.Logf("one day of one account's region: Athena read %d of the bucket's %d files (%d bytes), the two days' folders",
+						len(files), len(org.sizes), size)
 					return nil
 				},
 			},
@@ -349,49 +379,13 @@ func TestAccArchiveEvents_athenaTimeout(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: env.ProviderConfig("") + org.orgTableConfig()},
 			{
-				Config: env.ProviderConfig("") + org.orgTableConfig() + fmt.Sprintf(`
-data "opsaudit_archive_events" "athena" {
-  bucket          = %q
-  s3_key_prefix   = %q
-  organization_id = %q
-  account_ids     = ["*"]
-  regions         = %q
-  start_time      = %q
-  end_time        = %q
-  engine          = "athena"
-  athena {
-    database        = "audit"
-    table           = "org_trail"
-    output_location = %q
-    timeout         = "1s"
-  }
-}
-`, orgBucket, orgPrefix, orgID, regions, rfc3339(from), rfc3339(to), athenaOutput),
+				Config:      env.ProviderConfig("") + org.orgTableConfig() + org.athenaRead(regions, from, to, `timeout = "1s"`),
 				ExpectError: regexp.MustCompile(`(?s)stopped Athena query .*` + wrapped("context deadline exceeded") + ".*" + wrapped("did not finish within 1s")),
 			},
 			{
 				Config: env.ProviderConfig("") + org.orgTableConfig(),
 				Check: func(*terraform.State) error {
-					stops := env.LookupEvents(t, "", &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{{
-						AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("StopQueryExecution")}}})
-					if len(stops) != 1 {
-						return fmt.Errorf("CloudTrail recorded %d StopQueryExecution calls, want 1", len(stops))
-					}
-					var rec struct {
-						RequestParameters struct{ QueryExecutionID string } `json:"requestParameters"`
-					}
-					if err := json.Unmarshal([]byte(aws.ToString(stops[0].CloudTrailEvent)), &rec); err != nil {
-						return err
-					}
-					got, err := env.Athena().GetQueryExecution(context.Background(), &athena.GetQueryExecutionInput{
-						QueryExecutionId: aws.String(rec.RequestParameters.QueryExecutionID)})
-					if err != nil {
-						return err
-					}
-					if st := got.QueryExecution.Status.State; st != athenatypes.QueryExecutionStateCancelled {
-						return fmt.Errorf("the stopped query is %s, want CANCELLED", st)
-					}
-					return nil
+					return oneQueryStopped(t, env)
 				},
 			},
 		},
@@ -416,23 +410,7 @@ func TestAccArchiveEvents_athenaQueryFailed(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: env.ProviderConfig("") + org.orgTableConfig()},
 			{
-				Config: env.ProviderConfig("") + org.orgTableConfig() + fmt.Sprintf(`
-data "opsaudit_archive_events" "athena" {
-  bucket          = %q
-  s3_key_prefix   = %q
-  organization_id = %q
-  account_ids     = ["*"]
-  regions         = %q
-  start_time      = %q
-  end_time        = %q
-  engine          = "athena"
-  athena {
-    database        = "audit"
-    table           = "org_trail"
-    output_location = %q
-  }
-}
-`, orgBucket, orgPrefix, orgID, regions, rfc3339(from), rfc3339(to), athenaOutput),
+				Config: env.ProviderConfig("") + org.orgTableConfig() + org.athenaRead(regions, from, to, ""),
 				ExpectError: regexp.MustCompile(`(?s)Athena query \S+ failed: ` + wrapped("HIVE_CURSOR_ERROR: Error reading s3://"+orgBucket+"/"+broken) +
 					".*" + wrapped(`move it out of the trail's folders, or read with engine = "s3" and on_file_error = "warn"`)),
 			},
@@ -459,6 +437,9 @@ func TestAccArchiveEvents_athenaPlanTimeErrors(t *testing.T) {
 			step(`engine = "athena"`+block+"\n  source_ip_cidrs = [\"203.0.113.0/24\"]", `(?s)source_ip_cidrs = .*is not pushed down to Athena`),
 			step(`engine = "athena"`+block+"\n  resource_names = [\"puppet-prod\"]", `(?s)resource_names = .*is not pushed down to Athena`),
 			step(`engine = "athena"`+block+"\n  on_file_error = \"warn\"", `(?s)on_file_error = "warn".*Athena fails the query`),
+			step(`engine = "athena"`+block+"\n  directory = \"/tmp/trail-logs\"", `(?s)directory = .*is a local copy of the bucket, and Athena reads the bucket itself`),
+			step(`engine = "athena"`+"\n  athena {\n    database = \"audit\"\n    table = \"t\"\n    output_location = \"https://results.example.com/\"\n  }",
+				`(?s)output_location = .*"https://results.example.com/" is not an S3 location`),
 			step(`engine = "athena"`+"\n  athena {\n    database = \"audit\"\n    table = \"Org-Trail\"\n  }", `(?s)table = "Org-Trail".*lower-case`),
 			step(`engine = "athena"`+"\n  athena {\n    database = \"audit\"\n    table = \"t\"\n    timeout = \"forever\"\n  }", `(?s)timeout = "forever".*not a duration`),
 		},
@@ -472,6 +453,7 @@ func TestAccArchiveEvents_athenaPlanTimeErrors(t *testing.T) {
 		Steps: []resource.TestStep{
 			complianceStep(`engine = "athena"`+block, `(?s)events_from.*is not "archive"`),
 			complianceStep(`events_from = "archive"`+block, `(?s)Athena block without the Athena engine.*read only with engine = "athena"`),
+			complianceStep("events_from = \"archive\"\n  engine = \"athena\"", `(?s)engine = "athena".*add an athena block`),
 		},
 	})
 }
@@ -525,4 +507,122 @@ resource "opsaudit_athena_table" "archive" {
 			Check: resource.TestCheckTypeSetElemNestedAttrs(athenaGate, "findings.*", map[string]string{"rule_id": "event_root_user_call"}),
 		}},
 	})
+}
+
+// TestArchiveEvents_athenaInterrupted interrupts terraform plan, as Ctrl-C
+// does, while Athena runs the read's query: Terraform asks the provider to
+// stop, and the provider stops the query, as CloudTrail's record of the
+// StopQueryExecution call and the query's state show.
+func TestArchiveEvents_athenaInterrupted(t *testing.T) {
+	cli := newTerraformCLI(t, sandbox.Options{AthenaQueryDelay: 10 * time.Second})
+	env := newSandboxEnv(t, nil, cli.endpoint)
+	env.makeResultsBucket(t)
+	dir := t.TempDir()
+	table := fmt.Sprintf(`
+terraform {
+  required_providers {
+    opsaudit = { source = "opsaudit/opsaudit" }
+  }
+}
+
+provider "opsaudit" {
+  region            = "us-east-1"
+  s3_use_path_style = true
+  endpoints {
+    cloudtrail = %[1]q
+    s3         = %[1]q
+    sts        = %[1]q
+    athena     = %[1]q
+  }
+}
+
+resource "opsaudit_athena_table" "archive" {
+  database        = "audit"
+  name            = "cloudtrail"
+  trail           = %[2]q
+  account_ids     = [%[3]q]
+  regions         = ["eu-west-1"]
+  start_date      = "2022-05-01"
+  output_location = %[4]q
+}
+`, cli.endpoint, sandbox.ArchiveTrailName, env.Account, athenaOutput)
+	write := func(config string) {
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(table)
+	if out, err := cli.run(t, dir, "apply", "-auto-approve", "-no-color", "-input=false"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	starts := func() []cttypes.Event {
+		return env.LookupEvents(t, "", &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{{
+			AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("StartQueryExecution")}}})
+	}
+	before := len(starts())
+	write(table + fmt.Sprintf(`
+data "opsaudit_archive_events" "athena" {
+  trail      = %q
+  regions    = ["eu-west-1"]
+  start_time = "2023-01-01T00:00:00Z"
+  end_time   = "2023-12-31T23:59:59Z"
+  engine     = "athena"
+  athena {
+    database        = "audit"
+    table           = "cloudtrail"
+    output_location = %q
+  }
+}
+`, sandbox.ArchiveTrailName, athenaOutput))
+	var out bytes.Buffer
+	plan := exec.Command(cli.bin, "plan", "-no-color", "-input=false")
+	plan.Dir, plan.Env, plan.Stdout, plan.Stderr = dir, cli.env, &out, &out
+	if err := plan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for len(starts()) == before {
+		if time.Now().After(deadline) {
+			_ = plan.Process.Kill()
+			t.Fatalf("the plan started no Athena query within a minute:\n%s", out.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err := plan.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Wait(); err == nil {
+		t.Fatalf("the interrupted plan succeeded:\n%s", out.String())
+	}
+	if err := oneQueryStopped(t, env); err != nil {
+		t.Fatalf("%v; terraform plan said:\n%s", err, out.String())
+	}
+	if want := regexp.MustCompile(`(?s)Interrupt received.*stopped Athena query \S+: ` + wrapped("context canceled; Terraform was interrupted, and the query stopped")); !want.MatchString(out.String()) {
+		t.Errorf("terraform plan's output does not match %s:\n%s", want, out.String())
+	}
+}
+
+// oneQueryStopped checks that CloudTrail recorded one StopQueryExecution
+// call, and that the query it named is CANCELLED.
+func oneQueryStopped(t *testing.T, env *accEnv) error {
+	stops := env.LookupEvents(t, "", &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{{
+		AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("StopQueryExecution")}}})
+	if len(stops) != 1 {
+		return fmt.Errorf("CloudTrail recorded %d StopQueryExecution calls, want 1", len(stops))
+	}
+	var rec struct {
+		RequestParameters struct{ QueryExecutionID string } `json:"requestParameters"`
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(stops[0].CloudTrailEvent)), &rec); err != nil {
+		return err
+	}
+	got, err := env.Athena().GetQueryExecution(context.Background(), &athena.GetQueryExecutionInput{
+		QueryExecutionId: aws.String(rec.RequestParameters.QueryExecutionID)})
+	if err != nil {
+		return err
+	}
+	if st := got.QueryExecution.Status.State; st != athenatypes.QueryExecutionStateCancelled {
+		return fmt.Errorf("the stopped query is %s, want CANCELLED", st)
+	}
+	return nil
 }

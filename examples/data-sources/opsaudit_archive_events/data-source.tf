@@ -62,12 +62,13 @@ resource "opsaudit_athena_table" "archive" {
   output_location = "s3://athena-results/opsaudit/"
 }
 
-data "opsaudit_archive_events" "denied_deletes_athena" {
+data "opsaudit_archive_events" "deletes_2023" {
   trail       = "management-events"
   regions     = ["us-east-1", "eu-west-1"]
-  lookback    = "365d"
+  start_time  = "2023-01-01T00:00:00Z"
+  end_time    = "2023-12-31T23:59:59Z"
   event_names = ["DeleteServer", "DeleteBackup"]
-  error_codes = ["AccessDenied"]
+  max_events  = 10
 
   engine = "athena"
   athena {
@@ -78,6 +79,9 @@ data "opsaudit_archive_events" "denied_deletes_athena" {
   }
 }
 
-output "athena_bytes_scanned" {
-  value = data.opsaudit_archive_events.denied_deletes_athena.bytes_scanned
+output "deletes_2023" {
+  value = {
+    by_region     = data.opsaudit_archive_events.deletes_2023.counts_by_region
+    bytes_scanned = data.opsaudit_archive_events.deletes_2023.bytes_scanned
+  }
 }
