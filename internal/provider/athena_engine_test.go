@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -30,6 +31,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/athenaquery"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
@@ -525,17 +527,7 @@ terraform {
   }
 }
 
-provider "opsaudit" {
-  region            = "us-east-1"
-  s3_use_path_style = true
-  endpoints {
-    cloudtrail = %[1]q
-    s3         = %[1]q
-    sts        = %[1]q
-    athena     = %[1]q
-  }
-}
-
+%[1]s
 resource "opsaudit_athena_table" "archive" {
   database        = "audit"
   name            = "cloudtrail"
@@ -545,7 +537,7 @@ resource "opsaudit_athena_table" "archive" {
   start_date      = "2022-05-01"
   output_location = %[4]q
 }
-`, cli.endpoint, sandbox.ArchiveTrailName, env.Account, athenaOutput)
+`, env.ProviderConfig(""), sandbox.ArchiveTrailName, env.Account, athenaOutput)
 	write := func(config string) {
 		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
 			t.Fatal(err)
@@ -625,4 +617,35 @@ func oneQueryStopped(t *testing.T, env *accEnv) error {
 		return fmt.Errorf("the stopped query is %s, want CANCELLED", st)
 	}
 	return nil
+}
+
+// TestAthenaFailure checks what a failed Athena read tells the user to do,
+// for the failures Athena's error names and states tell apart.
+func TestAthenaFailure(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"dropped table", &athenaquery.QueryError{QueryExecutionID: "q1", State: athenatypes.QueryExecutionStateFailed,
+			Reason: "TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.audit.t' does not exist", Category: 2, Type: 1301},
+			"terraform apply recreates a table of opsaudit_athena_table dropped outside Terraform"},
+		{"partition limit", &athenaquery.QueryError{QueryExecutionID: "q2", State: athenatypes.QueryExecutionStateFailed,
+			Reason: "HIVE_EXCEEDED_PARTITION_LIMIT: Query over table 'audit.t' can potentially read more than 1000000 partitions"},
+			"name fewer accounts or regions, or a shorter window"},
+		{"cancelled elsewhere", &athenaquery.QueryError{QueryExecutionID: "q3", State: athenatypes.QueryExecutionStateCancelled,
+			Reason: "Query cancelled by user"}, "per-query data usage control"},
+		{"retryable", &athenaquery.QueryError{QueryExecutionID: "q4", State: athenatypes.QueryExecutionStateFailed,
+			Reason: "INTERNAL_ERROR_QUERY_ENGINE: Amazon Athena experienced an internal error", Category: 1, Retryable: true},
+			"Run the plan again."},
+		{"AWS error code", fmt.Errorf("starting an Athena query: %w", &smithy.GenericAPIError{Code: "MetadataException", Message: "no table"}),
+			"The Glue Data Catalog does not have the database or table"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := athenaFailure(c.err)
+			if !strings.HasPrefix(got, c.err.Error()) || !strings.Contains(got, c.want) {
+				t.Errorf("athenaFailure = %q, want the error followed by %q", got, c.want)
+			}
+		})
+	}
 }
