@@ -20,7 +20,7 @@ import (
 
 func TestAccProvider_configuration(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{Account: "210987654321", NoHistory: true})
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -44,9 +44,8 @@ func TestAccProvider_configuration(t *testing.T) {
 }
 
 func TestAccProvider_assumeRole(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	env.needSandbox(t, "assumes a role only the sandbox has")
-	resource.Test(t, resource.TestCase{
+	env := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true}, "assumes a role only the sandbox has")
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: env.ProviderConfig(`
@@ -67,8 +66,7 @@ func TestAccProvider_assumeRole(t *testing.T) {
 // TestAccProvider_badInput checks each bad argument is reported against that
 // argument, with the AWS error code where AWS gave one.
 func TestAccProvider_badInput(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	env.needSandbox(t, "uses the sandbox's known key pair")
+	env := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true}, "uses the sandbox's known key pair")
 	ds := "\ndata \"opsaudit_caller_identity\" \"this\" {}\n"
 	cases := []struct {
 		name, config string
@@ -100,7 +98,7 @@ func TestAccProvider_badInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
+			env.accTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps:                    []resource.TestStep{{Config: tc.config + ds, ExpectError: regexp.MustCompile(tc.want)}},
 			})
@@ -114,8 +112,7 @@ func TestAccProvider_badInput(t *testing.T) {
 // exists, the same configuration plans and reads. Terraform 1.11 does not
 // offer deferral, so this is the path users see.
 func TestAccProvider_unknownArgument(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	env.needSandbox(t, "sets the endpoints from a resource attribute")
+	env := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true}, "sets the endpoints from a resource attribute")
 	// later is created only by apply: its id is unknown in the first plan.
 	const later = "resource \"terraform_data\" \"later\" {}\n"
 	const ds = "data \"opsaudit_caller_identity\" \"this\" {}\n"
@@ -151,7 +148,7 @@ func TestAccProvider_unknownArgument(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.attribute, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
+			env.accTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{
 					{
