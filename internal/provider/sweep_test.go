@@ -190,10 +190,14 @@ func sweepAthenaTables(region string) error {
 // runAthena runs one statement and waits for it to finish.
 func runAthena(ctx context.Context, c *athena.Client, statement string) error {
 	in := &athena.StartQueryExecutionInput{QueryString: aws.String(statement), WorkGroup: aws.String("primary")}
-	if out := os.Getenv("OPSAUDIT_SWEEP_ATHENA_OUTPUT"); out != "" {
-		in.ResultConfiguration = &athenatypes.ResultConfiguration{OutputLocation: aws.String(out)}
+	output := os.Getenv("OPSAUDIT_SWEEP_ATHENA_OUTPUT")
+	if output != "" {
+		in.ResultConfiguration = &athenatypes.ResultConfiguration{OutputLocation: aws.String(output)}
 	}
 	started, err := c.StartQueryExecution(ctx, in)
+	if err != nil && output == "" && awserr.IsA[*athenatypes.InvalidRequestException](err) {
+		return fmt.Errorf("%w (the primary work group has no result location: set OPSAUDIT_SWEEP_ATHENA_OUTPUT to an s3:// location for the results)", err)
+	}
 	if err != nil {
 		return err
 	}
