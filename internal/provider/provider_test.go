@@ -66,8 +66,13 @@ func TestAccProvider_assumeRole(t *testing.T) {
 // TestAccProvider_badInput checks each bad argument is reported against that
 // argument, with the AWS error code where AWS gave one.
 func TestAccProvider_badInput(t *testing.T) {
-	env := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true}, "uses the sandbox's known key pair")
+	env := newAccEnv(t, sandbox.Options{NoHistory: true})
 	ds := "\ndata \"opsaudit_caller_identity\" \"this\" {}\n"
+	// Against AWS itself the default STS endpoint answers.
+	sts := ""
+	if env.Endpoint != "" {
+		sts = fmt.Sprintf("endpoints { sts = %q }", env.Endpoint)
+	}
 	cases := []struct {
 		name, config string
 		want         string
@@ -85,16 +90,16 @@ func TestAccProvider_badInput(t *testing.T) {
 }`, `(?s)duration = "5m".*outside the allowed range 15m0s to 12h0m0s`},
 		{"wrong secret key", fmt.Sprintf(`provider "opsaudit" {
   region     = "us-east-1"
-  access_key = "test"
+  access_key = %q
   secret_key = "not-the-secret"
-  endpoints { sts = %q }
-}`, env.Endpoint), `(?s)Invalid AWS credentials.*SignatureDoesNotMatch.*secret\s+key\s+does\s+not\s+belong\s+to\s+the\s+access\s+key`},
+  %s
+}`, env.accessKey(), sts), `(?s)Invalid AWS credentials.*SignatureDoesNotMatch.*secret\s+key\s+does\s+not\s+belong\s+to\s+the\s+access\s+key`},
 		{"unknown access key", fmt.Sprintf(`provider "opsaudit" {
   region     = "us-east-1"
   access_key = "AKIANOTKNOWN"
   secret_key = "test"
-  endpoints { sts = %q }
-}`, env.Endpoint), `(?s)Invalid AWS credentials.*InvalidClientTokenId.*AWS\s+does\s+not\s+know\s+this\s+access\s+key`},
+  %s
+}`, sts), `(?s)Invalid AWS credentials.*InvalidClientTokenId.*AWS\s+does\s+not\s+know\s+this\s+access\s+key`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
