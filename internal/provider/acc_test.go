@@ -86,6 +86,7 @@ type accEnv struct {
 	Region   string
 	Account  string
 	cfg      aws.Config
+	creds    aws.Credentials
 	// shared is set for an external target, which other runs may use:
 	// tests against it run one at a time.
 	shared bool
@@ -115,7 +116,7 @@ func newAccEnv(t *testing.T, opts sandbox.Options) *accEnv {
 			t.Fatalf("loading AWS configuration: %v", err)
 		}
 		e := &accEnv{Endpoint: os.Getenv("AWS_ENDPOINT_URL"), Region: cfg.Region, cfg: cfg, shared: true}
-		e.Account = e.callerAccount(t)
+		e.identify(t)
 		return e
 	}
 	return newInProcessEnv(t, opts)
@@ -164,7 +165,7 @@ func newSandboxEnv(t *testing.T, srv *sandbox.Server, endpoint string) *accEnv {
 		t.Fatalf("loading AWS configuration: %v", err)
 	}
 	e := &accEnv{Sandbox: srv, Endpoint: endpoint, Region: testRegion, cfg: cfg}
-	e.Account = e.callerAccount(t)
+	e.identify(t)
 	return e
 }
 
@@ -231,21 +232,19 @@ func (e *accEnv) ProviderConfig(extra string) string {
   }
 %[5]s
 }
-`, e.Region, e.accessKey(), e.secretKey(), e.Endpoint, extra)
+`, e.Region, e.creds.AccessKeyID, e.creds.SecretAccessKey, e.Endpoint, extra)
 }
 
-func (e *accEnv) accessKey() string {
-	if e.Sandbox == nil {
-		return os.Getenv("AWS_ACCESS_KEY_ID")
+// identify sets the account and the key pair of the read-back clients,
+// which the provider is given too.
+func (e *accEnv) identify(t *testing.T) {
+	t.Helper()
+	creds, err := e.cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatalf("retrieving AWS credentials: %v", err)
 	}
-	return testAccessKey
-}
-
-func (e *accEnv) secretKey() string {
-	if e.Sandbox == nil {
-		return os.Getenv("AWS_SECRET_ACCESS_KEY")
-	}
-	return testSecretKey
+	e.creds = creds
+	e.Account = e.callerAccount(t)
 }
 
 // denyCloudTrail answers the CloudTrail operation op signed for region as

@@ -93,7 +93,7 @@ func TestAccProvider_badInput(t *testing.T) {
   access_key = %q
   secret_key = "not-the-secret"
   %s
-}`, env.accessKey(), sts), `(?s)Invalid AWS credentials.*SignatureDoesNotMatch.*secret\s+key\s+does\s+not\s+belong\s+to\s+the\s+access\s+key`},
+}`, env.creds.AccessKeyID, sts), `(?s)Invalid AWS credentials.*SignatureDoesNotMatch.*secret\s+key\s+does\s+not\s+belong\s+to\s+the\s+access\s+key`},
 		{"unknown access key", fmt.Sprintf(`provider "opsaudit" {
   region     = "us-east-1"
   access_key = "AKIANOTKNOWN"

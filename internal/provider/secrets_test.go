@@ -92,7 +92,7 @@ func TestAccSecrets_neverWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &accEnv{Sandbox: srv, Endpoint: hs.URL, Region: testRegion, cfg: cfg}
-	env.Account = env.callerAccount(t)
+	env.identify(t)
 	now := time.Now().UTC()
 
 	// The lookup path: recent records LookupEvents returns.
@@ -140,39 +140,27 @@ func TestAccSecrets_neverWritten(t *testing.T) {
   }
 }
 
-provider "opsaudit" {
-  region            = %[1]q
-  regions           = [%[1]q]
-  access_key        = %[2]q
-  secret_key        = %[3]q
-  s3_use_path_style = true
-  endpoints {
-    cloudtrail = %[4]q
-    s3         = %[4]q
-    sts        = %[4]q
-  }
-}
-
+%[1]s
 data "opsaudit_events" "lookup" {
   lookback = "1h"
 }
 
 data "opsaudit_archive_events" "archive" {
-  bucket   = %[5]q
+  bucket   = %[2]q
   lookback = "1d"
 }
 
 data "opsaudit_compliance" "lookup" {
-  trail    = %[6]q
+  trail    = %[3]q
   lookback = "1h"
-%[7]s
+%[4]s
 }
 
 data "opsaudit_compliance" "archive" {
-  trail       = %[6]q
+  trail       = %[3]q
   events_from = "archive"
   lookback    = "1d"
-%[7]s
+%[4]s
 }
 
 output "lookup_events" {
@@ -189,7 +177,7 @@ output "reports" {
     k => { json = c.report_json, sarif = c.report_sarif, junit = c.report_junit }
   }
 }
-`, testRegion, p.accessKey, p.secretKey, hs.URL, bucket, trail, rule)
+`, env.ProviderConfig(fmt.Sprintf("  regions = [%q]", testRegion)), bucket, trail, rule)
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o600); err != nil {
 		t.Fatal(err)
 	}
