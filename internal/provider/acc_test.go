@@ -98,6 +98,9 @@ type accEnv struct {
 func (e *accEnv) accTest(t *testing.T, tc resource.TestCase) {
 	t.Helper()
 	if e.shared {
+		if tc.PreCheck == nil {
+			tc.PreCheck = func() { e.preCheck(t) }
+		}
 		resource.Test(t, tc)
 		return
 	}
@@ -114,6 +117,9 @@ func newAccEnv(t *testing.T, opts sandbox.Options) *accEnv {
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
 			t.Fatalf("loading AWS configuration: %v", err)
+		}
+		if cfg.Region == "" {
+			t.Fatal("OPSAUDIT_ACC_EXTERNAL is set but no AWS region is: set AWS_REGION or a profile's region")
 		}
 		e := &accEnv{Endpoint: os.Getenv("AWS_ENDPOINT_URL"), Region: cfg.Region, cfg: cfg, shared: true}
 		e.identify(t)
@@ -167,6 +173,16 @@ func newSandboxEnv(t *testing.T, srv *sandbox.Server, endpoint string) *accEnv {
 	e := &accEnv{Sandbox: srv, Endpoint: endpoint, Region: testRegion, cfg: cfg}
 	e.identify(t)
 	return e
+}
+
+// preCheck stops a test against a shared target whose credentials no
+// longer work, as a session's do when it expires during a long run, before
+// Terraform fails on it part-way through.
+func (e *accEnv) preCheck(t *testing.T) {
+	t.Helper()
+	if got := e.callerAccount(t); got != e.Account {
+		t.Fatalf("the credentials now belong to account %s, the test started in %s", got, e.Account)
+	}
 }
 
 func (e *accEnv) callerAccount(t *testing.T) string {
