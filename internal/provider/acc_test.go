@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 )
@@ -27,8 +29,11 @@ import (
 // The acceptance tests run against an in-process sandbox by default. With
 // OPSAUDIT_ACC_EXTERNAL=1 (make testacc) they run against what the
 // environment names instead: AWS_ENDPOINT_URL (a sandbox started by hand)
-// or real AWS. Tests that need sandbox-only controls (faults, seeded history,
-// policy propagation delay) then skip, saying so.
+// or real AWS. The assertions that need a control only the in-process
+// sandbox has (injected faults, policy propagation delay, recorded writes)
+// are made only against it; tests whose whole point is such a control
+// (seeded history, a pinned archive, requests refused in front of the
+// sandbox) start one of their own wherever they run.
 
 const (
 	testAccessKey = "test"
@@ -50,8 +55,28 @@ func TestMain(m *testing.M) {
 	}
 	_ = os.Setenv("CHECKPOINT_DISABLE", "1")
 	_ = os.Setenv("TF_ACC_PROVIDER_NAMESPACE", "opsaudit")
-	os.Exit(m.Run())
+	// The acceptance tests run without TF_ACC too: they need no account.
+	// It is set here, as tests that run in parallel cannot set it.
+	if os.Getenv("TF_ACC") == "" {
+		_ = os.Setenv("TF_ACC", "1")
+	}
+	// With -sweep (make sweep) it removes what failed runs left instead.
+	resource.TestMain(m)
 }
+
+// accPrefix starts the name of every bucket and trail a test creates, so
+// that the sweepers can find what a failed run left behind in an account.
+const accPrefix = "tf-acc-opsaudit-"
+
+// accName is a fresh name for a bucket or trail: runs against one account
+// do not collide, and the sweepers recognise it.
+func accName(part string) string {
+	return acctest.RandomWithPrefix(accPrefix + part)
+}
+
+// external reports whether the tests run against the target the
+// environment names rather than an in-process sandbox.
+func external() bool { return os.Getenv("OPSAUDIT_ACC_EXTERNAL") != "" }
 
 // accEnv is where an acceptance test runs, with SDK clients built
 // independently of the provider to read results back.
@@ -62,6 +87,25 @@ type accEnv struct {
 	Region   string
 	Account  string
 	cfg      aws.Config
+	creds    aws.Credentials
+	// shared is set for an external target, which other runs may use:
+	// tests against it run one at a time.
+	shared bool
+}
+
+// accTest runs tc, in parallel with other tests when the target is the
+// test's own; against a shared target one at a time, so that a test finds
+// only its own calls among the account's recent events.
+func (e *accEnv) accTest(t *testing.T, tc resource.TestCase) {
+	t.Helper()
+	if e.shared {
+		if tc.PreCheck == nil {
+			tc.PreCheck = func() { e.preCheck(t) }
+		}
+		resource.Test(t, tc)
+		return
+	}
+	resource.ParallelTest(t, tc)
 }
 
 // newAccEnv starts an in-process sandbox with opts (or uses the external
@@ -70,16 +114,35 @@ func newAccEnv(t *testing.T, opts sandbox.Options) *accEnv {
 	t.Helper()
 	needTerraform(t)
 	ctx := context.Background()
-	if os.Getenv("OPSAUDIT_ACC_EXTERNAL") != "" {
+	if external() {
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
 			t.Fatalf("loading AWS configuration: %v", err)
 		}
-		e := &accEnv{Endpoint: os.Getenv("AWS_ENDPOINT_URL"), Region: cfg.Region, cfg: cfg}
-		e.Account = e.callerAccount(t)
+		if cfg.Region == "" {
+			t.Fatal("OPSAUDIT_ACC_EXTERNAL is set but no AWS region is: set AWS_REGION or a profile's region")
+		}
+		e := &accEnv{Endpoint: os.Getenv("AWS_ENDPOINT_URL"), Region: cfg.Region, cfg: cfg, shared: true}
+		e.identify(t)
 		return e
 	}
+	return newInProcessEnv(t, opts)
+}
 
+// newSandboxOnlyEnv starts an in-process sandbox with opts even when
+// OPSAUDIT_ACC_EXTERNAL is set, for a test whose point is a control only
+// that sandbox has (why): it runs hermetically wherever the suite runs.
+func newSandboxOnlyEnv(t *testing.T, opts sandbox.Options, why string) *accEnv {
+	t.Helper()
+	needTerraform(t)
+	if external() {
+		t.Logf("runs against an in-process sandbox of its own: %s", why)
+	}
+	return newInProcessEnv(t, opts)
+}
+
+func newInProcessEnv(t *testing.T, opts sandbox.Options) *accEnv {
+	t.Helper()
 	srv, err := sandbox.New(opts)
 	if err != nil {
 		t.Fatalf("starting sandbox: %v", err)
@@ -89,15 +152,11 @@ func newAccEnv(t *testing.T, opts sandbox.Options) *accEnv {
 	return newSandboxEnv(t, srv, hs.URL)
 }
 
-// needTerraform skips a test without Terraform, and runs the acceptance
-// tests without TF_ACC.
+// needTerraform skips a test without Terraform.
 func needTerraform(t *testing.T) {
 	t.Helper()
 	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		t.Skip("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is unset: acceptance tests need Terraform 1.8 or later")
-	}
-	if os.Getenv("TF_ACC") == "" {
-		t.Setenv("TF_ACC", "1")
 	}
 }
 
@@ -113,16 +172,17 @@ func newSandboxEnv(t *testing.T, srv *sandbox.Server, endpoint string) *accEnv {
 		t.Fatalf("loading AWS configuration: %v", err)
 	}
 	e := &accEnv{Sandbox: srv, Endpoint: endpoint, Region: testRegion, cfg: cfg}
-	e.Account = e.callerAccount(t)
+	e.identify(t)
 	return e
 }
 
-// needSandbox skips a test that relies on controls only the in-process
-// sandbox has.
-func (e *accEnv) needSandbox(t *testing.T, why string) {
+// preCheck stops a test against a shared target whose credentials no
+// longer work, as a session's do when it expires during a long run, before
+// Terraform fails on it part-way through.
+func (e *accEnv) preCheck(t *testing.T) {
 	t.Helper()
-	if e.Sandbox == nil {
-		t.Skipf("needs the in-process sandbox (%s); OPSAUDIT_ACC_EXTERNAL is set", why)
+	if got := e.callerAccount(t); got != e.Account {
+		t.Fatalf("the credentials now belong to account %s, the test started in %s", got, e.Account)
 	}
 }
 
@@ -193,21 +253,19 @@ func (e *accEnv) ProviderConfig(extra string) string {
   }
 %[5]s
 }
-`, e.Region, e.accessKey(), e.secretKey(), e.Endpoint, extra)
+`, e.Region, e.creds.AccessKeyID, e.creds.SecretAccessKey, e.Endpoint, extra)
 }
 
-func (e *accEnv) accessKey() string {
-	if e.Sandbox == nil {
-		return os.Getenv("AWS_ACCESS_KEY_ID")
+// identify sets the account and the key pair of the read-back clients,
+// which the provider is given too.
+func (e *accEnv) identify(t *testing.T) {
+	t.Helper()
+	creds, err := e.cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatalf("retrieving AWS credentials: %v", err)
 	}
-	return testAccessKey
-}
-
-func (e *accEnv) secretKey() string {
-	if e.Sandbox == nil {
-		return os.Getenv("AWS_SECRET_ACCESS_KEY")
-	}
-	return testSecretKey
+	e.creds = creds
+	e.Account = e.callerAccount(t)
 }
 
 // denyCloudTrail answers the CloudTrail operation op signed for region as

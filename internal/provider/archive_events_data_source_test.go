@@ -242,8 +242,7 @@ func recordByID(t *testing.T, f *archiveFixture, id string) sandbox.Record {
 // records the sandbox generated.
 func TestAccArchiveEvents_trail(t *testing.T) {
 	f := pinnedArchive(t, eventsTestAccount)
-	env := newAccEnv(t, f.options())
-	env.needSandbox(t, "compares with the pre-existing trail's archive")
+	env := newSandboxOnlyEnv(t, f.options(), "compares with the pre-existing trail's archive")
 	regions := awsclient.OpsWorksCMRegions
 	bucket := sandbox.ArchiveBucket(f.account)
 
@@ -524,8 +523,7 @@ func wrapped(s string) string {
 // fails the plan, naming each call after the end of life and its log file.
 func TestAccArchiveEvents_example(t *testing.T) {
 	f := pinnedArchive(t, sandbox.DefaultAccount)
-	env := newAccEnv(t, f.options())
-	env.needSandbox(t, "relies on the pre-existing trail's calls after the end of life")
+	env := newSandboxOnlyEnv(t, f.options(), "relies on the pre-existing trail's calls after the end of life")
 	raw, err := os.ReadFile(filepath.Join("..", "..", "examples", "data-sources", "opsaudit_archive_events", "data-source.tf"))
 	if err != nil {
 		t.Fatal(err)
@@ -567,8 +565,7 @@ func TestAccArchiveEvents_example(t *testing.T) {
 // scan of the trail's bucket gives the same answer.
 func TestAccArchiveEvents_exampleAthena(t *testing.T) {
 	f := pinnedArchive(t, sandbox.DefaultAccount)
-	env := newAccEnv(t, f.options())
-	env.needSandbox(t, "relies on the pre-existing trail's archive")
+	env := newSandboxOnlyEnv(t, f.options(), "relies on the pre-existing trail's archive")
 	raw, err := os.ReadFile(filepath.Join("..", "..", "examples", "data-sources", "opsaudit_archive_events", "data-source.tf"))
 	if err != nil {
 		t.Fatal(err)
@@ -753,8 +750,7 @@ func (d denyS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // bucket is an error on bucket.
 func TestAccArchiveEvents_bucketErrors(t *testing.T) {
 	f := pinnedArchive(t, eventsTestAccount)
-	env := newAccEnv(t, f.options())
-	env.needSandbox(t, "copies the pre-existing trail's files and refuses requests in front of the sandbox")
+	env := newSandboxOnlyEnv(t, f.options(), "copies the pre-existing trail's files and refuses requests in front of the sandbox")
 	ctx := context.Background()
 	from, to := mustTime(t, "2024-04-25T00:00:00Z"), mustTime(t, "2024-05-06T00:00:00Z")
 	regions := []string{"eu-west-1", "us-east-1"}
@@ -910,8 +906,7 @@ func (c attributesCheck) CheckState(_ context.Context, req statecheck.CheckState
 func TestAccArchiveEvents_moto(t *testing.T) {
 	motoURL := testserver.Moto(t)
 	f := pinnedArchive(t, eventsTestAccount)
-	env := newAccEnv(t, f.options())
-	env.needSandbox(t, "copies the pre-existing trail's files from the sandbox")
+	env := newSandboxOnlyEnv(t, f.options(), "copies the pre-existing trail's files from the sandbox")
 	ctx := context.Background()
 	from, to := mustTime(t, "2023-12-28T00:00:00Z"), mustTime(t, "2024-01-04T00:00:00Z")
 	regions := []string{"us-east-1", "eu-west-1", "ap-northeast-1"}
@@ -1020,9 +1015,8 @@ func TestAccArchiveEvents_directory(t *testing.T) {
 	sandboxtest.RequireAWSCLI(t)
 	a := pinnedArchive(t, eventsTestAccount)
 	b := archiveAt(t, "111122223333", a.now)
-	envA := newAccEnv(t, a.options())
-	envA.needSandbox(t, "copies the pre-existing trails' files with the AWS CLI")
-	envB := newAccEnv(t, b.options())
+	envA := newSandboxOnlyEnv(t, a.options(), "copies the pre-existing trails' files with the AWS CLI")
+	envB := newSandboxOnlyEnv(t, b.options(), "a second account's archive beside the first")
 	dir := t.TempDir()
 	regions := []string{"eu-west-1", "us-east-1"}
 	syncFolders(t, envA, a.account, "2023/03", regions, dir)

@@ -67,8 +67,7 @@ func newOrgArchive(t *testing.T, opts func(*sandbox.Options), regions []string, 
 	if opts != nil {
 		opts(&o)
 	}
-	envA := newAccEnv(t, o)
-	envA.needSandbox(t, "copies two sandboxes' archives into one bucket")
+	envA := newSandboxOnlyEnv(t, o, "copies two sandboxes' archives into one bucket")
 	envB := newAccEnv(t, b.options())
 	if _, err := envA.S3().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(orgBucket)}); err != nil {
 		t.Fatal(err)
@@ -463,8 +462,7 @@ func TestAccArchiveEvents_athenaPlanTimeErrors(t *testing.T) {
 // TestAccCompliance_athena gates the pre-existing trail's archive with
 // both engines: the same events evaluated, the same findings.
 func TestAccCompliance_athena(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{})
-	env.needSandbox(t, "the pre-existing trail and its archive")
+	env := newSandboxOnlyEnv(t, sandbox.Options{}, "the pre-existing trail and its archive")
 	env.makeResultsBucket(t)
 	gate := func(name, engine string) string {
 		return fmt.Sprintf(`

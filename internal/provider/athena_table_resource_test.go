@@ -111,8 +111,7 @@ func isEntityNotFound(err error) bool {
 // and repairs it after it is dropped and after it is changed outside
 // Terraform.
 func TestAccAthenaTableResource(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{})
-	env.needSandbox(t, "the pre-existing trail and its archive")
+	env := newSandboxOnlyEnv(t, sandbox.Options{}, "the pre-existing trail and its archive")
 	env.makeResultsBucket(t)
 	bucket := sandbox.ArchiveBucket(env.Account)
 	config := func(location, regions, output string) string {
@@ -282,8 +281,7 @@ resource "opsaudit_athena_table" "test" {
 }
 
 func TestAccAthenaTableResource_planTimeErrors(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{})
-	env.needSandbox(t, "the pre-existing trail")
+	env := newSandboxOnlyEnv(t, sandbox.Options{}, "the pre-existing trail")
 	config := func(body string) string {
 		return env.ProviderConfig("") + "resource \"opsaudit_athena_table\" \"test\" {\n" + body + "\n}\n"
 	}

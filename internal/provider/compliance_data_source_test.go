@@ -161,8 +161,7 @@ func sarifParses(s *terraform.State) error {
 // OpsWorks CM's end of life. Alice and the OpsWorksAdmin role are allowed
 // to delete; bob's two AccessDenied stay under the threshold of three.
 func TestAccCompliance_seededHistory(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{LookupRPS: 1e6})
-	env.needSandbox(t, "seeded OpsWorks CM history")
+	env := newSandboxOnlyEnv(t, sandbox.Options{LookupRPS: 1e6}, "seeded OpsWorks CM history")
 	name := acctest.RandomWithPrefix("compliance")
 	data := fmt.Sprintf(`
 data "opsaudit_compliance" "test" {
@@ -183,7 +182,7 @@ data "opsaudit_compliance" "test" {
 	config := complianceProvider(env) + auditedTrail(name, "", "") + fmt.Sprintf(data, "")
 	gate := complianceProvider(env) + auditedTrail(name, "", "") + fmt.Sprintf(data, gateLifecycle)
 
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -230,8 +229,7 @@ data "opsaudit_compliance" "test" {
 // A trail and bucket with every control on, and an empty history, pass.
 // Then each kind of incomplete input makes the same configuration unknown.
 func TestAccCompliance_cleanAndIncomplete(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
-	env.needSandbox(t, "empty history, faults and injected records")
+	env := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6}, "empty history, faults and injected records")
 	name := acctest.RandomWithPrefix("compliance")
 	accessLogs := name + "-access"
 	if _, err := env.S3().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(accessLogs)}); err != nil {
@@ -266,7 +264,7 @@ data "opsaudit_compliance" "test" {
 		}
 	}
 
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -379,7 +377,7 @@ data "opsaudit_compliance" "test" {
 }
 `, body)
 	}
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -432,8 +430,7 @@ data "opsaudit_compliance" "test" {
 // gets the same advice from both data sources that read events: grant
 // cloudtrail:LookupEvents, or go on without the region.
 func TestAccLookupAccessDenied(t *testing.T) {
-	base := newAccEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
-	base.needSandbox(t, "denies one region's lookups in front of the sandbox")
+	base := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6}, "denies one region's lookups in front of the sandbox")
 	hs := httptest.NewServer(denyCloudTrail{next: base.Sandbox, op: "LookupEvents", region: "eu-west-1", account: base.Account})
 	t.Cleanup(hs.Close)
 	env := newSandboxEnv(t, base.Sandbox, hs.URL)
@@ -447,7 +444,7 @@ data "opsaudit_compliance" "test" {
 }
 `
 	}
-	resource.Test(t, resource.TestCase{
+	base.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -481,8 +478,7 @@ data "opsaudit_events" "this" {
 func TestAccCompliance_logIntegrity(t *testing.T) {
 	// The sandbox's clock is the real one: its archive's digests end in
 	// the current hour, as the compliance window does.
-	base := newAccEnv(t, sandbox.Options{LookupRPS: 1e6})
-	base.needSandbox(t, "the pre-existing trail's signed week")
+	base := newSandboxOnlyEnv(t, sandbox.Options{LookupRPS: 1e6}, "the pre-existing trail's signed week")
 	hs := httptest.NewServer(denyCloudTrail{next: base.Sandbox, op: "ListPublicKeys", region: "ap-southeast-2", account: base.Account})
 	t.Cleanup(hs.Close)
 	denied := newSandboxEnv(t, base.Sandbox, hs.URL)
@@ -521,7 +517,7 @@ data "opsaudit_compliance" "test" {
 		})
 	}
 
-	resource.Test(t, resource.TestCase{
+	base.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -662,7 +658,7 @@ data "opsaudit_compliance" "test" {
 			ExpectError: regexp.MustCompile(`(?s)` + strings.Join(want, `.*`)),
 		}
 	}
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			// The second rule is not a CloudTrail rule: the diagnostic is on
@@ -741,8 +737,7 @@ func findingsOf(s *terraform.State, rule string) []map[string]string {
 // and its finding carries the rule's id, title, level and advice; the same
 // rule narrowed to refused calls, which the history does not have, passes.
 func TestAccCompliance_sigmaRules(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{LookupRPS: 1e6})
-	env.needSandbox(t, "seeded OpsWorks CM history")
+	env := newSandboxOnlyEnv(t, sandbox.Options{LookupRPS: 1e6}, "seeded OpsWorks CM history")
 	name := acctest.RandomWithPrefix("sigma")
 	exported := exampleSigmaRule(t, "opsworks_cm_user_data_exported.yml")
 	refusedOnly := strings.Replace(exported, "condition: selection and not refused", "condition: selection and refused", 1)
@@ -823,7 +818,7 @@ data "opsaudit_compliance" "test" {
 		return nil
 	}
 
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -863,8 +858,7 @@ data "opsaudit_compliance" "test" {
 // events out is also a coverage finding, as Security Hub CloudTrail.1
 // judges it; with the default source it is not.
 func TestAccCompliance_everySource(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
-	env.needSandbox(t, "an account whose only calls are the test's")
+	env := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6}, "an account whose only calls are the test's")
 	name := acctest.RandomWithPrefix("every-source")
 	stopped := exampleSigmaRule(t, "cloudtrail_logging_stopped.yml")
 	config := func(source, trailExtra string) string {
@@ -917,7 +911,7 @@ data "opsaudit_compliance" "test" {
 		return nil
 	}
 
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -987,8 +981,7 @@ func findingEventIDs(rule string, want []string) resource.TestCheckFunc {
 // records the sandbox generated.
 func TestAccCompliance_archive(t *testing.T) {
 	f := pinnedArchive(t, eventsTestAccount)
-	env := newAccEnv(t, f.options())
-	env.needSandbox(t, "evaluates the pre-existing trail's archive")
+	env := newSandboxOnlyEnv(t, f.options(), "evaluates the pre-existing trail's archive")
 	regions := awsclient.OpsWorksCMRegions
 	endOfLife := mustTime(t, "2024-05-06T00:00:00Z")
 	type window struct{ from, to time.Time }

@@ -15,13 +15,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
-	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -187,8 +187,7 @@ func countsByName(h eventsHistory, ids []string) map[string]knownvalue.Check {
 // with and without filters, through Terraform.
 func TestAccEventsDataSource_history(t *testing.T) {
 	h := pinnedHistory(t)
-	env := newAccEnv(t, h.options(200))
-	env.needSandbox(t, "compares with the seeded history")
+	env := newSandboxOnlyEnv(t, h.options(200), "compares with the seeded history")
 
 	full := h.now.Add(-90 * 24 * time.Hour)
 	ts := func(t time.Time) string { return t.Format(time.RFC3339) }
@@ -278,7 +277,7 @@ data "opsaudit_events" "truncated" {
 `, ts(full), ts(h.now), ts(doc.EventTime))
 
 	ds := func(name string) string { return "data.opsaudit_events." + name }
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: config,
@@ -372,13 +371,12 @@ data "opsaudit_events" "truncated" {
 // the plan against the seeded history, which has one.
 func TestAccEventsDataSource_rootPostcondition(t *testing.T) {
 	h := pinnedHistory(t)
-	env := newAccEnv(t, h.options(0))
-	env.needSandbox(t, "relies on the root-user call in the seeded history")
+	env := newSandboxOnlyEnv(t, h.options(0), "relies on the root-user call in the seeded history")
 	example, err := os.ReadFile(filepath.Join("..", "..", "examples", "data-sources", "opsaudit_events", "data-source.tf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      env.ProviderConfig("") + string(example),
@@ -398,12 +396,11 @@ func TestAccEventsDataSource_regionFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts.Faults = []sandbox.Fault{down}
-	env := newAccEnv(t, opts)
-	env.needSandbox(t, "injects a regional outage")
+	env := newSandboxOnlyEnv(t, opts, "injects a regional outage")
 	start := h.now.Add(-90 * 24 * time.Hour).Format(time.RFC3339)
 	others := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "eu-central-1"}
 	provider := env.ProviderConfig("  lookup_requests_per_second = 50\n  max_retries = 1")
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -443,10 +440,9 @@ func TestAccEventsDataSource_throttling(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts.Faults = []sandbox.Fault{throttle}
-	env := newAccEnv(t, opts)
-	env.needSandbox(t, "injects throttling")
+	env := newSandboxOnlyEnv(t, opts, "injects throttling")
 	start := h.now.Add(-14 * 24 * time.Hour)
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: env.ProviderConfig("  lookup_requests_per_second = 50\n  max_retries = 10") + fmt.Sprintf(`
@@ -465,19 +461,28 @@ data "opsaudit_events" "this" {
 }
 
 // TestAccEventsDataSource_everySource checks event_source = "*" returns
-// every service's management events, here the seeded OpsWorks CM history
-// and the S3 and CloudTrail calls the test makes: the events LookupEvents
-// returns without a lookup attribute, read back with the SDK, in the same
-// order.
+// every service's management events, among them the S3 and CloudTrail
+// calls the test makes (and, in the in-process sandbox, the seeded
+// OpsWorks CM history): the events LookupEvents returns without a lookup
+// attribute, read back with the SDK, in the same order.
 func TestAccEventsDataSource_everySource(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{LookupRPS: 1e6})
-	env.needSandbox(t, "compares with the seeded history")
 	ctx := context.Background()
-	buckets := []string{acctest.RandomWithPrefix("every-source"), acctest.RandomWithPrefix("every-source")}
+	// The window reaches back over the seeded history in the in-process
+	// sandbox; elsewhere it holds only the test's calls and what else the
+	// account did at that time.
+	first := time.Now().UTC().Truncate(time.Second).Add(-time.Second)
+	start, wantSources := first.Add(-30*24*time.Hour), []string{sandbox.OpsWorksCMSource, "s3.amazonaws.com", "cloudtrail.amazonaws.com"}
+	rps := "  lookup_requests_per_second = 1000"
+	if env.Sandbox == nil {
+		start, wantSources, rps = first, wantSources[1:], ""
+	}
+	buckets := []string{accName("every-source"), accName("every-source")}
 	for _, b := range buckets {
 		if _, err := env.S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatalf("CreateBucket: %v", err)
 		}
+		t.Cleanup(func() { env.removeBucket(t, b) })
 	}
 	if _, err := env.CloudTrail("").DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{}); err != nil {
 		t.Fatalf("DescribeTrails: %v", err)
@@ -486,27 +491,38 @@ func TestAccEventsDataSource_everySource(t *testing.T) {
 	// calls, and the provider's own, come after it.
 	end := time.Now().UTC().Truncate(time.Second)
 	time.Sleep(time.Until(end.Add(1100 * time.Millisecond)))
-	start := end.Add(-30 * 24 * time.Hour)
 	in := &cloudtrail.LookupEventsInput{StartTime: aws.Time(start), EndTime: aws.Time(end)}
 	var want, wantBuckets []string
-	sources := map[string]bool{}
-	for _, ev := range env.LookupEvents(t, testRegion, in) {
-		want = append(want, aws.ToString(ev.EventId))
-		sources[aws.ToString(ev.EventSource)] = true
-		if aws.ToString(ev.EventName) == "CreateBucket" {
-			wantBuckets = append(wantBuckets, aws.ToString(ev.EventId))
+	var sources map[string]bool
+	ours := 0
+	// AWS makes a call visible to LookupEvents minutes after it was made:
+	// read until the test's own calls are there.
+	for wait := time.Now().Add(20 * time.Minute); ; time.Sleep(30 * time.Second) {
+		want, wantBuckets, sources, ours = nil, nil, map[string]bool{}, 0
+		for _, ev := range env.LookupEvents(t, testRegion, in) {
+			want = append(want, aws.ToString(ev.EventId))
+			sources[aws.ToString(ev.EventSource)] = true
+			if aws.ToString(ev.EventName) == "CreateBucket" {
+				wantBuckets = append(wantBuckets, aws.ToString(ev.EventId))
+				if slices.Contains(buckets, eventBucket(ev)) {
+					ours++
+				}
+			}
+		}
+		if ours == len(buckets) || env.Sandbox != nil || time.Now().After(wait) {
+			break
 		}
 	}
-	for _, src := range []string{sandbox.OpsWorksCMSource, "s3.amazonaws.com", "cloudtrail.amazonaws.com"} {
+	for _, src := range wantSources {
 		if !sources[src] {
 			t.Fatalf("LookupEvents without a lookup attribute has no event of %s (sources %v): the test proves nothing", src, sources)
 		}
 	}
-	if len(wantBuckets) != len(buckets) {
-		t.Fatalf("LookupEvents has %d CreateBucket calls, the test made %d", len(wantBuckets), len(buckets))
+	if ours != len(buckets) {
+		t.Fatalf("LookupEvents has %d CreateBucket calls of the test's buckets, the test made %d", ours, len(buckets))
 	}
 	config := func(extra string) string {
-		return env.ProviderConfig("  lookup_requests_per_second = 1000") + fmt.Sprintf(`
+		return env.ProviderConfig(rps) + fmt.Sprintf(`
 data "opsaudit_events" "this" {
   event_source = "*"
   regions      = [%q]
@@ -516,7 +532,7 @@ data "opsaudit_events" "this" {
 }
 `, testRegion, start.Format(time.RFC3339), end.Format(time.RFC3339), extra)
 	}
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -543,6 +559,19 @@ data "opsaudit_events" "this" {
 			},
 		},
 	})
+}
+
+// eventBucket is the bucket a LookupEvents event names in its request.
+func eventBucket(ev cttypes.Event) string {
+	var rec struct {
+		RequestParameters struct {
+			BucketName string `json:"bucketName"`
+		} `json:"requestParameters"`
+	}
+	if json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec) != nil {
+		return ""
+	}
+	return rec.RequestParameters.BucketName
 }
 
 // TestAccEventsDataSource_badInput checks each bad argument is refused at
@@ -574,7 +603,7 @@ func TestAccEventsDataSource_badInput(t *testing.T) {
 			ExpectError: regexp.MustCompile(c.want),
 		})
 	}
-	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+	env.accTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
 }
 
 // TestEventsStateCost bounds the work of turning a large result into

@@ -174,8 +174,7 @@ func (r *statusRecorder) WriteHeader(status int) {
 func faultMatrixThrottlingAnd5xx(t *testing.T, f *archiveFixture) {
 	opts := f.options()
 	opts.LookupRPS = 1e6
-	base := newAccEnv(t, opts)
-	base.needSandbox(t, "injects faults into every operation")
+	base := newSandboxOnlyEnv(t, opts, "injects faults into every operation")
 	counter := &faultCounter{next: base.Sandbox, byStatus: map[int]int{}}
 	hs := httptest.NewServer(counter)
 	t.Cleanup(hs.Close)
@@ -267,8 +266,7 @@ func faultMatrixRegionDown(t *testing.T, f *archiveFixture) {
 	opts := f.options()
 	opts.LookupRPS = 1e6
 	opts.Faults = []sandbox.Fault{{Kind: sandbox.FaultRegionDown, Rate: 1, Region: "eu-west-1"}}
-	env := newAccEnv(t, opts)
-	env.needSandbox(t, "injects a regional outage")
+	env := newSandboxOnlyEnv(t, opts, "injects a regional outage")
 	w := newFaultMatrixWindows(t, f)
 	provider := env.ProviderConfig("  lookup_requests_per_second = 1000\n  max_retries = 1\n  max_backoff = \"10ms\"")
 	region := `(?s)eu-west-1.*ServiceUnavailableException`
@@ -343,8 +341,7 @@ func faultMatrixObjectDenied(t *testing.T, f *archiveFixture) {
 	wantWarn := slices.DeleteFunc(slices.Clone(want), func(r sandbox.Record) bool { return lost[r.EventID] })
 	opts := f.options()
 	opts.Faults = []sandbox.Fault{{Kind: sandbox.FaultDeny, Rate: 1, Op: "GetObject", Key: denied.Key}}
-	env := newAccEnv(t, opts)
-	env.needSandbox(t, "refuses one object of the pre-existing trail's archive")
+	env := newSandboxOnlyEnv(t, opts, "refuses one object of the pre-existing trail's archive")
 	config := func(extra string) string {
 		return env.ProviderConfig("") + fmt.Sprintf(`
 data "opsaudit_archive_events" "test" {
@@ -389,8 +386,7 @@ data "opsaudit_archive_events" "test" {
 func faultMatrixCancelled(t *testing.T, f *archiveFixture) {
 	opts := f.options()
 	opts.Faults = []sandbox.Fault{{Kind: sandbox.FaultLatency, Rate: 1, Latency: 500 * time.Millisecond}}
-	env := newAccEnv(t, opts)
-	env.needSandbox(t, "adds latency to every call")
+	env := newSandboxOnlyEnv(t, opts, "adds latency to every call")
 	clients, err := awsclient.New(context.Background(), awsclient.Config{
 		Region: env.Region, AccessKey: testAccessKey, SecretKey: testSecretKey, S3UsePathStyle: true,
 		Endpoints: awsclient.Endpoints{CloudTrail: env.Endpoint, S3: env.Endpoint, STS: env.Endpoint},
@@ -523,8 +519,7 @@ data "opsaudit_trail" "test" {
 
 func faultMatrixSlowPropagation(t *testing.T, _ *archiveFixture) {
 	const propagation = 6 * time.Second
-	env := newAccEnv(t, sandbox.Options{NoHistory: true, PolicyPropagationDelay: propagation})
-	env.needSandbox(t, "delays bucket policy propagation")
+	env := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true, PolicyPropagationDelay: propagation}, "delays bucket policy propagation")
 	name := acctest.RandomWithPrefix("fault-propagation")
 	config := func(timeout string) string {
 		return env.ProviderConfig("") + auditedTrail(name, "", fmt.Sprintf("  timeouts {\n    create = %q\n  }", timeout))

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -294,9 +293,6 @@ func hasVerdict(region, line string) func(map[string]regionVerdicts) error {
 func TestAccLogValidation_awsCLI(t *testing.T) {
 	needTerraform(t)
 	sandboxtest.RequireAWSCLI(t)
-	if os.Getenv("OPSAUDIT_ACC_EXTERNAL") != "" {
-		t.Skip("OPSAUDIT_ACC_EXTERNAL is set: the AWS CLI referees against a sandbox command of its own, for local and CI use")
-	}
 	endpoint := sandboxtest.StartCommand(t, "-no-archive", "-digest-interval", "1s", "-key-rotation", "4s")
 	rs := refereeSandbox{endpoint: endpoint, account: sandbox.DefaultAccount,
 		s3: sandboxtest.S3Client(endpoint, "us-east-1", sandboxtest.Creds(sandbox.DefaultAccessKey, sandbox.DefaultSecretKey, ""),

@@ -130,8 +130,7 @@ func archiveWeek(t *testing.T, opts sandbox.Options) (*accEnv, signedWeek) {
 	t.Helper()
 	now := sandboxtest.Now
 	opts.Now = func() time.Time { return now }
-	env := newAccEnv(t, opts)
-	env.needSandbox(t, "the pre-existing trail's signed week, on a clock that stands still")
+	env := newSandboxOnlyEnv(t, opts, "the pre-existing trail's signed week, on a clock that stands still")
 	end := now.Truncate(time.Hour).Add(-time.Hour)
 	w := signedWeek{start: end.AddDate(0, 0, -7), end: end, digests: map[string][]sandboxtest.Digest{}}
 	bucket := sandbox.ArchiveBucket(env.Account)
@@ -223,7 +222,7 @@ func TestAccLogValidation_archive(t *testing.T) {
 		regionChecks[i] = knownvalue.StringExact(r)
 	}
 
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -379,7 +378,7 @@ func TestAccLogValidation_unknown(t *testing.T) {
 	tampered := w.withLogs(t, "us-east-1").LogFiles[0].S3Object
 	log := saveObject(t, c, bucket, tampered)
 
-	resource.Test(t, resource.TestCase{
+	base.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -469,7 +468,7 @@ func TestAccLogValidation_planTimeErrors(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
+			env.accTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
 					Config:      env.ProviderConfig("") + "data \"opsaudit_log_validation\" \"test\" {\n" + tc.args + "\n}\n",

@@ -20,7 +20,7 @@ import (
 
 func TestAccProvider_configuration(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{Account: "210987654321", NoHistory: true})
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -44,9 +44,8 @@ func TestAccProvider_configuration(t *testing.T) {
 }
 
 func TestAccProvider_assumeRole(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	env.needSandbox(t, "assumes a role only the sandbox has")
-	resource.Test(t, resource.TestCase{
+	env := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true}, "assumes a role only the sandbox has")
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: env.ProviderConfig(`
@@ -68,8 +67,12 @@ func TestAccProvider_assumeRole(t *testing.T) {
 // argument, with the AWS error code where AWS gave one.
 func TestAccProvider_badInput(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	env.needSandbox(t, "uses the sandbox's known key pair")
 	ds := "\ndata \"opsaudit_caller_identity\" \"this\" {}\n"
+	// Against AWS itself the default STS endpoint answers.
+	sts := ""
+	if env.Endpoint != "" {
+		sts = fmt.Sprintf("endpoints { sts = %q }", env.Endpoint)
+	}
 	cases := []struct {
 		name, config string
 		want         string
@@ -89,20 +92,20 @@ func TestAccProvider_badInput(t *testing.T) {
 		{"max_backoff too long", `provider "opsaudit" { max_backoff = "1h" }`, `(?s)max_backoff = "1h".*1h0m0s is outside the allowed range 1ms to 5m0s`},
 		{"wrong secret key", fmt.Sprintf(`provider "opsaudit" {
   region     = "us-east-1"
-  access_key = "test"
+  access_key = %q
   secret_key = "not-the-secret"
-  endpoints { sts = %q }
-}`, env.Endpoint), `(?s)Invalid AWS credentials.*SignatureDoesNotMatch.*secret\s+key\s+does\s+not\s+belong\s+to\s+the\s+access\s+key`},
+  %s
+}`, env.creds.AccessKeyID, sts), `(?s)Invalid AWS credentials.*SignatureDoesNotMatch.*secret\s+key\s+does\s+not\s+belong\s+to\s+the\s+access\s+key`},
 		{"unknown access key", fmt.Sprintf(`provider "opsaudit" {
   region     = "us-east-1"
   access_key = "AKIANOTKNOWN"
   secret_key = "test"
-  endpoints { sts = %q }
-}`, env.Endpoint), `(?s)Invalid AWS credentials.*InvalidClientTokenId.*AWS\s+does\s+not\s+know\s+this\s+access\s+key`},
+  %s
+}`, sts), `(?s)Invalid AWS credentials.*InvalidClientTokenId.*AWS\s+does\s+not\s+know\s+this\s+access\s+key`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
+			env.accTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps:                    []resource.TestStep{{Config: tc.config + ds, ExpectError: regexp.MustCompile(tc.want)}},
 			})
@@ -116,8 +119,7 @@ func TestAccProvider_badInput(t *testing.T) {
 // exists, the same configuration plans and reads. Terraform 1.11 does not
 // offer deferral, so this is the path users see.
 func TestAccProvider_unknownArgument(t *testing.T) {
-	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	env.needSandbox(t, "sets the endpoints from a resource attribute")
+	env := newSandboxOnlyEnv(t, sandbox.Options{NoHistory: true}, "sets the endpoints from a resource attribute")
 	// later is created only by apply: its id is unknown in the first plan.
 	const later = "resource \"terraform_data\" \"later\" {}\n"
 	const ds = "data \"opsaudit_caller_identity\" \"this\" {}\n"
@@ -153,7 +155,7 @@ func TestAccProvider_unknownArgument(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.attribute, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
+			env.accTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{
 					{

@@ -23,10 +23,11 @@ import (
 // shadow is visible and every read must go to its home region.
 func TestAccTrailDataSource(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	const bucket, name = "opsaudit-trail-ds-logs", "existing-audit"
+	bucket, name := accName("trail-ds-logs"), accName("existing")
 	ctx := context.Background()
 	ct := env.CloudTrail("")
 	env.createLogBucket(t, bucket, name)
+	t.Cleanup(func() { env.removeBucket(t, bucket) })
 	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{
 		Name: aws.String(name), S3BucketName: aws.String(bucket), S3KeyPrefix: aws.String("audit"),
 		IsMultiRegionTrail: aws.Bool(true), EnableLogFileValidation: aws.Bool(false),
@@ -75,7 +76,7 @@ func TestAccTrailDataSource(t *testing.T) {
 		}
 	}
 
-	resource.Test(t, resource.TestCase{
+	env.accTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			// Errors first: the last step's configuration is also destroyed.
