@@ -82,7 +82,8 @@ func (c *terraformCLI) run(tb testing.TB, dir string, args ...string) (string, e
 
 // TestModuleTerraformTests runs the module's own `terraform test` suite
 // against a sandbox with the seeded history: it plans the set-up, applies it,
-// and expects the enforced gate to fail the plan.
+// expects the enforced gate to fail the plan, and reads the pre-existing
+// trail's archive and validates its log files.
 func TestModuleTerraformTests(t *testing.T) {
 	cli := newTerraformCLI(t, sandbox.Options{LookupRPS: 20})
 	out, err := cli.run(t, filepath.Join("..", "..", "examples", "modules", "opsworkscm-audit"),
@@ -90,13 +91,13 @@ func TestModuleTerraformTests(t *testing.T) {
 	if err != nil {
 		t.Fatalf("terraform test failed: %v\n%s", err, out)
 	}
-	for _, run := range []string{"plan_creates_the_audit_setup", "seeded_history_fails_the_gate", "enforced_gate_fails_the_plan"} {
+	for _, run := range []string{"plan_creates_the_audit_setup", "seeded_history_fails_the_gate", "enforced_gate_fails_the_plan", "existing_trail_archive_and_integrity"} {
 		if !strings.Contains(out, `run "`+run+`"... pass`) {
 			t.Errorf("run %q did not pass:\n%s", run, out)
 		}
 	}
-	if !strings.Contains(out, "3 passed, 0 failed") {
-		t.Errorf("want 3 runs passed:\n%s", out)
+	if !strings.Contains(out, "4 passed, 0 failed") {
+		t.Errorf("want 4 runs passed:\n%s", out)
 	}
 }
 

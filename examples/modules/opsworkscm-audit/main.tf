@@ -44,3 +44,39 @@ data "opsaudit_compliance" "this" {
     }
   }
 }
+
+locals {
+  # The trail whose S3 archive is read: an existing one, where the years of
+  # OpsWorks CM use are, or the module's own.
+  archive_trail = coalesce(var.archive_trail, opsaudit_trail.this.arn)
+  # A fixed window when either end is given, the lookback otherwise.
+  archive_fixed = var.archive_start_time != null || var.archive_end_time != null
+}
+
+# The archive's OpsWorks CM calls over the window, as counts alone.
+data "opsaudit_archive_events" "this" {
+  trail      = local.archive_trail
+  regions    = var.regions
+  start_time = var.archive_start_time
+  end_time   = var.archive_end_time
+  lookback   = local.archive_fixed ? null : var.archive_lookback
+  max_events = 0
+}
+
+# The archive trail's digests and log files, as `aws cloudtrail
+# validate-logs` checks them.
+data "opsaudit_log_validation" "this" {
+  trail    = local.archive_trail
+  lookback = var.integrity_lookback
+
+  lifecycle {
+    postcondition {
+      condition = !var.enforce_integrity || self.valid
+      error_message = join("\n", concat(
+        ["Log file validation of trail ${local.archive_trail}: ${self.status}."],
+        [for p in self.problems : p.message],
+        self.reasons,
+      ))
+    }
+  }
+}

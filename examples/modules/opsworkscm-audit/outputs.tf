@@ -27,3 +27,23 @@ output "report_sarif" {
   description = "SARIF 2.1.0 report for code scanning."
   value       = data.opsaudit_compliance.this.report_sarif
 }
+
+output "archive_counts" {
+  description = "OpsWorks CM calls in the archive over the window, per action."
+  value       = data.opsaudit_archive_events.this.counts_by_event_name
+}
+
+output "archive_total" {
+  description = "OpsWorks CM calls in the archive over the window."
+  value       = data.opsaudit_archive_events.this.total_count
+}
+
+output "log_validation_status" {
+  description = "Log file validation of the archive trail: pass, fail or unknown."
+  value       = data.opsaudit_log_validation.this.status
+}
+
+output "log_validation_problems" {
+  description = "The invalid digest and log files, each with validate-logs' message."
+  value       = data.opsaudit_log_validation.this.problems
+}

@@ -63,3 +63,39 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "archive_trail" {
+  description = "Name or ARN of the trail whose S3 archive is read and validated, such as the account's existing trail; null reads the module's own trail."
+  type        = string
+  default     = null
+}
+
+variable "archive_start_time" {
+  description = "Oldest event time read from the archive, RFC 3339; with archive_end_time, a fixed window instead of archive_lookback."
+  type        = string
+  default     = null
+}
+
+variable "archive_end_time" {
+  description = "Newest event time read from the archive, RFC 3339; null means now."
+  type        = string
+  default     = null
+}
+
+variable "archive_lookback" {
+  description = "How far back the archive is read when neither archive_start_time nor archive_end_time is set, such as \"730d\"."
+  type        = string
+  default     = "30d"
+}
+
+variable "integrity_lookback" {
+  description = "How far back the archive trail's digests and log files are validated, such as \"7d\": each hour of each region is one digest to read."
+  type        = string
+  default     = "7d"
+}
+
+variable "enforce_integrity" {
+  description = "Fail the plan when a digest or log file of the archive trail is invalid or cannot be validated."
+  type        = bool
+  default     = true
+}
