@@ -22,7 +22,8 @@ trap cleanup EXIT
 trap 'echo; echo "demo: interrupted" >&2; exit 130' INT TERM
 
 step() { printf '\n==> %s\n' "$*"; }
-verdict() { printf 'verdict: %s\n' "$*"; }
+# verdict WORD TEXT: the step's outcome, aligned for reading at a glance.
+verdict() { printf 'verdict: %-7s%s\n' "$1" "$2"; }
 fail() { echo "demo: $*" >&2; exit 1; }
 
 command -v terraform >/dev/null || fail "terraform 1.8 or later must be on PATH"
@@ -32,7 +33,7 @@ step "Building the provider and the sandbox"
 (cd "$repo" && go build -o "$bin/terraform-provider-opsaudit" . && go build -o "$bin/opsaudit-sandbox" ./cmd/opsaudit-sandbox)
 
 started=$SECONDS
-step "Starting the sandbox (CloudTrail + S3 + STS with a seeded OpsWorks CM history)"
+step "Starting the sandbox (CloudTrail, S3 and STS; recent OpsWorks CM calls and a trail with years of them in S3)"
 "$bin/opsaudit-sandbox" -addr 127.0.0.1:0 -ready-file "$tmp/endpoint" >"$tmp/sandbox.log" 2>&1 &
 sandbox_pid=$!
 for _ in $(seq 1 100); do
@@ -93,17 +94,17 @@ if ! tf apply -auto-approve -input=false >"$tmp/apply.txt"; then
 fi
 grep -E '^(Plan:|Apply complete|opsaudit_[a-z_.]+: Creation complete)' "$tmp/apply.txt"
 grep -q '^Apply complete! Resources: 2 added' "$tmp/apply.txt" || fail "the apply did not create the bucket and the trail"
-verdict "ok: the bucket and the trail created in one apply"
+verdict ok "the bucket and the trail, created in one apply"
 
 step "Events recorded by CloudTrail (LookupEvents, the last 30 days)"
 terraform output -raw events_summary
-verdict "ok: $(out events_total) OpsWorks CM events read from every region"
+verdict ok "$(out events_total) OpsWorks CM events read from every region"
 
 step "Compliance findings"
 terraform output -raw compliance_report
 status=$(out compliance_status)
 [ "$status" = fail ] || fail "the seeded history should fail the gate, got $status"
-verdict "fail, as the seeded history should: $(out compliance_finding_count) findings"
+verdict fail "$(out compliance_finding_count) findings, as the seeded history should give"
 
 step "The archive: two years of OpsWorks CM in the trail's S3 log files"
 terraform output -raw archive_summary
@@ -113,13 +114,13 @@ echo
 terraform output -raw root_calls_report
 after=$(out after_end_of_life_count) root=$(out root_call_count)
 [ "$after" -gt 0 ] && [ "$root" -gt 0 ] || fail "the archive should hold calls after end of life and a root call, got $after and $root"
-verdict "review: $after calls after end of life and $root by the root user among $(out archive_total)"
+verdict review "$(out archive_total) calls in its years of use; $after after its end of life and $root by the root user to look at"
 
 step "Log file integrity: the archive trail's digests and log files of the last 7 days"
 terraform output -raw integrity_report
 status=$(out integrity_status)
 [ "$status" = pass ] || fail "the archive should validate, got $status"
-verdict "pass: every digest and log file is the one CloudTrail wrote"
+verdict pass "every digest and log file is the one CloudTrail wrote"
 
 step "A second plan changes nothing"
 set +e
@@ -133,7 +134,7 @@ if [ "$plan_status" = 1 ] || [ "$plan_status" -gt 2 ] || grep -q -e '^Terraform 
   fail "the second plan is not empty, failed, or was interrupted"
 fi
 sed -n -e '/^No changes/p' -e '/^You can apply this plan/{N;p;}' "$tmp/plan.txt"
-verdict "ok: no drift, no perpetual diff"
+verdict ok "no drift, no perpetual diff"
 
 step "Changing one log file through S3 (aws s3 cp)"
 bucket=$(out archive_bucket)
@@ -148,7 +149,7 @@ gzip -c "$tmp/changed.json" >"$tmp/changed.json.gz"
 awscli s3 cp "$tmp/changed.json.gz" "s3://$bucket/$key" >/dev/null
 echo "s3://$bucket/$key"
 echo "  sourceIPAddress $(grep -oE '"sourceIPAddress":"[^"]*"' "$tmp/original.json" | head -n 1 | cut -d'"' -f4) -> 203.0.113.66 in its first record"
-verdict "changed: the file is still where CloudTrail put it, with a new content"
+verdict done "same key, new content: only the signed digests can tell"
 
 step "Log file integrity again (terraform apply -refresh-only)"
 if ! tf apply -refresh-only -auto-approve -input=false -target=data.opsaudit_log_validation.archive >"$tmp/refresh.txt"; then
@@ -159,7 +160,7 @@ fi
 terraform output -raw integrity_report
 status=$(out integrity_status) invalid=$(out integrity_invalid_files)
 [ "$status" = fail ] && [ "$invalid" = "$key" ] || fail "validation should fail naming $key alone, got $status and: $invalid"
-verdict "fail, as it should: the changed file is named, and no other"
+verdict fail "as it should: the changed file is named, and no other"
 
 step "terraform destroy"
 if ! tf destroy -auto-approve -input=false -refresh=false >"$tmp/destroy.txt"; then
@@ -168,6 +169,6 @@ if ! tf destroy -auto-approve -input=false -refresh=false >"$tmp/destroy.txt"; t
   exit 1
 fi
 grep -E '^Destroy complete' "$tmp/destroy.txt"
-verdict "ok: nothing left behind"
+verdict ok "nothing left behind"
 
 step "Done in $((SECONDS - started))s after the build: the sandbox stops and the temporary directory is removed"

@@ -126,10 +126,10 @@ output "root_call_count" {
 
 output "integrity_report" {
   description = "Log file validation of the archive trail, per region, with the invalid files."
-  value = format("%s: %d digest and %d log files valid, %d and %d invalid, %s to %s\n  %-14s  %8s  %9s  %8s\n%s\n%s",
+  value = format("%s: %d/%d digest files and %d/%d log files valid, %s to %s\n  %-14s  %8s  %9s  %8s\n%s\n%s",
     local.validation.status,
-    local.validation.digests_valid, local.validation.logs_valid,
-    local.validation.digests_invalid, local.validation.logs_invalid,
+    local.validation.digests_valid, local.validation.digests_valid + local.validation.digests_invalid,
+    local.validation.logs_valid, local.validation.logs_valid + local.validation.logs_invalid,
     coalesce(local.validation.results_start, "-"),
     coalesce(local.validation.results_end, "-"),
     "region", "digests", "log files", "invalid",
