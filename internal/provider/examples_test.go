@@ -2,18 +2,20 @@ package provider
 
 import (
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"testing"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 // terraformCLI is a built provider behind a dev_overrides CLI configuration
@@ -98,6 +100,39 @@ func TestModuleTerraformTests(t *testing.T) {
 	}
 	if !strings.Contains(out, "4 passed, 0 failed") {
 		t.Errorf("want 4 runs passed:\n%s", out)
+	}
+}
+
+// TestModuleChangedLogFile changes one log file of the pre-existing trail's
+// last week through S3, as someone covering their tracks would, and runs
+// the module's tests/changed-log-file suite with its key: the validation
+// fails naming that file alone, and enforce_integrity fails the plan.
+func TestModuleChangedLogFile(t *testing.T) {
+	cli := newTerraformCLI(t, sandbox.Options{})
+	env := newSandboxEnv(t, nil, cli.endpoint)
+	bucket := sandbox.ArchiveBucket(env.Account)
+	digests := sandboxtest.ReadDigests(t, env.S3(), bucket, sandboxtest.DigestPrefix("", env.Account, "eu-west-1"))
+	// A file from the middle of the week, well inside the module's 7-day
+	// validation window whenever the test runs.
+	var changed string
+	for _, d := range digests[len(digests)/2:] {
+		if len(d.LogFiles) > 0 {
+			changed = d.LogFiles[0].S3Object
+			break
+		}
+	}
+	if changed == "" {
+		t.Fatal("no digest of the second half of the week lists a log file")
+	}
+	sandboxtest.Tamper(t, env.S3(), bucket, changed)
+
+	out, err := cli.run(t, filepath.Join("..", "..", "examples", "modules", "opsworkscm-audit"),
+		"test", "-no-color", "-test-directory=tests/changed-log-file", "-var=changed_key="+strconv.Quote(changed))
+	if err != nil {
+		t.Fatalf("terraform test failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "2 passed, 0 failed") {
+		t.Errorf("want 2 runs passed:\n%s", out)
 	}
 }
 

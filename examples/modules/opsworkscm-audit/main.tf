@@ -46,16 +46,17 @@ data "opsaudit_compliance" "this" {
 }
 
 locals {
-  # The trail whose S3 archive is read: an existing one, where the years of
-  # OpsWorks CM use are, or the module's own.
-  archive_trail = coalesce(var.archive_trail, opsaudit_trail.this.arn)
   # A fixed window when either end is given, the lookback otherwise.
   archive_fixed = var.archive_start_time != null || var.archive_end_time != null
 }
 
-# The archive's OpsWorks CM calls over the window, as counts alone.
+# The archive's OpsWorks CM calls over the window, as counts alone. Only an
+# existing trail is read: the years of OpsWorks CM use are in its bucket,
+# and naming it (rather than this module's trail) lets the plan read it.
 data "opsaudit_archive_events" "this" {
-  trail      = local.archive_trail
+  count = var.archive_trail == null ? 0 : 1
+
+  trail      = var.archive_trail
   regions    = var.regions
   start_time = var.archive_start_time
   end_time   = var.archive_end_time
@@ -63,17 +64,20 @@ data "opsaudit_archive_events" "this" {
   max_events = 0
 }
 
-# The archive trail's digests and log files, as `aws cloudtrail
-# validate-logs` checks them.
+# The same trail's digests and log files, as `aws cloudtrail validate-logs`
+# checks them. The module's own trail is validated by the gate's
+# trail_log_integrity rule.
 data "opsaudit_log_validation" "this" {
-  trail    = local.archive_trail
+  count = var.archive_trail == null ? 0 : 1
+
+  trail    = var.archive_trail
   lookback = var.integrity_lookback
 
   lifecycle {
     postcondition {
       condition = !var.enforce_integrity || self.valid
       error_message = join("\n", concat(
-        ["Log file validation of trail ${local.archive_trail}: ${self.status}."],
+        ["Log file validation of trail ${var.archive_trail}: ${self.status}."],
         [for p in self.problems : p.message],
         self.reasons,
       ))

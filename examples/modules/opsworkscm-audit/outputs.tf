@@ -29,21 +29,21 @@ output "report_sarif" {
 }
 
 output "archive_counts" {
-  description = "OpsWorks CM calls in the archive over the window, per action."
-  value       = data.opsaudit_archive_events.this.counts_by_event_name
+  description = "OpsWorks CM calls in archive_trail's archive over the window, per action; null without archive_trail."
+  value       = one(data.opsaudit_archive_events.this[*].counts_by_event_name)
 }
 
 output "archive_total" {
-  description = "OpsWorks CM calls in the archive over the window."
-  value       = data.opsaudit_archive_events.this.total_count
+  description = "OpsWorks CM calls in archive_trail's archive over the window; null without archive_trail."
+  value       = one(data.opsaudit_archive_events.this[*].total_count)
 }
 
 output "log_validation_status" {
-  description = "Log file validation of the archive trail: pass, fail or unknown."
-  value       = data.opsaudit_log_validation.this.status
+  description = "Log file validation of archive_trail: pass, fail or unknown; null without archive_trail."
+  value       = one(data.opsaudit_log_validation.this[*].status)
 }
 
 output "log_validation_problems" {
-  description = "The invalid digest and log files, each with validate-logs' message."
-  value       = data.opsaudit_log_validation.this.problems
+  description = "archive_trail's invalid digest and log files, each with validate-logs' message; null without archive_trail."
+  value       = one(data.opsaudit_log_validation.this[*].problems)
 }

@@ -65,7 +65,7 @@ variable "tags" {
 }
 
 variable "archive_trail" {
-  description = "Name or ARN of the trail whose S3 archive is read and validated, such as the account's existing trail; null reads the module's own trail."
+  description = "Name or ARN of an existing trail whose S3 archive is read and validated, such as the account's management-events; null reads none."
   type        = string
   default     = null
 }
@@ -89,13 +89,13 @@ variable "archive_lookback" {
 }
 
 variable "integrity_lookback" {
-  description = "How far back the archive trail's digests and log files are validated, such as \"7d\": each hour of each region is one digest to read."
+  description = "How far back archive_trail's digests and log files are validated, such as \"7d\": each hour of each region is one digest to read."
   type        = string
   default     = "7d"
 }
 
 variable "enforce_integrity" {
-  description = "Fail the plan when a digest or log file of the archive trail is invalid or cannot be validated."
+  description = "Fail the plan when a digest or log file of archive_trail is invalid or cannot be validated."
   type        = bool
   default     = true
 }
