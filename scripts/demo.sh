@@ -109,12 +109,12 @@ verdict fail "$(out compliance_finding_count) findings, as the seeded history sh
 step "The archive: two years of OpsWorks CM in the trail's S3 log files"
 terraform output -raw archive_summary
 echo
-terraform output -raw after_end_of_life_report
-echo
 terraform output -raw root_calls_report
+echo
+terraform output -raw after_end_of_life_report
 after=$(out after_end_of_life_count) root=$(out root_call_count)
 [ "$after" -gt 0 ] && [ "$root" -gt 0 ] || fail "the archive should hold calls after end of life and a root call, got $after and $root"
-verdict review "$(out archive_total) calls in its years of use; $after after its end of life and $root by the root user to look at"
+verdict review "$(out archive_total) calls in its years of use, $root by the root user; $after after its end of life"
 
 step "Log file integrity: the archive trail's digests and log files of the last 7 days"
 terraform output -raw integrity_report

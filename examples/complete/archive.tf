@@ -25,10 +25,12 @@ data "opsaudit_archive_events" "after_end_of_life" {
   start_time = local.after_end_of_life
 }
 
-# The calls the root user made, over the whole archive.
+# The calls the root user made in those years (after them, every call is
+# in after_end_of_life, with its user).
 data "opsaudit_archive_events" "root_calls" {
   trail      = var.archive_trail
   start_time = var.archive_start_time
+  end_time   = timeadd(local.after_end_of_life, "-1s")
   usernames  = ["root"]
 }
 

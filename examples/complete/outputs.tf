@@ -109,10 +109,10 @@ output "after_end_of_life_count" {
 }
 
 output "root_calls_report" {
-  description = "OpsWorks CM calls by the root user over the whole archive, readable, each with its log file."
-  value = format("%d OpsWorks CM call%s by the root user since %s\n%s\n",
+  description = "OpsWorks CM calls by the root user in its years of use, readable, each with its log file."
+  value = format("%d OpsWorks CM call%s by the root user, %s to %s\n%s\n",
     local.root.total_count, local.root.total_count == 1 ? "" : "s",
-    substr(local.root.start_time, 0, 10),
+    substr(local.root.start_time, 0, 10), substr(local.root.end_time, 0, 10),
     join("\n", [for e in local.root.events :
       format("  %-20s  %-14s  %s\n  in %s", e.event_time, e.region, e.event_name, e.log_file)
     ]),
