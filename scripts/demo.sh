@@ -38,10 +38,10 @@ step "Starting the sandbox (CloudTrail, S3 and STS; recent OpsWorks CM calls and
 sandbox_pid=$!
 for _ in $(seq 1 100); do
   [ -s "$tmp/endpoint" ] && break
-  kill -0 "$sandbox_pid" 2>/dev/null || { cat "$tmp/sandbox.log" >&2; echo "demo: the sandbox did not start" >&2; exit 1; }
+  kill -0 "$sandbox_pid" 2>/dev/null || { cat "$tmp/sandbox.log" >&2; fail "the sandbox did not start"; }
   sleep 0.1
 done
-[ -s "$tmp/endpoint" ] || { echo "demo: the sandbox did not report its endpoint" >&2; exit 1; }
+[ -s "$tmp/endpoint" ] || fail "the sandbox did not report its endpoint"
 endpoint=$(cat "$tmp/endpoint")
 echo "sandbox at $endpoint"
 
@@ -60,6 +60,12 @@ cd "$tmp/work"
 export TF_CLI_CONFIG_FILE="$tmp/cli.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 export TF_VAR_sandbox_endpoint="$endpoint"
 tf() { terraform "$@" -no-color 2> >(grep -v -e 'Provider development overrides' -e 'dev_overrides' -e '^ - opsaudit/opsaudit' -e 'The behavior may therefore not match' -e 'applying changes may cause the state' -e 'incompatible with published releases' >&2); }
+# tf_to FILE ARGS...: terraform ARGS with its output in FILE, shown if it fails.
+tf_to() {
+  local file=$1
+  shift
+  tf "$@" >"$file" || { cat "$file"; fail "terraform $1 failed"; }
+}
 out() { terraform output -raw "$1"; }
 
 # The AWS CLI against the sandbox with its key pair, whatever profile the
@@ -87,37 +93,33 @@ recent_log_key() {
 }
 
 step "terraform apply examples/complete"
-if ! tf apply -auto-approve -input=false >"$tmp/apply.txt"; then
-  cat "$tmp/apply.txt"
-  echo "demo: apply failed" >&2
-  exit 1
-fi
+tf_to "$tmp/apply.txt" apply -auto-approve -input=false
 grep -E '^(Plan:|Apply complete|opsaudit_[a-z_.]+: Creation complete)' "$tmp/apply.txt"
 grep -q '^Apply complete! Resources: 2 added' "$tmp/apply.txt" || fail "the apply did not create the bucket and the trail"
 verdict ok "the bucket and the trail, created in one apply"
 
 step "Events recorded by CloudTrail (LookupEvents, the last 30 days)"
-terraform output -raw events_summary
+out events_summary
 verdict ok "$(out events_total) OpsWorks CM events read from every region"
 
 step "Compliance findings"
-terraform output -raw compliance_report
+out compliance_report
 status=$(out compliance_status)
 [ "$status" = fail ] || fail "the seeded history should fail the gate, got $status"
 verdict fail "$(out compliance_finding_count) findings, as the seeded history should give"
 
 step "The archive: two years of OpsWorks CM in the trail's S3 log files"
-terraform output -raw archive_summary
+out archive_summary
 echo
-terraform output -raw root_calls_report
+out root_calls_report
 echo
-terraform output -raw after_end_of_life_report
+out after_end_of_life_report
 after=$(out after_end_of_life_count) root=$(out root_call_count)
 [ "$after" -gt 0 ] && [ "$root" -gt 0 ] || fail "the archive should hold calls after end of life and a root call, got $after and $root"
 verdict review "$(out archive_total) calls in its years of use, $root by the root user; $after after its end of life"
 
 step "Log file integrity: the archive trail's digests and log files of the last 7 days"
-terraform output -raw integrity_report
+out integrity_report
 status=$(out integrity_status)
 [ "$status" = pass ] || fail "the archive should validate, got $status"
 verdict pass "every digest and log file is the one CloudTrail wrote"
@@ -152,22 +154,14 @@ echo "  sourceIPAddress $(grep -oE '"sourceIPAddress":"[^"]*"' "$tmp/original.js
 verdict done "same key, new content: only the signed digests can tell"
 
 step "Log file integrity again (terraform apply -refresh-only)"
-if ! tf apply -refresh-only -auto-approve -input=false -target=data.opsaudit_log_validation.archive >"$tmp/refresh.txt"; then
-  cat "$tmp/refresh.txt"
-  echo "demo: the refresh failed" >&2
-  exit 1
-fi
-terraform output -raw integrity_report
+tf_to "$tmp/refresh.txt" apply -refresh-only -auto-approve -input=false -target=data.opsaudit_log_validation.archive
+out integrity_report
 status=$(out integrity_status) invalid=$(out integrity_invalid_files)
 [ "$status" = fail ] && [ "$invalid" = "$key" ] || fail "validation should fail naming $key alone, got $status and: $invalid"
 verdict fail "as it should: the changed file is named, and no other"
 
 step "terraform destroy"
-if ! tf destroy -auto-approve -input=false -refresh=false >"$tmp/destroy.txt"; then
-  cat "$tmp/destroy.txt"
-  echo "demo: destroy failed" >&2
-  exit 1
-fi
+tf_to "$tmp/destroy.txt" destroy -auto-approve -input=false -refresh=false
 grep -E '^Destroy complete' "$tmp/destroy.txt"
 verdict ok "nothing left behind"
 
