@@ -45,9 +45,14 @@ output "compliance_report" {
   )
 }
 
-output "sarif" {
-  description = "SARIF 2.1.0 for code scanning: terraform output -raw sarif > opsaudit.sarif"
+output "compliance_sarif" {
+  description = "SARIF 2.1.0 for code scanning: terraform output -raw compliance_sarif > opsaudit.sarif"
   value       = data.opsaudit_compliance.gate.report_sarif
+}
+
+output "compliance_junit" {
+  description = "JUnit XML for CI test reports: terraform output -raw compliance_junit > opsaudit.xml"
+  value       = data.opsaudit_compliance.gate.report_junit
 }
 
 locals {
