@@ -99,7 +99,9 @@ func AWSCLI(t testing.TB, endpoint, region string, args ...string) (string, erro
 func AWSCLIOutput(t testing.TB, endpoint, region string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	home := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// Generous: a week of validate-logs in nine regions at once is minutes of
+	// Python on a loaded two-core machine; the bound only catches a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "aws", append([]string{"--endpoint-url", endpoint, "--output", "json"}, args...)...)
 	cmd.Env = []string{
