@@ -27,6 +27,7 @@ provider "opsaudit" {
     cloudtrail = var.sandbox_endpoint
     s3         = var.sandbox_endpoint
     sts        = var.sandbox_endpoint
+    athena     = var.sandbox_endpoint
   }
 }
 

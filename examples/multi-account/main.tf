@@ -31,6 +31,7 @@ provider "opsaudit" {
     cloudtrail = var.sandbox_endpoint
     s3         = var.sandbox_endpoint
     sts        = var.sandbox_endpoint
+    athena     = var.sandbox_endpoint
   }
 }
 
@@ -49,6 +50,7 @@ provider "opsaudit" {
     cloudtrail = var.sandbox_endpoint
     s3         = var.sandbox_endpoint
     sts        = var.sandbox_endpoint
+    athena     = var.sandbox_endpoint
   }
 }
 

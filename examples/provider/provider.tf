@@ -16,5 +16,6 @@ provider "opsaudit" {
     cloudtrail = "http://127.0.0.1:4599"
     s3         = "http://127.0.0.1:4599"
     sts        = "http://127.0.0.1:4599"
+    athena     = "http://127.0.0.1:4599"
   }
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -81,6 +82,7 @@ type Endpoints struct {
 	CloudTrail string
 	S3         string
 	STS        string
+	Athena     string
 }
 
 // Error is a configuration error tied to the provider argument that caused
@@ -116,6 +118,7 @@ type Clients struct {
 	mu         sync.Mutex
 	cloudtrail map[string]*cloudtrail.Client
 	s3         map[string]*s3.Client
+	athena     map[string]*athena.Client
 	limiters   map[string]*rate.Limiter
 	// bucketRegions remembers where buckets are: a bucket does not move,
 	// and every read of a bucket's files would ask again.
@@ -220,6 +223,7 @@ func New(ctx context.Context, c Config) (*Clients, error) {
 		rps:        rps,
 		cloudtrail: map[string]*cloudtrail.Client{},
 		s3:         map[string]*s3.Client{},
+		athena:     map[string]*athena.Client{},
 		limiters:   map[string]*rate.Limiter{},
 	}, nil
 }
@@ -229,6 +233,7 @@ func validate(c Config) error {
 		"endpoints.cloudtrail": c.Endpoints.CloudTrail,
 		"endpoints.s3":         c.Endpoints.S3,
 		"endpoints.sts":        c.Endpoints.STS,
+		"endpoints.athena":     c.Endpoints.Athena,
 	} {
 		if ep == "" {
 			continue
@@ -341,25 +346,46 @@ func (c *Clients) CloudTrail(region string) *cloudtrail.Client {
 
 // S3 returns the S3 client for region (the home region when empty).
 func (c *Clients) S3(region string) *s3.Client {
+	return homeOr(c, c.s3, region, func(region string) *s3.Client {
+		return s3.NewFromConfig(c.cfg, func(o *s3.Options) {
+			o.Region = region
+			o.UsePathStyle = c.pathStyle
+			// The objects CloudTrail writes carry no checksum: the SDK would
+			// log each read of a log file.
+			o.DisableLogOutputChecksumValidationSkipped = true
+			if c.endpoints.S3 != "" {
+				o.BaseEndpoint = aws.String(c.endpoints.S3)
+			}
+		})
+	})
+}
+
+// Athena returns the Athena client for region (the home region when
+// empty).
+func (c *Clients) Athena(region string) *athena.Client {
+	return homeOr(c, c.athena, region, func(region string) *athena.Client {
+		return athena.NewFromConfig(c.cfg, func(o *athena.Options) {
+			o.Region = region
+			if c.endpoints.Athena != "" {
+				o.BaseEndpoint = aws.String(c.endpoints.Athena)
+			}
+		})
+	})
+}
+
+// homeOr returns the client of clients for region, the home region when
+// empty, made by newClient the first time it is asked for.
+func homeOr[T any](c *Clients, clients map[string]T, region string, newClient func(region string) T) T {
 	if region == "" {
 		region = c.Region
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cl, ok := c.s3[region]; ok {
+	if cl, ok := clients[region]; ok {
 		return cl
 	}
-	cl := s3.NewFromConfig(c.cfg, func(o *s3.Options) {
-		o.Region = region
-		o.UsePathStyle = c.pathStyle
-		// The objects CloudTrail writes carry no checksum: the SDK would
-		// log each read of a log file.
-		o.DisableLogOutputChecksumValidationSkipped = true
-		if c.endpoints.S3 != "" {
-			o.BaseEndpoint = aws.String(c.endpoints.S3)
-		}
-	})
-	c.s3[region] = cl
+	cl := newClient(region)
+	clients[region] = cl
 	return cl
 }
 

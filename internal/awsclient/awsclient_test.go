@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -42,7 +43,7 @@ func sandboxConfig(endpoint string) awsclient.Config {
 		AccessKey:      "test",
 		SecretKey:      "test",
 		S3UsePathStyle: true,
-		Endpoints:      awsclient.Endpoints{CloudTrail: endpoint, S3: endpoint, STS: endpoint},
+		Endpoints:      awsclient.Endpoints{CloudTrail: endpoint, S3: endpoint, STS: endpoint, Athena: endpoint},
 	}
 }
 
@@ -74,6 +75,10 @@ func TestEndpointsAndPathStyleHonoured(t *testing.T) {
 	c, err := awsclient.New(context.Background(), sandboxConfig(ep))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Only the sandbox answers: AWS does not know the test key pair.
+	if _, err := c.Athena("").GetWorkGroup(context.Background(), &athena.GetWorkGroupInput{WorkGroup: aws.String("primary")}); err != nil {
+		t.Fatalf("Athena through endpoints.athena: %v", err)
 	}
 	if _, err := c.S3("").CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("path-style-check")}); err != nil {
 		t.Fatal(err)
@@ -110,6 +115,7 @@ func TestBadInputsNameTheArgument(t *testing.T) {
 		{"unknown region", func(c *awsclient.Config) { c.Region = "us-nowhere-9" }, "region", "not an AWS region"},
 		{"unknown fan-out region", func(c *awsclient.Config) { c.Regions = []string{"eu-west-1", "mars-1"} }, "regions", `"mars-1"`},
 		{"bad endpoint", func(c *awsclient.Config) { c.Endpoints.S3 = "localhost:4599" }, "endpoints.s3", "scheme"},
+		{"bad Athena endpoint", func(c *awsclient.Config) { c.Endpoints.Athena = "ftp://127.0.0.1" }, "endpoints.athena", "scheme"},
 		{"wrong secret", func(c *awsclient.Config) { c.SecretKey = "wrong" }, "access_key", "SignatureDoesNotMatch"},
 		{"unknown key", func(c *awsclient.Config) { c.AccessKey = "AKIAUNKNOWN" }, "access_key", "InvalidClientTokenId"},
 		{"half a key pair", func(c *awsclient.Config) { c.SecretKey = "" }, "access_key", "together"},

@@ -77,6 +77,16 @@ var advice = map[string]string{
 	"InvalidBucketName": "The name breaks the S3 bucket naming rules: 3 to 63 lower-case letters, digits, dots " +
 		"and hyphens, starting and ending with a letter or digit.",
 
+	// Athena.
+	"TooManyRequestsException": throttled,
+	"InternalServerException": "Athena kept failing with an internal error after the SDK's retries: run again later, " +
+		"or raise the provider's max_retries.",
+	"InvalidRequestException": "Athena refused the request as its message says: the output location must be an " +
+		"s3:// URL of an existing bucket in the workgroup's region (or the workgroup must set one), the workgroup " +
+		"must exist and be enabled, and a statement must be one Athena can parse.",
+	"MetadataException": "The Glue Data Catalog does not have the database or table: create it (opsaudit_athena_table " +
+		"does), or check the names and the region.",
+
 	// KMS keys, as CloudTrail and S3 report them.
 	"KmsKeyNotFoundException":      kmsKey,
 	"KmsKeyDisabledException":      kmsKey,

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -170,6 +171,9 @@ func (e *accEnv) S3() *s3.Client {
 
 func (e *accEnv) STS() *sts.Client { return sts.NewFromConfig(e.cfg) }
 
+// Athena is a read-back client for the home region.
+func (e *accEnv) Athena() *athena.Client { return athena.NewFromConfig(e.cfg) }
+
 // ProviderConfig is the provider block pointing at the environment, with
 // extra HCL arguments appended inside the block.
 func (e *accEnv) ProviderConfig(extra string) string {
@@ -185,6 +189,7 @@ func (e *accEnv) ProviderConfig(extra string) string {
     cloudtrail = %[4]q
     s3         = %[4]q
     sts        = %[4]q
+    athena     = %[4]q
   }
 %[5]s
 }

@@ -71,11 +71,13 @@ type archiveEventsModel struct {
 	Regions        types.List   `tfsdk:"regions"`
 	windowModel
 	eventFilterModel
-	MaxEvents     types.Int64  `tfsdk:"max_events"`
-	Concurrency   types.Int64  `tfsdk:"concurrency"`
-	OnFileError   types.String `tfsdk:"on_file_error"`
-	IncludeRecord types.Bool   `tfsdk:"include_record"`
-	Records       types.Map    `tfsdk:"records"`
+	MaxEvents     types.Int64        `tfsdk:"max_events"`
+	Concurrency   types.Int64        `tfsdk:"concurrency"`
+	OnFileError   types.String       `tfsdk:"on_file_error"`
+	IncludeRecord types.Bool         `tfsdk:"include_record"`
+	Records       types.Map          `tfsdk:"records"`
+	Engine        types.String       `tfsdk:"engine"`
+	Athena        *athenaEngineModel `tfsdk:"athena"`
 
 	Events            types.List       `tfsdk:"events"`
 	TotalCount        types.Int64      `tfsdk:"total_count"`
@@ -90,6 +92,7 @@ type archiveEventsModel struct {
 	FilesScanned      types.Int64      `tfsdk:"files_scanned"`
 	BytesScanned      types.Int64      `tfsdk:"bytes_scanned"`
 	FilesFailed       []fileErrorModel `tfsdk:"files_failed"`
+	AthenaQueryIDs    types.List       `tfsdk:"athena_query_execution_ids"`
 }
 
 type fileErrorModel struct {
@@ -120,7 +123,11 @@ func (d *archiveEventsDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			"few seconds. The caller needs `s3:GetBucketLocation`, `s3:ListBucket` and `s3:GetObject` on the " +
 			"bucket (and `cloudtrail:GetTrail` and `cloudtrail:GetTrailStatus` with `trail`). The data source " +
 			"reads during `terraform plan` when its arguments are known, so a `lifecycle` `postcondition` on it " +
-			"fails the plan.",
+			"fails the plan.\n\n" +
+			"For an organization's archive, `engine = \"athena\"` asks Amazon Athena instead, through the table an " +
+			"`opsaudit_athena_table` made over the bucket: the partitions bound what it scans to the accounts, regions " +
+			"and days named, the window and filters are pushed down into the SQL, and the answer is the same (see the " +
+			"guide \"Querying an organization's archive with Athena\").",
 		Attributes: map[string]schema.Attribute{
 			"trail": schema.StringAttribute{
 				Optional: true,
@@ -194,8 +201,8 @@ func (d *archiveEventsDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			"concurrency": schema.Int64Attribute{
 				Optional: true,
 				Computed: true,
-				MarkdownDescription: fmt.Sprintf("Most listings and file reads at once. Reading is bound by S3's "+
-					"latency more than by the processor, so more than the processors help. Default: `%d`.",
+				MarkdownDescription: fmt.Sprintf("Most listings and file reads at once, with the direct scan. Reading "+
+					"is bound by S3's latency more than by the processor, so more than the processors help. Default: `%d`.",
 					archive.DefaultConcurrency),
 				Validators: []validator.Int64{int64validator.Between(1, 1024)},
 			},
@@ -229,9 +236,16 @@ func (d *archiveEventsDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			"regions_read": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "Region folders read, sorted: `regions`, or those found with `[\"*\"]`."},
 			"files_scanned": schema.Int64Attribute{Computed: true,
-				MarkdownDescription: "Log files read to their end."},
+				MarkdownDescription: "Log files read to their end; null with `engine = \"athena\"`, which does not say."},
 			"bytes_scanned": schema.Int64Attribute{Computed: true,
-				MarkdownDescription: "Compressed bytes of the log files read."},
+				MarkdownDescription: "Compressed bytes of the log files read; with `engine = \"athena\"`, the bytes Athena " +
+					"scanned and billed (`DataScannedInBytes` of every query)."},
+			"engine": engineAttribute("With `athena`, `source_ip_cidrs`, `resource_names`, `directory` and " +
+				"`on_file_error = \"warn\"` are refused at plan time."),
+			"athena_query_execution_ids": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "With `engine = \"athena\"`, the queries run: the counts', then the events' when " +
+					"one ran (`aws athena get-query-execution --query-execution-id ...` shows their statistics). Empty " +
+					"with `s3`."},
 			"files_failed": schema.ListNestedAttribute{
 				Computed: true,
 				MarkdownDescription: "Log files that could not be read, with `on_file_error = \"warn\"`, sorted " +
@@ -242,13 +256,16 @@ func (d *archiveEventsDataSource) Schema(_ context.Context, _ datasource.SchemaR
 				}},
 			},
 		},
+		Blocks: map[string]schema.Block{"athena": athenaEngineBlock()},
 	}
 	maps.Copy(resp.Schema.Attributes, recordAttributes())
 	maps.Copy(resp.Schema.Attributes, windowAttributes(archiveWindow))
 	maps.Copy(resp.Schema.Attributes, eventFilterAttributes(map[string]string{
 		"event_source": "Every log file of the window is read whatever the source, so `*` reads no more " +
 			"files, but it matches more events.",
-		"resource_names": "The resources are those LookupEvents would report for the record.",
+		"resource_names": "The resources are those LookupEvents would report for the record. Not with " +
+			"`engine = \"athena\"`.",
+		"source_ip_cidrs": "Not with `engine = \"athena\"`.",
 	}))
 }
 
@@ -262,6 +279,18 @@ func (d *archiveEventsDataSource) ConfigValidators(context.Context) []datasource
 
 func (d *archiveEventsDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
 	validateWindowOrder(ctx, req.Config, &resp.Diagnostics)
+	var m archiveEventsModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	validateEngine(m.Engine, m.Athena, []engineConflict{
+		{"source_ip_cidrs", !m.SourceIPCIDRs.IsNull(), notPushedDown},
+		{"resource_names", !m.ResourceNames.IsNull(), notPushedDown},
+		{"directory", !m.Directory.IsNull(), "is a local copy of the bucket, and Athena reads the bucket itself"},
+		{"on_file_error", m.OnFileError.ValueString() == string(archive.WarnOnFileError),
+			`= "warn" cannot be honoured: Athena fails the query on a file it cannot read`},
+	}, &resp.Diagnostics)
 }
 
 func (d *archiveEventsDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
@@ -292,12 +321,26 @@ func (d *archiveEventsDataSource) Read(ctx context.Context, req datasource.ReadR
 	tflog.Info(ctx, "Reading the CloudTrail archive", map[string]any{
 		"source": src.Name(), "prefix": q.Location.AccountsPrefix(), "accounts": q.AccountIDs, "regions": q.Regions,
 		"start": q.Start.Format(time.RFC3339), "end": q.End.Format(time.RFC3339), "event_source": q.Filter.EventSource,
+		"engine": m.engine(),
 	})
-	res, err := archive.Run(ctx, q)
-	if err != nil {
-		resp.Diagnostics.AddError("Reading the CloudTrail archive", archiveFailure(err))
-		return
+	var res *archive.Result
+	var queryIDs []string
+	if m.engine() == engineAthena {
+		ares, err := runAthena(ctx, d.clients, athenaRead{Block: m.Athena, Bucket: m.Bucket.ValueString(), Query: q})
+		if err != nil {
+			resp.Diagnostics.AddError("Reading the CloudTrail archive through Athena", athenaFailure(err))
+			return
+		}
+		res, queryIDs = &ares.Result, ares.QueryExecutionIDs
+	} else {
+		var err error
+		if res, err = archive.Run(ctx, q); err != nil {
+			resp.Diagnostics.AddError("Reading the CloudTrail archive", archiveFailure(err))
+			return
+		}
 	}
+	m.AthenaQueryIDs, diags = types.ListValueFrom(ctx, types.StringType, append([]string{}, queryIDs...))
+	resp.Diagnostics.Append(diags...)
 	tflog.Info(ctx, "Read the CloudTrail archive", map[string]any{
 		"source": src.Name(), "files": res.FilesScanned, "files_failed": len(res.FilesFailed), "bytes": res.BytesScanned,
 		"matches": res.TotalCount, "events": len(res.Events), "duration": res.Duration.Round(time.Millisecond).String(),
@@ -310,6 +353,14 @@ func (d *archiveEventsDataSource) Read(ctx context.Context, req datasource.ReadR
 	start := time.Now()
 	resp.Diagnostics.Append(m.writeState(ctx, res, &resp.State)...)
 	tflog.Debug(ctx, "Built archive events state", map[string]any{"events": len(res.Events), "duration_ms": time.Since(start).Milliseconds()})
+}
+
+// engine is the engine the read uses.
+func (m *archiveEventsModel) engine() string {
+	if m.Engine.IsNull() {
+		return engineS3
+	}
+	return m.Engine.ValueString()
 }
 
 // query turns the configuration into an archive query, but for where the
@@ -443,6 +494,9 @@ func (m *archiveEventsModel) writeState(ctx context.Context, res *archive.Result
 	m.RegionsRead, d = types.ListValueFrom(ctx, types.StringType, res.Regions)
 	diags.Append(d...)
 	m.FilesScanned = types.Int64Value(int64(res.FilesScanned))
+	if m.engine() == engineAthena {
+		m.FilesScanned = types.Int64Null()
+	}
 	m.BytesScanned = types.Int64Value(res.BytesScanned)
 	m.FilesFailed = make([]fileErrorModel, len(res.FilesFailed))
 	for i, f := range res.FilesFailed {

@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflogtest"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -560,6 +561,64 @@ func TestAccArchiveEvents_example(t *testing.T) {
 	})
 }
 
+// TestAccArchiveEvents_exampleAthena applies the example's Athena part
+// against the pre-existing trail: the table is created, Athena finds the
+// deletions of 2023 the sandbox wrote in the two regions, and the direct
+// scan of the trail's bucket gives the same answer.
+func TestAccArchiveEvents_exampleAthena(t *testing.T) {
+	f := pinnedArchive(t, sandbox.DefaultAccount)
+	env := newAccEnv(t, f.options())
+	env.needSandbox(t, "relies on the pre-existing trail's archive")
+	raw, err := os.ReadFile(filepath.Join("..", "..", "examples", "data-sources", "opsaudit_archive_events", "data-source.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, example, ok := strings.Cut(string(raw), "resource \"opsaudit_athena_table\"")
+	if !ok {
+		t.Fatal("the example has no opsaudit_athena_table")
+	}
+	example = "resource \"opsaudit_athena_table\"" + example
+	if _, err := env.S3().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("athena-results")}); err != nil {
+		t.Fatal(err)
+	}
+	from, to := mustTime(t, "2023-01-01T00:00:00Z"), mustTime(t, "2023-12-31T23:59:59Z")
+	regions := []string{"us-east-1", "eu-west-1"}
+	want := f.matches(from, to, regions, func(r *sandbox.Record) bool {
+		return opsWorksCM(r) && (r.EventName == "DeleteServer" || r.EventName == "DeleteBackup")
+	})
+	if len(want) <= 10 {
+		t.Fatalf("%d deletions in 2023: the test would not see max_events cut them", len(want))
+	}
+	// The direct scan of the same archive, for the same answer.
+	const addr, direct = "data.opsaudit_archive_events.deletes_2023", "data.opsaudit_archive_events.deletes_2023_s3"
+	s3Twin := fmt.Sprintf(`
+data "opsaudit_archive_events" "deletes_2023_s3" {
+  trail       = "management-events"
+  regions     = %s
+  start_time  = %q
+  end_time    = %q
+  event_names = ["DeleteServer", "DeleteBackup"]
+  max_events  = 10
+}
+`, hclList(regions...), rfc3339(from), rfc3339(to))
+	checks := []statecheck.StateCheck{
+		statecheck.ExpectKnownValue(addr, tfjsonpath.New("total_count"), knownvalue.Int64Exact(int64(len(want)))),
+		countsBy(addr, "counts_by_region", want, func(r sandbox.Record) string { return f.folder[r.EventID] }),
+		expectIDs(addr, recordIDs(want[:10])),
+		sameEvents{a: direct, b: addr, ignore: []string{"log_file", "cloudtrail_event"}},
+	}
+	for _, attr := range []string{"total_count", "truncated", "counts_by_event_name", "counts_by_region", "counts_by_account", "earliest_event_time", "latest_event_time"} {
+		checks = append(checks, statecheck.CompareValuePairs(direct, tfjsonpath.New(attr), addr, tfjsonpath.New(attr), compare.ValuesSame()))
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:            env.ProviderConfig("") + example + s3Twin,
+			ConfigStateChecks: checks,
+		}},
+	})
+}
+
 // TestAccArchiveEvents_badInput checks each bad argument is refused at
 // plan time, against that argument, and that a window longer than
 // LookupEvents' 90 days is not one.
@@ -648,9 +707,9 @@ func (f *archiveFixture) filesIn(regions []string, from, to time.Time) []sandbox
 	return out
 }
 
-// copyObjects copies the objects of keys from one bucket to another, each
-// under prefix, as they are.
-func copyObjects(t *testing.T, from *s3.Client, fromBucket string, to *s3.Client, toBucket, prefix string, files []sandbox.ArchiveFile) {
+// copyObjects copies the objects of files from one bucket to another, as
+// they are, each under the key rename gives it.
+func copyObjects(t *testing.T, from *s3.Client, fromBucket string, to *s3.Client, toBucket string, rename func(string) string, files []sandbox.ArchiveFile) {
 	t.Helper()
 	ctx := context.Background()
 	for _, file := range files {
@@ -662,8 +721,8 @@ func copyObjects(t *testing.T, from *s3.Client, fromBucket string, to *s3.Client
 		if err := errors.Join(err, got.Body.Close()); err != nil {
 			t.Fatalf("reading %s: %v", file.Key, err)
 		}
-		if _, err := to.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(toBucket), Key: aws.String(prefix + file.Key), Body: bytes.NewReader(body)}); err != nil {
-			t.Fatalf("PutObject %s: %v", prefix+file.Key, err)
+		if _, err := to.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(toBucket), Key: aws.String(rename(file.Key)), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatalf("PutObject %s: %v", rename(file.Key), err)
 		}
 	}
 }
@@ -707,7 +766,7 @@ func TestAccArchiveEvents_bucketErrors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
-	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), frankfurt, copyBucket, "", files)
+	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), frankfurt, copyBucket, func(k string) string { return k }, files)
 
 	// The garbage is a file with OpsWorks CM calls of the window.
 	want := f.matches(from, to, regions, opsWorksCM)
@@ -866,7 +925,7 @@ func TestAccArchiveEvents_moto(t *testing.T) {
 		t.Fatalf("CreateBucket on moto: %v", err)
 	}
 	files := f.filesIn(regions, from, to)
-	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), moto, motoBucket, prefix, files)
+	copyObjects(t, env.S3(), sandbox.ArchiveBucket(f.account), moto, motoBucket, func(k string) string { return prefix + k }, files)
 	want := f.matches(from, to, regions, func(*sandbox.Record) bool { return true })
 	if !slices.ContainsFunc(want, func(r sandbox.Record) bool { return r.EventID == sandbox.ArchiveMidnightEventID }) {
 		t.Fatal("the window misses the call delivered in the next year's folder")

@@ -69,22 +69,24 @@ type complianceDataSource struct {
 }
 
 type complianceModel struct {
-	Trail                 types.String `tfsdk:"trail"`
-	Regions               types.List   `tfsdk:"regions"`
-	EventsFrom            types.String `tfsdk:"events_from"`
-	EventSource           types.String `tfsdk:"event_source"`
-	AllowedPrincipals     types.List   `tfsdk:"allowed_principals"`
-	AllowedSourceCIDRs    types.List   `tfsdk:"allowed_source_cidrs"`
-	MinRetentionDays      types.Int64  `tfsdk:"min_retention_days"`
-	AccessDeniedThreshold types.Int64  `tfsdk:"access_denied_threshold"`
-	Rules                 types.List   `tfsdk:"rules"`
-	DisabledRules         types.List   `tfsdk:"disabled_rules"`
-	UserRules             []userRule   `tfsdk:"rule"`
-	SigmaRules            types.List   `tfsdk:"sigma_rules"`
-	FailOn                types.String `tfsdk:"fail_on"`
-	MaxEvents             types.Int64  `tfsdk:"max_events"`
-	OnRegionError         types.String `tfsdk:"on_region_error"`
-	SARIFArtifactURI      types.String `tfsdk:"sarif_artifact_uri"`
+	Trail                 types.String       `tfsdk:"trail"`
+	Regions               types.List         `tfsdk:"regions"`
+	EventsFrom            types.String       `tfsdk:"events_from"`
+	Engine                types.String       `tfsdk:"engine"`
+	Athena                *athenaEngineModel `tfsdk:"athena"`
+	EventSource           types.String       `tfsdk:"event_source"`
+	AllowedPrincipals     types.List         `tfsdk:"allowed_principals"`
+	AllowedSourceCIDRs    types.List         `tfsdk:"allowed_source_cidrs"`
+	MinRetentionDays      types.Int64        `tfsdk:"min_retention_days"`
+	AccessDeniedThreshold types.Int64        `tfsdk:"access_denied_threshold"`
+	Rules                 types.List         `tfsdk:"rules"`
+	DisabledRules         types.List         `tfsdk:"disabled_rules"`
+	UserRules             []userRule         `tfsdk:"rule"`
+	SigmaRules            types.List         `tfsdk:"sigma_rules"`
+	FailOn                types.String       `tfsdk:"fail_on"`
+	MaxEvents             types.Int64        `tfsdk:"max_events"`
+	OnRegionError         types.String       `tfsdk:"on_region_error"`
+	SARIFArtifactURI      types.String       `tfsdk:"sarif_artifact_uri"`
 	windowModel
 
 	Status          types.String   `tfsdk:"status"`
@@ -173,6 +175,8 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 					"at best `unknown`, with the file in `reasons`. Default: `" + eventsFromLookup + "`.",
 				Validators: []validator.String{stringvalidator.OneOf(eventsFromLookup, eventsFromArchive)},
 			},
+			"engine": engineAttribute("Only with `events_from = \"archive\"`; a query Athena fails makes `status` at " +
+				"best `unknown`, with the reason in `reasons`."),
 			"event_source": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
@@ -328,6 +332,7 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"report_junit": str("The result as JUnit XML, one test case per rule, for CI test reports."),
 		},
 		Blocks: map[string]schema.Block{
+			"athena": athenaEngineBlock(),
 			"rule": schema.ListNestedBlock{
 				MarkdownDescription: "A rule of your own: a CEL condition over each event, always run. `event` has " +
 					"the fields of `opsaudit_events` (`event.event_name`, `event.principal_arn`, " +
@@ -366,6 +371,15 @@ func (d *complianceDataSource) ConfigValidators(context.Context) []datasource.Co
 func (d *complianceDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
 	validateWindowOrder(ctx, req.Config, &resp.Diagnostics)
 	validateLookupLookback(ctx, req.Config, &resp.Diagnostics)
+	var engine, from types.String
+	var block *athenaEngineModel
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("engine"), &engine)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("athena"), &block)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("events_from"), &from)...)
+	if !resp.Diagnostics.HasError() {
+		validateEngine(engine, block, []engineConflict{{"events_from", !from.IsUnknown() && from.ValueString() != eventsFromArchive,
+			`is not "archive": the engine reads the trail's archive, so it goes with events_from = "archive"`}}, &resp.Diagnostics)
+	}
 	var rules []userRule
 	var sigmaDocs types.List
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("rule"), &rules)...)
@@ -675,9 +689,17 @@ func (d *complianceDataSource) archiveEvents(ctx context.Context, m *complianceM
 	tflog.Info(ctx, "Reading the CloudTrail archive", map[string]any{
 		"source": src.Name(), "prefix": loc.AccountsPrefix(), "regions": q.Regions, "start": q.Start.Format(time.RFC3339),
 		"end": q.End.Format(time.RFC3339), "event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
+		"engine": m.Engine.ValueString(),
 	})
-	res, err := archive.Run(ctx, q)
-	if err != nil {
+	var res *archive.Result
+	if m.Engine.ValueString() == engineAthena {
+		ares, err := runAthena(ctx, d.clients, athenaRead{Block: m.Athena, Bucket: info.S3BucketName, Query: q})
+		if err != nil {
+			incomplete("CloudTrail archive not read through Athena", fmt.Errorf("events not read: %s", athenaFailure(err)))
+			return nil
+		}
+		res = &ares.Result
+	} else if res, err = archive.Run(ctx, q); err != nil {
 		incomplete("CloudTrail archive not read", fmt.Errorf("events not read: %w", err))
 		return nil
 	}

@@ -64,6 +64,7 @@ type endpointsModel struct {
 	CloudTrail types.String `tfsdk:"cloudtrail"`
 	S3         types.String `tfsdk:"s3"`
 	STS        types.String `tfsdk:"sts"`
+	Athena     types.String `tfsdk:"athena"`
 }
 
 func (p *opsauditProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -77,7 +78,7 @@ func (p *opsauditProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			Optional: true,
 			MarkdownDescription: fmt.Sprintf("Endpoint URL for %s, for example the sandbox's `http://127.0.0.1:4599`. "+
 				"Default: the AWS SDK's resolution, which honours `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_%s`.",
-				service, map[string]string{"CloudTrail": "CLOUDTRAIL", "S3": "S3", "STS": "STS"}[service]),
+				service, map[string]string{"CloudTrail": "CLOUDTRAIL", "S3": "S3", "STS": "STS", "Athena": "ATHENA"}[service]),
 			Validators: []validator.String{endpointURL()},
 		}
 	}
@@ -178,6 +179,7 @@ func (p *opsauditProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"cloudtrail": endpoint("CloudTrail"),
 					"s3":         endpoint("S3"),
 					"sts":        endpoint("STS"),
+					"athena":     endpoint("Athena"),
 				},
 			},
 		},
@@ -241,6 +243,7 @@ func (m providerModel) toConfig(ctx context.Context, resp *provider.ConfigureRes
 			CloudTrail: m.Endpoints.CloudTrail.ValueString(),
 			S3:         m.Endpoints.S3.ValueString(),
 			STS:        m.Endpoints.STS.ValueString(),
+			Athena:     m.Endpoints.Athena.ValueString(),
 		}
 	}
 	if m.AssumeRole != nil {
@@ -314,7 +317,7 @@ func unknownArguments(config tftypes.Value) []path.Path {
 }
 
 func (p *opsauditProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewTrailResource, NewLogBucketResource}
+	return []func() resource.Resource{NewTrailResource, NewLogBucketResource, NewAthenaTableResource}
 }
 
 func (p *opsauditProvider) DataSources(_ context.Context) []func() datasource.DataSource {

@@ -46,3 +46,42 @@ output "calls_by_region" {
 output "denied_deletes_by_account" {
   value = data.opsaudit_archive_events.denied_deletes.counts_by_account
 }
+
+# The same question asked of Amazon Athena, for an organization's archive
+# too large to read file by file: a table over the trail's bucket, then
+# engine = "athena" with the location, window and filters unchanged. The
+# partitions bound what Athena scans (and bills) to the accounts, regions
+# and days named; bytes_scanned reports it.
+resource "opsaudit_athena_table" "archive" {
+  database        = "audit"
+  name            = "cloudtrail"
+  trail           = "management-events"
+  account_ids     = ["123456789012"]
+  regions         = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"]
+  start_date      = "2022-05-01"
+  output_location = "s3://athena-results/opsaudit/"
+}
+
+data "opsaudit_archive_events" "deletes_2023" {
+  trail       = "management-events"
+  regions     = ["us-east-1", "eu-west-1"]
+  start_time  = "2023-01-01T00:00:00Z"
+  end_time    = "2023-12-31T23:59:59Z"
+  event_names = ["DeleteServer", "DeleteBackup"]
+  max_events  = 10
+
+  engine = "athena"
+  athena {
+    database        = opsaudit_athena_table.archive.database
+    table           = opsaudit_athena_table.archive.name
+    output_location = "s3://athena-results/opsaudit/"
+    timeout         = "10m"
+  }
+}
+
+output "deletes_2023" {
+  value = {
+    by_region     = data.opsaudit_archive_events.deletes_2023.counts_by_region
+    bytes_scanned = data.opsaudit_archive_events.deletes_2023.bytes_scanned
+  }
+}
