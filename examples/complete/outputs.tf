@@ -154,3 +154,19 @@ output "integrity_invalid_files" {
   description = "Keys of the invalid digest and log files, one a line."
   value       = join("\n", [for p in local.validation.problems : p.s3_key])
 }
+
+output "athena_summary" {
+  description = "The history's counts through Athena beside the direct scan's, readable; null without Athena."
+  value = one([for k, d in data.opsaudit_archive_events.history_athena : format("%d OpsWorks CM calls through Athena (%d quer%s, %.1f MB scanned)\n  %-30s %9s %9s\n%s\n",
+    d.total_count, length(d.athena_query_execution_ids), length(d.athena_query_execution_ids) == 1 ? "y" : "ies", d.bytes_scanned / 1e6,
+    "event name", "direct", "athena",
+    join("\n", [for name in sort(distinct(concat(keys(local.history.counts_by_event_name), keys(d.counts_by_event_name)))) :
+      format("  %-30s %9d %9d", name, lookup(local.history.counts_by_event_name, name, 0), lookup(d.counts_by_event_name, name, 0))
+    ]),
+  )])
+}
+
+output "athena_counts_match" {
+  description = "Whether Athena's counts equal the direct scan's; null without Athena."
+  value       = one([for d in data.opsaudit_archive_events.history_athena : d.total_count == local.history.total_count && d.counts_by_event_name == local.history.counts_by_event_name])
+}

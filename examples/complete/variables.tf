@@ -63,3 +63,15 @@ variable "enforce_integrity" {
   type        = bool
   default     = false
 }
+
+variable "athena_output_location" {
+  description = "Where Athena writes query results, s3://bucket/prefix/: set, the archive's history is also read through Athena; null leaves Athena out."
+  type        = string
+  default     = null
+}
+
+variable "athena_database" {
+  description = "Athena (Glue) database of the archive's table, made if it does not exist."
+  type        = string
+  default     = "opsaudit"
+}

@@ -84,22 +84,33 @@ func (c *terraformCLI) run(tb testing.TB, dir string, args ...string) (string, e
 
 // TestModuleTerraformTests runs the module's own `terraform test` suite
 // against a sandbox with the seeded history: it plans the set-up, applies it,
-// expects the enforced gate to fail the plan, and reads the pre-existing
-// trail's archive and validates its log files.
+// expects the enforced gate to fail the plan, reads the pre-existing
+// trail's archive and validates its log files, and reads the archive again
+// through Athena, expecting the same counts.
 func TestModuleTerraformTests(t *testing.T) {
 	cli := newTerraformCLI(t, sandbox.Options{LookupRPS: 20})
-	out, err := cli.run(t, filepath.Join("..", "..", "examples", "modules", "opsworkscm-audit"),
-		"test", "-no-color")
+	dir := filepath.Join(t.TempDir(), "opsworkscm-audit")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", "modules", "opsworkscm-audit"))); err != nil {
+		t.Fatal(err)
+	}
+	// terraform get installs the tests' own module (tests/athena) without
+	// the registry, which terraform init would ask for the overridden
+	// provider.
+	if out, err := cli.run(t, dir, "get", "-no-color"); err != nil {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+	out, err := cli.run(t, dir, "test", "-no-color")
 	if err != nil {
 		t.Fatalf("terraform test failed: %v\n%s", err, out)
 	}
-	for _, run := range []string{"plan_creates_the_audit_setup", "seeded_history_fails_the_gate", "enforced_gate_fails_the_plan", "existing_trail_archive_and_integrity"} {
+	for _, run := range []string{"plan_creates_the_audit_setup", "seeded_history_fails_the_gate", "enforced_gate_fails_the_plan",
+		"existing_trail_archive_and_integrity", "athena_table", "existing_trail_archive_through_athena"} {
 		if !strings.Contains(out, `run "`+run+`"... pass`) {
 			t.Errorf("run %q did not pass:\n%s", run, out)
 		}
 	}
-	if !strings.Contains(out, "4 passed, 0 failed") {
-		t.Errorf("want 4 runs passed:\n%s", out)
+	if !strings.Contains(out, "6 passed, 0 failed") {
+		t.Errorf("want 6 runs passed:\n%s", out)
 	}
 }
 

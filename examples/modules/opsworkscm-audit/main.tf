@@ -62,6 +62,18 @@ data "opsaudit_archive_events" "this" {
   end_time   = var.archive_end_time
   lookback   = local.archive_fixed ? null : var.archive_lookback
   max_events = 0
+
+  engine = var.archive_engine
+  dynamic "athena" {
+    for_each = var.archive_athena == null ? [] : [var.archive_athena]
+    content {
+      database        = athena.value.database
+      table           = athena.value.table
+      workgroup       = athena.value.workgroup
+      output_location = athena.value.output_location
+      timeout         = athena.value.timeout
+    }
+  }
 }
 
 # The same trail's digests and log files, as `aws cloudtrail validate-logs`

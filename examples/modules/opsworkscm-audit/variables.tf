@@ -88,6 +88,29 @@ variable "archive_lookback" {
   default     = "30d"
 }
 
+variable "archive_engine" {
+  description = "How the archive is read: s3, the direct scan of its log files, or athena, through the Athena table named in archive_athena (for an organization's archive)."
+  type        = string
+  default     = "s3"
+
+  validation {
+    condition     = contains(["s3", "athena"], var.archive_engine)
+    error_message = "archive_engine is s3 or athena."
+  }
+}
+
+variable "archive_athena" {
+  description = "With archive_engine = \"athena\": the opsaudit_athena_table over archive_trail's bucket (database, table), and the workgroup, results location and timeout of the queries."
+  type = object({
+    database        = string
+    table           = string
+    workgroup       = optional(string)
+    output_location = optional(string)
+    timeout         = optional(string)
+  })
+  default = null
+}
+
 variable "integrity_lookback" {
   description = "How far back archive_trail's digests and log files are validated, such as \"7d\": each hour of each region is one digest to read."
   type        = string

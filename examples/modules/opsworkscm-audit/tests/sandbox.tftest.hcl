@@ -84,3 +84,33 @@ run "existing_trail_archive_and_integrity" {
     error_message = "the existing trail's log files are intact"
   }
 }
+
+run "athena_table" {
+  module {
+    source = "./tests/athena"
+  }
+}
+
+run "existing_trail_archive_through_athena" {
+  command = plan
+  variables {
+    archive_trail      = "management-events"
+    archive_start_time = "2022-05-01T00:00:00Z"
+    archive_end_time   = "2024-05-05T23:59:59Z"
+    archive_engine     = "athena"
+    archive_athena = {
+      database        = run.athena_table.database
+      table           = run.athena_table.table
+      output_location = run.athena_table.output_location
+    }
+  }
+
+  assert {
+    condition     = output.archive_counts == run.existing_trail_archive_and_integrity.archive_counts
+    error_message = "Athena counts the same calls as the direct scan, action by action"
+  }
+  assert {
+    condition     = output.archive_total == run.existing_trail_archive_and_integrity.archive_total
+    error_message = "Athena's total is the direct scan's"
+  }
+}
