@@ -26,6 +26,15 @@ const DefaultConcurrency = 32
 // DefaultProgressInterval is how often a long read logs its progress.
 const DefaultProgressInterval = 5 * time.Second
 
+// DefaultMaxUncompressedBytes is how much one log file may decompress to
+// when a query does not say: 1 GiB. CloudTrail writes a file per account
+// and region about every five minutes and truncates a record's large
+// fields (requestParameters, responseElements) at 100 KB, so even a busy
+// region's files are tens of megabytes uncompressed; a gigabyte is far
+// above any of them, and yet a gzip bomb stops after a few seconds of
+// one core's decompression, with memory flat since files are streamed.
+const DefaultMaxUncompressedBytes = 1 << 30
+
 // OnFileError says what a file that cannot be read does to a query. A
 // folder that cannot be listed always fails it: what it holds is unknown.
 type OnFileError string
@@ -70,6 +79,10 @@ type Query struct {
 	// ProgressInterval is how often progress is logged at INFO level;
 	// 0 means DefaultProgressInterval.
 	ProgressInterval time.Duration
+	// MaxUncompressedBytes is how much one log file may decompress to; a
+	// file that goes past it (a gzip bomb) fails as a FileError, as
+	// OnFileError says. 0 means DefaultMaxUncompressedBytes.
+	MaxUncompressedBytes int64
 }
 
 // Result is what a query found.
@@ -150,6 +163,12 @@ func (q *Query) prepare() error {
 	case FailOnFileError, WarnOnFileError:
 	default:
 		return fmt.Errorf("on file error must be %q or %q, got %q", FailOnFileError, WarnOnFileError, q.OnFileError)
+	}
+	switch {
+	case q.MaxUncompressedBytes < 0:
+		return fmt.Errorf("max uncompressed bytes must not be negative, got %d", q.MaxUncompressedBytes)
+	case q.MaxUncompressedBytes == 0:
+		q.MaxUncompressedBytes = DefaultMaxUncompressedBytes
 	}
 	if q.ProgressInterval <= 0 {
 		q.ProgressInterval = DefaultProgressInterval

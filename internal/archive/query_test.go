@@ -333,6 +333,70 @@ func TestBadFiles(t *testing.T) {
 	})
 }
 
+// bomb is a gzipped log file: head, then chunk over and over until it
+// inflates to more than size bytes. Each is a gzip member of its own, and
+// the chunk's member is compressed once and repeated, so a bomb of a
+// gigabyte takes a megabyte and no time to make.
+func bomb(t testing.TB, head, chunk string, size int64) []byte {
+	t.Helper()
+	b := gzipped(t, []byte(head))
+	member := gzipped(t, []byte(chunk))
+	for n := int64(len(head)); n <= size; n += int64(len(chunk)) {
+		b = append(b, member...)
+	}
+	return b
+}
+
+// TestGzipBomb: a file that decompresses past the limit, or holds a record
+// no CloudTrail file holds, is a file error, found after reading no more
+// than the limit.
+func TestGzipBomb(t *testing.T) {
+	at := day(12).Add(time.Hour)
+	good := gzipped(t, []byte(`{"Records":[`+rec{id: uuidN(1), name: "DescribeBackups", region: "us-east-1", account: acctA, at: at}.json()+`]}`))
+	for _, tc := range []struct {
+		name  string
+		limit int64
+		data  []byte
+		want  error
+	}{
+		// Whitespace between records, and records of a megabyte, are
+		// valid JSON: only the limit stops them.
+		{"past a configured limit", 4 << 20, bomb(t, `{"Records":[`, strings.Repeat(" ", 1<<20), 8<<20), errFileTooLarge},
+		{"past the default limit", 0, bomb(t, `{"Records":[`, `{"a":"`+strings.Repeat("A", 1<<20)+`"},`, DefaultMaxUncompressedBytes), errFileTooLarge},
+		{"one endless record", 0, bomb(t, `{"Records":[{"eventName":"`, strings.Repeat("A", 1<<20), 40<<20), errRecordTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.limit == 0 && errors.Is(tc.want, errFileTooLarge) && testing.Short() {
+				t.Skip("inflates a gigabyte twice")
+			}
+			t.Logf("%d KiB of gzip", len(tc.data)>>10)
+			dir := t.TempDir()
+			badKey := logKey(Location{}, acctA, "us-east-1", at, 1)
+			writeFile(t, dir, badKey, tc.data)
+			writeFile(t, dir, logKey(Location{}, acctA, "us-east-1", at, 2), good)
+			q := query(openDir(t, dir))
+			q.MaxUncompressedBytes = tc.limit
+			_, err := Run(context.Background(), q)
+			var fe *FileError
+			if !errors.As(err, &fe) || fe.Key != badKey || !errors.Is(err, tc.want) {
+				t.Fatalf("fail mode: error %v, want a file error of %s for %v", err, badKey, tc.want)
+			}
+			q.OnFileError = WarnOnFileError
+			res := mustRun(t, q)
+			limit := tc.limit
+			if limit == 0 {
+				limit = DefaultMaxUncompressedBytes
+			}
+			if len(res.FilesFailed) != 1 || !errors.Is(res.FilesFailed[0], tc.want) || res.TotalCount != 1 {
+				t.Errorf("warn mode: failed %v, %d events; want the bomb failed and the other file read", res.FilesFailed, res.TotalCount)
+			}
+			if res.UncompressedBytes > limit+int64(len(`{"Records":[`)+len(good)*20) {
+				t.Errorf("read %d bytes uncompressed, past the limit of %d", res.UncompressedBytes, limit)
+			}
+		})
+	}
+}
+
 func gzipped(t testing.TB, data []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer

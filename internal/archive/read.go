@@ -27,6 +27,50 @@ import (
 // encoding/json accepts them.
 var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
+// maxRecordBytes bounds one record, which the JSON decoder holds whole:
+// CloudTrail truncates a record's large fields at 100 KB (and marks them
+// "omitted"), so a record of megabytes is not CloudTrail's, and a worker's
+// memory stays bounded whatever a file holds.
+const maxRecordBytes = 16 << 20
+
+// errors of a file that decompresses past a limit.
+var (
+	errFileTooLarge   = errors.New("decompresses to more than the limit on one log file")
+	errRecordTooLarge = fmt.Errorf("holds a record larger than %d MiB: not a CloudTrail log file, whose records are a few kilobytes", maxRecordBytes>>20)
+)
+
+// boundedReader hands the JSON decoder a file's decompressed bytes up to
+// the file's limit, and up to maxRecordBytes past the end of the last
+// record read.
+type boundedReader struct {
+	r         io.Reader
+	read      int64
+	fileLimit int64
+	// recordLimit is where the current record must have ended.
+	recordLimit int64
+}
+
+func (b *boundedReader) reset(r io.Reader, fileLimit int64) {
+	*b = boundedReader{r: r, fileLimit: fileLimit, recordLimit: maxRecordBytes}
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	left := min(b.fileLimit, b.recordLimit) - b.read
+	switch {
+	case left > 0:
+	case b.read >= b.fileLimit:
+		return 0, fmt.Errorf("%w (%d MiB): a gzip bomb or not a CloudTrail log file", errFileTooLarge, b.fileLimit>>20)
+	default:
+		return 0, errRecordTooLarge
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	return n, err
+}
+
 // fileReader reads log files one after another for one worker, reusing
 // its buffers: a log file is streamed from the source through gzip into a
 // JSON decoder, record by record, and never held whole.
@@ -38,6 +82,7 @@ type fileReader struct {
 	dec    *jsontext.Decoder
 	body   countingReader
 	plain  countingReader
+	bound  boundedReader
 	key    string
 	record int
 }
@@ -85,14 +130,15 @@ func (r *fileReader) read(ctx context.Context, key string) error {
 		return fmt.Errorf("not a gzipped log file: %w", err)
 	}
 	r.plain.r = &r.zr
-	r.dec.Reset(&r.plain, lenient...)
+	r.bound.reset(&r.plain, r.s.q.MaxUncompressedBytes)
+	r.dec.Reset(&r.bound, lenient...)
 	err = r.document(ctx)
 	r.s.records.Add(int64(r.record))
 	if err != nil {
 		return err
 	}
 	// The gzip checksum is checked at the end of the stream.
-	if _, err := io.Copy(io.Discard, &r.zr); err != nil {
+	if _, err := io.Copy(io.Discard, &r.bound); err != nil {
 		return fmt.Errorf("gzip stream: %w", err)
 	}
 	return nil
@@ -145,6 +191,7 @@ func (r *fileReader) records(ctx context.Context) error {
 		if err != nil {
 			return jsonError(err)
 		}
+		r.bound.recordLimit = r.dec.InputOffset() + maxRecordBytes
 		r.record++
 		// A cancelled query stops within a file.
 		if err := ctx.Err(); err != nil {
@@ -186,8 +233,12 @@ func (r *fileReader) expect(kind jsontext.Kind) error {
 	return nil
 }
 
-// jsonError says that a file ended early rather than that it ended.
+// jsonError says that a file ended early rather than that it ended, and
+// that it went past a limit rather than that its JSON is invalid.
 func jsonError(err error) error {
+	if errors.Is(err, errFileTooLarge) || errors.Is(err, errRecordTooLarge) {
+		return err
+	}
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}

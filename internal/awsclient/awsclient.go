@@ -46,21 +46,26 @@ const DefaultLookupRequestsPerSecond = 2
 // DefaultMaxRetries matches the AWS SDK's standard retryer.
 const DefaultMaxRetries = 3
 
+// DefaultMaxBackoff is the AWS SDK's longest wait before a retry.
+const DefaultMaxBackoff = retry.DefaultMaxBackoff
+
 // Config is the provider configuration, already free of Terraform types.
 // Empty fields fall back to the AWS SDK's environment and shared files.
 type Config struct {
-	Region                  string
-	Regions                 []string
-	Profile                 string
-	SharedConfigFiles       []string
-	SharedCredentialsFiles  []string
-	AccessKey               string
-	SecretKey               string
-	Token                   string
-	AssumeRole              *AssumeRole
-	Endpoints               Endpoints
-	S3UsePathStyle          bool
-	MaxRetries              int
+	Region                 string
+	Regions                []string
+	Profile                string
+	SharedConfigFiles      []string
+	SharedCredentialsFiles []string
+	AccessKey              string
+	SecretKey              string
+	Token                  string
+	AssumeRole             *AssumeRole
+	Endpoints              Endpoints
+	S3UsePathStyle         bool
+	MaxRetries             int
+	// MaxBackoff caps the wait before a retry (DefaultMaxBackoff when 0).
+	MaxBackoff              time.Duration
 	LookupRequestsPerSecond float64
 	// UserAgent is appended to every request's User-Agent.
 	UserAgent string
@@ -263,6 +268,9 @@ func loadConfig(ctx context.Context, c Config) (aws.Config, error) {
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxRetries + 1
+				if c.MaxBackoff > 0 {
+					o.MaxBackoff = c.MaxBackoff
+				}
 				// The client-side retry quota would turn a burst of
 				// throttling answers into hard failures; pacing is done
 				// by the per-region limiter instead.

@@ -136,9 +136,10 @@ func TestBadInputsNameTheArgument(t *testing.T) {
 	}
 }
 
-func TestRetriesFollowMaxRetries(t *testing.T) {
-	var failures atomic.Int32
-	ep := startSandbox(t, sandbox.Options{NoHistory: true}, func(next http.Handler) http.Handler {
+// failFirst answers 503 to as many requests as failures holds, then hands
+// them to the sandbox.
+func failFirst(failures *atomic.Int32) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if failures.Add(-1) >= 0 {
 				http.Error(w, "unavailable", http.StatusServiceUnavailable)
@@ -146,7 +147,12 @@ func TestRetriesFollowMaxRetries(t *testing.T) {
 			}
 			next.ServeHTTP(w, r)
 		})
-	})
+	}
+}
+
+func TestRetriesFollowMaxRetries(t *testing.T) {
+	var failures atomic.Int32
+	ep := startSandbox(t, sandbox.Options{NoHistory: true}, failFirst(&failures))
 	for _, tc := range []struct {
 		retries, failures int
 		ok                bool
@@ -246,5 +252,26 @@ func TestLocationRegion(t *testing.T) {
 		if got := awsclient.LocationRegion(c); got != want {
 			t.Errorf("LocationRegion(%q) = %q, want %q", c, got, want)
 		}
+	}
+}
+
+// TestMaxBackoffBoundsRetryWaits checks max_backoff caps the wait before
+// each retry: five failures in a row cost the SDK's default backoff about
+// 20 seconds on average, and well under a second at 10ms.
+func TestMaxBackoffBoundsRetryWaits(t *testing.T) {
+	var failures atomic.Int32
+	ep := startSandbox(t, sandbox.Options{NoHistory: true}, failFirst(&failures))
+	failures.Store(5)
+	cfg := sandboxConfig(ep)
+	cfg.MaxRetries, cfg.MaxBackoff = 5, 10*time.Millisecond
+	start := time.Now()
+	if _, err := awsclient.New(context.Background(), cfg); err != nil {
+		t.Fatalf("five failures with five retries: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("five retries capped at 10ms took %s", d)
+	}
+	if n := failures.Load(); n >= 0 {
+		t.Errorf("%d injected failures left: the retries did not run", n+1)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Redacted replaces a credential-bearing value, as CloudTrail itself writes
@@ -53,8 +55,12 @@ func sensitiveName(name string) bool {
 
 // mayNeedRedaction is a cheap pre-check: a document none of whose text
 // mentions a marker cannot need redaction, which spares decoding the bulk
-// of records (routine Describe calls).
+// of records (routine Describe calls). A backslash may escape a marker's
+// letters ("pass\u0077ord"), so a document with one is decoded.
 func mayNeedRedaction(doc []byte) bool {
+	if bytes.IndexByte(doc, '\\') >= 0 {
+		return true
+	}
 	n := normalise(string(doc))
 	for _, m := range sensitiveMarkers {
 		if strings.Contains(n, m) {
@@ -73,7 +79,8 @@ func mayNeedRedaction(doc []byte) bool {
 // by Redacted: values under keys that name a credential, the values of
 // engine attributes, and the value of any name/value pair whose name names
 // a credential (PUPPET_ADMIN_PASSWORD). A document that needs no redaction
-// keeps its key order and number formatting.
+// and names each member of an object once keeps its key order and number
+// formatting.
 //
 // The walk is written by hand because redaction depends on sibling keys
 // (name/value pairs), which no JSON-path or masking library expresses.
@@ -91,7 +98,11 @@ func RedactJSON(doc []byte) (string, error) {
 	if err := dec.Decode(&v); err != nil {
 		return "", fmt.Errorf("invalid JSON: %w", err)
 	}
-	if !redactValue(v, false) {
+	// A document that repeats a name in an object is written again from
+	// what was decoded, which keeps the last value of each name as JSON
+	// readers do: returned as it is, a credential under the first of
+	// two names would survive the redaction of the second.
+	if !redactValue(v, false) && jsontext.Value(compact.Bytes()).IsValid(jsontext.AllowInvalidUTF8(true)) {
 		return compact.String(), nil
 	}
 	var out bytes.Buffer

@@ -490,8 +490,10 @@ func TestRunCancellation(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want cancellation", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Run returned %s after the cancellation", d)
+	// The whole run takes minutes at this pace; the bound leaves room
+	// for a loaded machine under the race detector.
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Run returned %s after the start, cancelled at 300ms", d)
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/ext"
+	"cel.dev/cel-go/interpreter"
 )
 
 // celEvent is the `event` variable of user rules: the fields of
@@ -46,6 +48,21 @@ type celResource struct {
 	Type string `cel:"type"`
 	Name string `cel:"name"`
 }
+
+// Bounds on user rules, so that a rule costs a bounded time per event and
+// at plan time. A condition is a line or a few: 4,096 characters is far
+// above any, and keeps a generated or pasted one from slowing
+// compilation. celCostLimit is in CEL's cost units (about one per
+// operation, and one per few bytes a string function reads): a rule
+// usually costs tens to hundreds per event; a million, Kubernetes' limit
+// per CEL call, stops one in about a tenth of a second however its
+// comprehensions nest over an event's request parameters, and a rule
+// stopped on one event is not run on the others, so it costs that time
+// once per evaluation.
+const (
+	maxConditionLength = 4096
+	celCostLimit       = 1_000_000
+)
 
 // celEnv is built once: creating a CEL environment with native types
 // reflects over celEvent, which is too slow to repeat per rule.
@@ -141,11 +158,17 @@ func compileCondition(env *cel.Env, ur UserRule) (*celProgram, error) {
 	if strings.TrimSpace(ur.Condition) == "" {
 		return nil, &CompileError{RuleID: ur.ID, Line: 1, Column: 1, Message: "condition must not be empty"}
 	}
+	if n := utf8.RuneCountInString(ur.Condition); n > maxConditionLength {
+		return nil, &CompileError{RuleID: ur.ID, Line: 1, Column: 1, Message: fmt.Sprintf(
+			"condition is %d characters long, more than the limit of %d: split it into several rules", n, maxConditionLength)}
+	}
 	checked, iss := env.Compile(ur.Condition)
 	if iss.Err() != nil {
 		var errs []error
 		for _, e := range iss.Errors() {
-			errs = append(errs, &CompileError{RuleID: ur.ID, Line: e.Location.Line(), Column: e.Location.Column() + 1, Message: e.Message})
+			// Some macro errors come without a location (line or column
+			// -1): they are put at the start.
+			errs = append(errs, &CompileError{RuleID: ur.ID, Line: max(e.Location.Line(), 1), Column: max(e.Location.Column()+1, 1), Message: e.Message})
 		}
 		return nil, errors.Join(errs...)
 	}
@@ -153,9 +176,11 @@ func compileCondition(env *cel.Env, ur UserRule) (*celProgram, error) {
 		return nil, &CompileError{RuleID: ur.ID, Line: 1, Column: 1, Message: fmt.Sprintf(
 			"condition must evaluate to bool, not %s (compare values explicitly, e.g. `... == true`)", checked.OutputType())}
 	}
-	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit))
 	if err != nil {
-		return nil, fmt.Errorf("rule %q: building program: %w", ur.ID, err)
+		// OptOptimize evaluates the constant parts of the condition
+		// (timestamp("...")), whose errors carry no position.
+		return nil, &CompileError{RuleID: ur.ID, Line: 1, Column: 1, Message: err.Error()}
 	}
 	p := &celProgram{program: prg}
 	for _, sel := range ast.MatchDescendants(ast.NavigateAST(checked.NativeRep()), ast.KindMatcher(ast.SelectKind)) {
@@ -224,15 +249,25 @@ func celInput(v *eventView, need celNeeds) (map[string]any, error) {
 // celNeeds says which JSON fields of an event some CEL rule reads.
 type celNeeds struct{ params, resp, rec bool }
 
+// errCostLimit is a rule's evaluation stopped by celCostLimit.
+var errCostLimit = fmt.Errorf("the condition costs more than the limit of %d CEL cost units on this event, so it is not run "+
+	"on the remaining events: test cheap fields (event_name, event_source) first and iterate over fewer values", celCostLimit)
+
 // celEvent runs the CEL rules over one event through one activation.
 func (r *run) celEvent(v *eventView, need celNeeds, rules []*Rule) {
 	act, err := celInput(v, need)
 	for _, rule := range rules {
+		if r.overBudget[rule] {
+			continue
+		}
 		if err != nil {
 			r.fail(rule.ID, v.ev.EventID, err)
 			continue
 		}
 		ok, err := rule.cel.eval(act)
+		if errors.Is(err, errCostLimit) {
+			r.overBudget[rule] = true
+		}
 		if err != nil {
 			r.fail(rule.ID, v.ev.EventID, fmt.Errorf("event %s: %w", v.ev.EventID, err))
 		} else if ok {
@@ -244,6 +279,10 @@ func (r *run) celEvent(v *eventView, need celNeeds, rules []*Rule) {
 // eval runs the rule on one activation.
 func (p *celProgram) eval(act map[string]any) (bool, error) {
 	out, _, err := p.program.Eval(act)
+	var cancelled interpreter.EvalCancelledError
+	if errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded {
+		return false, errCostLimit
+	}
 	if err != nil {
 		return false, err
 	}

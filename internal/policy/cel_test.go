@@ -2,9 +2,11 @@ package policy
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 )
@@ -160,5 +162,49 @@ func TestCELDecodesOnlyWhatRulesRead(t *testing.T) {
 	res = e.Evaluate(Input{Trail: goodTrail(), Events: []events.Event{{EventID: "a", CloudTrailEvent: "{"}}})
 	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "decoding the CloudTrail record") {
 		t.Fatalf("errors %v", res.Errors)
+	}
+}
+
+func TestCELLimits(t *testing.T) {
+	long := strings.Repeat("event.read_only || ", 300) + "true"
+	var ce *CompileError
+	if err := CompileRules([]UserRule{{ID: "long", Severity: SeverityHigh, Condition: long}}); !errors.As(err, &ce) ||
+		!strings.Contains(ce.Message, "more than the limit of 4096") {
+		t.Errorf("a %d-character condition: %v", len(long), err)
+	}
+	deep := strings.Repeat("(", 300) + "true" + strings.Repeat(")", 300)
+	if err := CompileRules([]UserRule{{ID: "deep", Severity: SeverityHigh, Condition: deep}}); !errors.As(err, &ce) {
+		t.Errorf("300 nested parentheses: %v, want a compile error", err)
+	}
+
+	// Three nested comprehensions over 1,000 resources are a billion
+	// steps: the cost limit stops the rule on the event, and the other
+	// rule still runs.
+	ev := events.Event{EventID: "many", EventName: "TagResource"}
+	for i := range 1000 {
+		ev.Resources = append(ev.Resources, events.Resource{Type: "AWS::OpsWorksCM::Server", Name: fmt.Sprintf("server-%d", i)})
+	}
+	e := mustNew(t, Config{Rules: []string{"trail_logging_enabled"}, UserRules: []UserRule{
+		{ID: "cubic", Severity: SeverityHigh, Condition: `event.resources.exists(a, event.resources.exists(b, event.resources.exists(c, a.name + b.name + c.name == "never")))`},
+		{ID: "cheap", Severity: SeverityHigh, Condition: `event.resources.exists(r, r.name == "server-999")`},
+	}})
+	// The rule stopped on the first event is not run on the others.
+	evs := []events.Event{ev, ev, ev, ev, ev, ev, ev, ev, ev, ev}
+	for i := range evs {
+		evs[i].EventID = fmt.Sprintf("many-%d", i)
+	}
+	start := time.Now()
+	res := e.Evaluate(Input{Trail: goodTrail(), Events: evs})
+	elapsed := time.Since(start)
+	t.Logf("10 events evaluated in %s", elapsed)
+	if len(res.Errors) != 1 || res.Errors[0].RuleID != "cubic" || res.Errors[0].Count != 1 || res.Errors[0].EventID != "many-0" ||
+		!strings.Contains(res.Errors[0].Message, "costs more than the limit of 1000000") {
+		t.Fatalf("errors %+v", res.Errors)
+	}
+	if got := ruleIDs(res.Findings); len(got) != 10 || got[0] != "cheap" {
+		t.Errorf("findings %v, want the cheap rule's on every event", got)
+	}
+	if elapsed > 5*time.Second {
+		t.Errorf("the rules ran for %s on 10 events", elapsed)
 	}
 }

@@ -127,6 +127,9 @@ type run struct {
 	findings []Finding
 	errs     map[string]*RuleError
 	reasons  []string
+	// overBudget are the CEL rules that went past the cost limit on an
+	// event, and are not run on the others.
+	overBudget map[*Rule]bool
 }
 
 func (r *run) fail(ruleID, eventID string, err error) {
@@ -141,7 +144,7 @@ func (r *run) fail(ruleID, eventID string, err error) {
 // Evaluate runs every enabled rule over the input. It never fails: rule
 // errors and missing input are reported in the result.
 func (e *Evaluator) Evaluate(in Input) Result {
-	r := &run{e: e, errs: map[string]*RuleError{}, reasons: slices.Clone(in.Incomplete), order: map[*Rule]int{}}
+	r := &run{e: e, errs: map[string]*RuleError{}, reasons: slices.Clone(in.Incomplete), order: map[*Rule]int{}, overBudget: map[*Rule]bool{}}
 
 	var trailRules, bucketRules, fileRules, aggRules []*Rule
 	var evRules eventRules

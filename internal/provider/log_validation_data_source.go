@@ -292,6 +292,10 @@ func (d *logValidationDataSource) Read(ctx context.Context, req datasource.ReadR
 	case awserr.IsA[*cttypes.TrailNotFoundException](err):
 		resp.Diagnostics.AddAttributeError(path.Root("trail"), "Trail not found", awserr.Explain(err))
 		return
+	case ctx.Err() != nil:
+		// Cancelled, not unreadable: no verdict at all.
+		resp.Diagnostics.AddError("Reading trail", fmt.Sprintf("Stopped before the end: %v", err))
+		return
 	case err != nil:
 		unknown("Trail not readable", err)
 	default:

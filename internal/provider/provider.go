@@ -50,6 +50,7 @@ type providerModel struct {
 	Endpoints               *endpointsModel  `tfsdk:"endpoints"`
 	S3UsePathStyle          types.Bool       `tfsdk:"s3_use_path_style"`
 	MaxRetries              types.Int64      `tfsdk:"max_retries"`
+	MaxBackoff              types.String     `tfsdk:"max_backoff"`
 	LookupRequestsPerSecond types.Float64    `tfsdk:"lookup_requests_per_second"`
 }
 
@@ -140,6 +141,13 @@ func (p *opsauditProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				MarkdownDescription: fmt.Sprintf("Retries of a throttled or failed (5xx) AWS call, with exponential backoff. "+
 					"Default: `%d`.", awsclient.DefaultMaxRetries),
 				Validators: []validator.Int64{int64validator.Between(0, 25)},
+			},
+			"max_backoff": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Longest wait before one retry: waits grow exponentially, with jitter, "+
+					"up to this duration. Lower it where many retries are expected and a plan must stay short, as "+
+					"against the sandbox's fault injection. Default: `%s`, the AWS SDK's.", awsclient.DefaultMaxBackoff),
+				Validators: []validator.String{durationBetween(time.Millisecond, 5*time.Minute)},
 			},
 			"lookup_requests_per_second": schema.Float64Attribute{
 				Optional: true,
@@ -235,6 +243,10 @@ func (m providerModel) toConfig(ctx context.Context, resp *provider.ConfigureRes
 		MaxRetries:              int(m.MaxRetries.ValueInt64()),
 		LookupRequestsPerSecond: m.LookupRequestsPerSecond.ValueFloat64(),
 	}
+	if d := m.MaxBackoff.ValueString(); d != "" {
+		// The validator has already accepted the duration.
+		cfg.MaxBackoff, _ = time.ParseDuration(d)
+	}
 	resp.Diagnostics.Append(m.Regions.ElementsAs(ctx, &cfg.Regions, true)...)
 	resp.Diagnostics.Append(m.SharedConfigFiles.ElementsAs(ctx, &cfg.SharedConfigFiles, true)...)
 	resp.Diagnostics.Append(m.SharedCredentialsFiles.ElementsAs(ctx, &cfg.SharedCredentialsFiles, true)...)
@@ -289,6 +301,7 @@ var argumentPurposes = map[string]string{
 	"endpoints":                  "the service endpoints",
 	"s3_use_path_style":          "how S3 buckets are addressed",
 	"max_retries":                "the retries of every AWS call",
+	"max_backoff":                "the retries of every AWS call",
 	"lookup_requests_per_second": "the pace of LookupEvents calls",
 }
 

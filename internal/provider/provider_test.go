@@ -85,6 +85,8 @@ func TestAccProvider_badInput(t *testing.T) {
     duration = "5m"
   }
 }`, `(?s)duration = "5m".*outside the allowed range 15m0s to 12h0m0s`},
+		{"max_backoff not a duration", `provider "opsaudit" { max_backoff = "soon" }`, `(?s)max_backoff = "soon".*"soon" is not a duration`},
+		{"max_backoff too long", `provider "opsaudit" { max_backoff = "1h" }`, `(?s)max_backoff = "1h".*1h0m0s is outside the allowed range 1ms to 5m0s`},
 		{"wrong secret key", fmt.Sprintf(`provider "opsaudit" {
   region     = "us-east-1"
   access_key = "test"

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sigv4"
 )
 
@@ -25,6 +27,10 @@ const (
 	FaultLatency FaultKind = "latency"
 	// FaultRegionDown answers every request to Region with 503.
 	FaultRegionDown FaultKind = "region-down"
+	// FaultDeny answers as AWS answers a caller whose IAM policies do not
+	// allow the operation: AccessDenied in S3 and STS,
+	// AccessDeniedException in the JSON services.
+	FaultDeny FaultKind = "deny"
 )
 
 // Fault is a failure injected into matching requests, for testing clients'
@@ -34,23 +40,26 @@ const (
 //
 //	KIND[:key=value,...]
 //
-// KIND is throttle, error, latency or region-down. Keys:
+// KIND is throttle, error, latency, region-down or deny. Keys:
 //
 //	rate=P        probability 0..1 that a matching request is hit (default 1)
 //	op=NAME       only this operation (e.g. LookupEvents, PutObject)
 //	region=NAME   only requests signed for this region
 //	service=NAME  only this service: athena, cloudtrail, s3 or sts
+//	key=KEY       only this S3 object key (the whole key, without the bucket)
 //	status=N      HTTP status for error (500 default, or 503)
 //	ms=N          added latency in milliseconds (latency)
 //
 // Examples: "throttle:rate=0.5,op=LookupEvents,region=us-east-1",
-// "error:rate=0.1,status=500", "latency:ms=200", "region-down:region=eu-west-1".
+// "error:rate=0.1,status=500", "latency:ms=200", "region-down:region=eu-west-1",
+// "deny:op=GetObject,key=AWSLogs/123456789012/CloudTrail/us-east-1/2024/04/25/file.json.gz".
 type Fault struct {
 	Kind    FaultKind
 	Rate    float64
 	Op      string
 	Region  string
 	Service string
+	Key     string
 	Status  int
 	Latency time.Duration
 }
@@ -60,9 +69,9 @@ func ParseFault(spec string) (Fault, error) {
 	kind, params, _ := strings.Cut(strings.TrimSpace(spec), ":")
 	f := Fault{Kind: FaultKind(kind), Rate: 1}
 	switch f.Kind {
-	case FaultThrottle, FaultError, FaultLatency, FaultRegionDown:
+	case FaultThrottle, FaultError, FaultLatency, FaultRegionDown, FaultDeny:
 	default:
-		return Fault{}, fmt.Errorf("fault %q: kind must be throttle, error, latency or region-down", spec)
+		return Fault{}, fmt.Errorf("fault %q: kind must be throttle, error, latency, region-down or deny", spec)
 	}
 	if params != "" {
 		for _, kv := range strings.Split(params, ",") {
@@ -103,6 +112,11 @@ func (f *Fault) set(k, v string) error {
 			return fmt.Errorf("service %q must be one of %s", v, strings.Join(serviceNames, ", "))
 		}
 		f.Service = v
+	case "key":
+		if v == "" {
+			return errors.New("key must not be empty")
+		}
+		f.Key = v
 	case "status":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 500 || n > 599 {
@@ -121,10 +135,18 @@ func (f *Fault) set(k, v string) error {
 	return nil
 }
 
-func (f Fault) matches(service, region, operation string) bool {
-	return (f.Op == "" || f.Op == operation) &&
-		(f.Region == "" || f.Region == region) &&
-		(f.Service == "" || f.Service == service)
+// target is what a fault can select a request by.
+type target struct {
+	service, region, operation string
+	// key is the S3 object key a request addresses, "" for any other.
+	key string
+}
+
+func (f Fault) matches(t target) bool {
+	return (f.Op == "" || f.Op == t.operation) &&
+		(f.Region == "" || f.Region == t.region) &&
+		(f.Service == "" || f.Service == t.service) &&
+		(f.Key == "" || f.Key == t.key)
 }
 
 // faultSeed makes fault injection repeatable: the same requests in the same
@@ -152,12 +174,12 @@ func (s *Server) SetFaults(faults []Fault) { s.faults.set(faults) }
 
 // decide picks the fault (if any) that answers the request, and the
 // latency to add before answering or serving it.
-func (fs *faultSet) decide(service, region, operation string) (hit *Fault, delay time.Duration) {
+func (fs *faultSet) decide(t target) (hit *Fault, delay time.Duration) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for i := range fs.faults {
 		f := fs.faults[i]
-		if !f.matches(service, region, operation) {
+		if !f.matches(t) {
 			continue
 		}
 		if f.Kind == FaultRegionDown {
@@ -186,6 +208,7 @@ var (
 			return sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "InternalServerException", Message: "Service unavailable"}
 		},
 		internal: sigv4.Reply{Code: "InternalServerException", Message: "An internal error occurred."},
+		denied:   notAuthorized("AccessDeniedException", http.StatusBadRequest),
 	}
 	jsonFaults = faultReplies{
 		throttle: sigv4.Reply{Status: http.StatusBadRequest, Code: "ThrottlingException", Message: "Rate exceeded"},
@@ -193,6 +216,7 @@ var (
 			return sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailableException", Message: "The service is unavailable in " + region}
 		},
 		internal: sigv4.Reply{Code: "InternalFailure", Message: "The request processing has failed because of an unknown error, exception or failure."},
+		denied:   notAuthorized("AccessDeniedException", http.StatusBadRequest),
 	}
 	queryFaults = faultReplies{
 		throttle: sigv4.Reply{Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded"},
@@ -200,6 +224,7 @@ var (
 			return sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "Service is unavailable"}
 		},
 		internal: sigv4.Reply{Code: "InternalFailure", Message: "The request processing has failed because of an unknown error, exception or failure."},
+		denied:   notAuthorized("AccessDenied", http.StatusForbidden),
 	}
 	s3Faults = faultReplies{
 		throttle: sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "SlowDown", Message: "Please reduce your request rate."},
@@ -207,8 +232,22 @@ var (
 			return sigv4.Reply{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "Please reduce your request rate."}
 		},
 		internal: sigv4.Reply{Code: "InternalError", Message: "We encountered an internal error. Please try again."},
+		// S3 words every refusal alike, whatever the missing permission.
+		denied: func(awsapi.Caller, string, string) sigv4.Reply {
+			return sigv4.Reply{Status: http.StatusForbidden, Code: "AccessDenied", Message: "Access Denied"}
+		},
 	}
 )
+
+// notAuthorized is how IAM words a refusal in the services that name the
+// caller and the action.
+func notAuthorized(code string, status int) func(c awsapi.Caller, service, operation string) sigv4.Reply {
+	return func(c awsapi.Caller, service, operation string) sigv4.Reply {
+		action := service + ":" + operation
+		return sigv4.Reply{Status: status, Code: code, Message: fmt.Sprintf(
+			"User: %s is not authorized to perform: %s because no identity-based policy allows the %s action", c.ARN, action, action)}
+	}
+}
 
 // faultReplies are how a service answers injected faults.
 type faultReplies struct {
@@ -217,13 +256,20 @@ type faultReplies struct {
 	unavailable func(region string) sigv4.Reply
 	// internal answers any other 5xx, with the fault's status.
 	internal sigv4.Reply
+	// denied answers a caller refused the service's operation.
+	denied func(c awsapi.Caller, service, operation string) sigv4.Reply
 }
 
 // inject applies the active faults to a request for rt: it sleeps for any
 // added latency, then, if a fault answers the request, writes the error as
 // the service words it and returns true.
-func (fs *faultSet) inject(w http.ResponseWriter, r *http.Request, rt *route, region, operation string) bool {
-	f, delay := fs.decide(rt.service, region, operation)
+func (fs *faultSet) inject(w http.ResponseWriter, r *http.Request, rt *route, c awsapi.Caller, operation string) bool {
+	t := target{service: rt.service, region: c.Region, operation: operation}
+	if rt.service == serviceS3 {
+		// Path-style: /bucket/key.
+		_, t.key, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	}
+	f, delay := fs.decide(t)
 	if delay > 0 {
 		time.Sleep(delay)
 	}
@@ -234,8 +280,10 @@ func (fs *faultSet) inject(w http.ResponseWriter, r *http.Request, rt *route, re
 	switch {
 	case f.Kind == FaultThrottle:
 		reply = rt.faults.throttle
+	case f.Kind == FaultDeny:
+		reply = rt.faults.denied(c, rt.service, operation)
 	case f.Kind == FaultRegionDown || f.Status == http.StatusServiceUnavailable:
-		reply = rt.faults.unavailable(region)
+		reply = rt.faults.unavailable(c.Region)
 	default:
 		reply = rt.faults.internal
 		reply.Status = f.Status

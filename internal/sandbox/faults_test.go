@@ -2,12 +2,17 @@ package sandbox_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
@@ -23,6 +28,7 @@ func TestParseFault(t *testing.T) {
 		{"error", sandbox.Fault{Kind: sandbox.FaultError, Rate: 1, Status: 500}},
 		{"latency:ms=200,service=s3", sandbox.Fault{Kind: sandbox.FaultLatency, Rate: 1, Latency: 200 * time.Millisecond, Service: "s3"}},
 		{"region-down:region=eu-west-1", sandbox.Fault{Kind: sandbox.FaultRegionDown, Rate: 1, Region: "eu-west-1"}},
+		{"deny:op=GetObject,key=AWSLogs/a b/x.json.gz", sandbox.Fault{Kind: sandbox.FaultDeny, Rate: 1, Op: "GetObject", Key: "AWSLogs/a b/x.json.gz"}},
 	} {
 		got, err := sandbox.ParseFault(tc.spec)
 		if err != nil || got != tc.want {
@@ -30,7 +36,7 @@ func TestParseFault(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "explode", "throttle:rate=2", "error:status=404", "latency", "latency:ms=-1",
-		"region-down", "throttle:op", "throttle:colour=red", "throttle:service=ec2"} {
+		"region-down", "throttle:op", "throttle:colour=red", "throttle:service=ec2", "deny:key="} {
 		if _, err := sandbox.ParseFault(bad); err == nil {
 			t.Fatalf("sandbox.ParseFault(%q) succeeded", bad)
 		}
@@ -97,6 +103,46 @@ func TestFaults(t *testing.T) {
 		if err := lookup(east); err != nil {
 			t.Fatalf("us-east-1 while eu-west-1 is down: %v", err)
 		}
+	})
+	t.Run("deny", func(t *testing.T) {
+		e.MakeBucket(t, "us-east-1", "deny-bucket", "")
+		c := e.S3("us-east-1")
+		for _, key := range []string{"logs/refused.json.gz", "logs/readable.json.gz"} {
+			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("deny-bucket"), Key: aws.String(key), Body: strings.NewReader("x")}); err != nil {
+				t.Fatalf("PutObject %s: %v", key, err)
+			}
+		}
+		e.Server.SetFaults([]sandbox.Fault{
+			mustFault(t, "deny:op=GetObject,key=logs/refused.json.gz"),
+			mustFault(t, "deny:op=LookupEvents,region=eu-west-1"),
+			mustFault(t, "deny:op=GetCallerIdentity"),
+		})
+		get := func(key string) error {
+			_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("deny-bucket"), Key: aws.String(key)})
+			return err
+		}
+		err := get("logs/refused.json.gz")
+		sandboxtest.WantCode(t, err, "AccessDenied")
+		var re *awshttp.ResponseError
+		if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+			t.Errorf("refused GetObject: %v, want a 403", err)
+		}
+		if err := get("logs/readable.json.gz"); err != nil {
+			t.Errorf("another key: %v", err)
+		}
+		if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("deny-bucket"), Key: aws.String("logs/refused.json.gz")}); err != nil {
+			t.Errorf("another operation on the refused key: %v", err)
+		}
+		err = lookup(west)
+		sandboxtest.WantCode(t, err, "AccessDeniedException")
+		if err == nil || !strings.Contains(err.Error(), "is not authorized to perform: cloudtrail:LookupEvents") {
+			t.Errorf("refused LookupEvents: %v, want the action named", err)
+		}
+		if err := lookup(east); err != nil {
+			t.Errorf("LookupEvents in another region: %v", err)
+		}
+		_, err = e.STS("us-east-1").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		sandboxtest.WantCode(t, err, "AccessDenied")
 	})
 	t.Run("rate is repeatable", func(t *testing.T) {
 		run := func() []bool {

@@ -87,7 +87,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := s.cloudtrail.DeliverDue(); err != nil {
 		log.Printf("sandbox: CloudTrail delivery: %v", err)
 	}
-	if op, ok := rt.api.Operation(r, body); ok && s.faults.inject(w, r, rt, c.Region, op) {
+	if op, ok := rt.api.Operation(r, body); ok && s.faults.inject(w, r, rt, c, op) {
 		return
 	}
 	rt.api.ServeAPI(w, r, c, body)

@@ -5,15 +5,20 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
@@ -545,4 +550,49 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestCloudTrailRequestID checks every answer, success or error, carries
+// its own x-amzn-RequestId, as AWS's do: the SDKs surface it
+// (ResultMetadata, ResponseError.ServiceRequestID) for support cases and
+// logs.
+func TestCloudTrailRequestID(t *testing.T) {
+	e := sandboxtest.New(t, sandbox.Options{NoHistory: true, LookupRPS: 1e6})
+	ctx := context.Background()
+	c := e.CloudTrail("us-east-1")
+	setupTrailBucket(t, e, "us-east-1", "request-id-logs", "", "us-east-1", "request-id")
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	seen := map[string]string{}
+	check := func(op string, md middleware.Metadata, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		id, ok := awsmiddleware.GetRequestIDMetadata(md)
+		if !ok || !uuid.MatchString(id) {
+			t.Errorf("%s: request id %q, want a UUID", op, id)
+		}
+		if other, dup := seen[id]; dup {
+			t.Errorf("%s and %s share the request id %s", op, other, id)
+		}
+		seen[id] = op
+	}
+	created, err := c.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("request-id"), S3BucketName: aws.String("request-id-logs")})
+	check("CreateTrail", created.ResultMetadata, err)
+	started, err := c.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("request-id")})
+	check("StartLogging", started.ResultMetadata, err)
+	described, err := c.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
+	check("DescribeTrails", described.ResultMetadata, err)
+	status, err := c.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String("request-id")})
+	check("GetTrailStatus", status.ResultMetadata, err)
+	looked, err := c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
+	check("LookupEvents", looked.ResultMetadata, err)
+	keys, err := c.ListPublicKeys(ctx, &cloudtrail.ListPublicKeysInput{})
+	check("ListPublicKeys", keys.ResultMetadata, err)
+
+	_, err = c.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String("no-such-trail")})
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || !uuid.MatchString(re.ServiceRequestID()) {
+		t.Errorf("GetTrail of a missing trail: %v, want an error with a request id", err)
+	}
 }

@@ -75,3 +75,46 @@ func verifyIntegrity(r *http.Request, body []byte, required bool) (alg, value st
 	}
 	return alg, value, nil
 }
+
+// checksumElements are the Checksum<ALGORITHM> elements of S3's XML, at
+// most one of them set.
+type checksumElements struct {
+	ChecksumCRC32     string `xml:",omitempty"`
+	ChecksumCRC32C    string `xml:",omitempty"`
+	ChecksumCRC64NVME string `xml:",omitempty"`
+	ChecksumSHA1      string `xml:",omitempty"`
+	ChecksumSHA256    string `xml:",omitempty"`
+}
+
+// field is the element of alg (as checksumAlgorithms names it).
+func (c *checksumElements) field(alg string) *string {
+	switch alg {
+	case "crc32":
+		return &c.ChecksumCRC32
+	case "crc32c":
+		return &c.ChecksumCRC32C
+	case "crc64nvme":
+		return &c.ChecksumCRC64NVME
+	case "sha1":
+		return &c.ChecksumSHA1
+	case "sha256":
+		return &c.ChecksumSHA256
+	}
+	return nil
+}
+
+// value is the checksum given for alg, "" when none is.
+func (c checksumElements) value(alg string) string {
+	if f := c.field(alg); f != nil {
+		return *f
+	}
+	return ""
+}
+
+func checksumElementsOf(alg, value string) checksumElements {
+	var c checksumElements
+	if f := c.field(alg); f != nil {
+		*f = value
+	}
+	return c
+}

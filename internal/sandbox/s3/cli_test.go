@@ -1,6 +1,7 @@
 package s3_test
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"os"
@@ -114,4 +115,100 @@ func TestCLIS3AndSTS(t *testing.T) {
 	if _, err := sandboxtest.AWSCLI(t, endpoint, region, "s3api", "get-bucket-tagging", "--bucket", "cli-bucket"); err == nil || !strings.Contains(err.Error(), "NoSuchTagSet") {
 		t.Errorf("get-bucket-tagging: %v, want NoSuchTagSet", err)
 	}
+}
+
+// TestCLILargeFiles moves files above the AWS CLI's 8 MB multipart
+// threshold with aws s3 cp and aws s3 sync, as users load archives into
+// the sandbox, and copies between buckets (UploadPartCopy and CopyObject).
+func TestCLILargeFiles(t *testing.T) {
+	sandboxtest.RequireAWSCLI(t)
+	endpoint := sandboxtest.StartCommand(t, "-no-history")
+	region := "us-east-1"
+	aws := func(v any, args ...string) {
+		t.Helper()
+		sandboxtest.AWSCLIJSON(t, endpoint, region, v, args...)
+	}
+	run := func(args ...string) { t.Helper(); aws(nil, args...) }
+	run("s3api", "create-bucket", "--bucket", "cli-big")
+	run("s3api", "create-bucket", "--bucket", "cli-copies")
+
+	dir := t.TempDir()
+	up := filepath.Join(dir, "up")
+	files := map[string][]byte{
+		"big.json.gz":          randomBytes(20*mib+7, 10),
+		"small.json":           []byte(`{"Records":[]}`),
+		"nested/dir/more.json": randomBytes(1000, 11),
+	}
+	for name, body := range files {
+		path := filepath.Join(up, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := files["big.json.gz"]
+	bigETag := multipartETag(big, 8*mib, 8*mib, 4*mib+7)
+	etag := func(bucket, key string) string {
+		t.Helper()
+		var head struct {
+			ETag string
+		}
+		aws(&head, "s3api", "head-object", "--bucket", bucket, "--key", key)
+		return head.ETag
+	}
+	sameFile := func(path string, want []byte) {
+		t.Helper()
+		got, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes (%v), want the %d uploaded", path, len(got), err, len(want))
+		}
+	}
+
+	run("s3", "cp", filepath.Join(up, "big.json.gz"), "s3://cli-big/cp/big.json.gz")
+	if got := etag("cli-big", "cp/big.json.gz"); got != bigETag {
+		t.Errorf("ETag of the uploaded file = %s, want %s", got, bigETag)
+	}
+	run("s3", "cp", "s3://cli-big/cp/big.json.gz", filepath.Join(dir, "down.json.gz"))
+	sameFile(filepath.Join(dir, "down.json.gz"), big)
+
+	run("s3", "sync", up, "s3://cli-big/synced/")
+	if got := etag("cli-big", "synced/big.json.gz"); got != bigETag {
+		t.Errorf("ETag of the synced file = %s, want %s", got, bigETag)
+	}
+	down := filepath.Join(dir, "down")
+	run("s3", "sync", "s3://cli-big/synced/", down)
+	for name, body := range files {
+		sameFile(filepath.Join(down, name), body)
+	}
+	if out, err := sandboxtest.AWSCLI(t, endpoint, region, "s3", "sync", up, "s3://cli-big/synced/"); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("a second sync of the same folder copied again (%v):\n%s", err, out)
+	}
+
+	// Above the threshold the CLI copies in parts (UploadPartCopy), below
+	// it with CopyObject.
+	run("s3", "cp", "s3://cli-big/synced/big.json.gz", "s3://cli-copies/big-copy.json.gz")
+	run("s3", "cp", "s3://cli-big/synced/small.json", "s3://cli-copies/small-copy.json")
+	if got := etag("cli-copies", "big-copy.json.gz"); got != bigETag {
+		t.Errorf("ETag of the file copied in parts = %s, want %s", got, bigETag)
+	}
+	run("s3", "cp", "s3://cli-copies/big-copy.json.gz", filepath.Join(dir, "big-copy"))
+	sameFile(filepath.Join(dir, "big-copy"), big)
+	run("s3", "cp", "s3://cli-copies/small-copy.json", filepath.Join(dir, "small-copy"))
+	sameFile(filepath.Join(dir, "small-copy"), files["small.json"])
+	if sum := md5.Sum(files["small.json"]); etag("cli-copies", "small-copy.json") != `"`+hex.EncodeToString(sum[:])+`"` {
+		t.Errorf("ETag of the copied small file is not its MD5")
+	}
+
+	var created struct{ UploadId string }
+	aws(&created, "s3api", "create-multipart-upload", "--bucket", "cli-big", "--key", "pending")
+	var listed struct {
+		Uploads []struct{ Key, UploadId string }
+	}
+	aws(&listed, "s3api", "list-multipart-uploads", "--bucket", "cli-big")
+	if len(listed.Uploads) != 1 || listed.Uploads[0].UploadId != created.UploadId || listed.Uploads[0].Key != "pending" {
+		t.Errorf("list-multipart-uploads = %+v, want the upload %s of pending", listed.Uploads, created.UploadId)
+	}
+	run("s3api", "abort-multipart-upload", "--bucket", "cli-big", "--key", "pending", "--upload-id", created.UploadId)
 }

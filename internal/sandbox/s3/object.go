@@ -5,7 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/xml"
-	"log"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -41,9 +41,15 @@ type objectVersion struct {
 	Headers           map[string]string `json:",omitempty"`
 	ChecksumAlgorithm string            `json:",omitempty"`
 	Checksum          string            `json:",omitempty"`
-	SSE               string            `json:",omitempty"`
-	LockMode          string            `json:",omitempty"`
-	RetainUntil       time.Time         `json:",omitzero"`
+	// ChecksumType is COMPOSITE for the checksum of an upload's part
+	// checksums; "" is a checksum of the whole object.
+	ChecksumType string `json:",omitempty"`
+	// PartSizes are the sizes of the parts of an object uploaded in
+	// parts, which GetObject's partNumber addresses.
+	PartSizes   []int64   `json:",omitempty"`
+	SSE         string    `json:",omitempty"`
+	LockMode    string    `json:",omitempty"`
+	RetainUntil time.Time `json:",omitzero"`
 	// BodyHash names the body's file under the data directory.
 	BodyHash string `json:",omitempty"`
 	Body     []byte `json:"-"`
@@ -132,8 +138,8 @@ func objectKey(r *http.Request) string { return parseS3Target(r).key }
 
 func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request, b *bucket) (map[string]any, *s3Error) {
 	key := objectKey(r)
-	if len(key) > maxKeyLength {
-		return nil, &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long", key: key}
+	if serr := checkKeyLength(key); serr != nil {
+		return nil, serr
 	}
 	alg, checksum, serr := verifyIntegrity(r, req.Body, false)
 	if serr != nil {
@@ -146,11 +152,9 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request
 	if serr := checkWritePreconditions(r, b.Objects[key], key); serr != nil {
 		return nil, serr
 	}
-	sse := r.Header.Get("X-Amz-Server-Side-Encryption")
-	if sse == "" {
-		sse = defaultSSE(b)
-	} else if !sseAlgorithms[sse] {
-		return nil, errInvalidArgument("The encryption method specified is not supported")
+	sse, serr := objectSSE(r, b)
+	if serr != nil {
+		return nil, serr
 	}
 	contentType := r.Header.Get("Content-Type")
 	if contentType == "" {
@@ -158,21 +162,10 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request
 	}
 	v := newObjectVersion(req.Body, contentType, s.now(), req.Account, sse)
 	v.ChecksumAlgorithm, v.Checksum = alg, checksum
-	if err := s.saveBodyLocked(b, v); err != nil {
-		log.Printf("sandbox: %v", err)
-		return nil, errInternal()
+	if v.BodyHash, serr = s.storeBodyLocked(b, v.Body); serr != nil {
+		return nil, serr
 	}
-	for name, values := range r.Header {
-		switch {
-		case userMetadata(name):
-			v.setMetadata(name[len(metaPrefix):], strings.Join(values, ","))
-		case slices.Contains(storedHeaders, name):
-			if v.Headers == nil {
-				v.Headers = map[string]string{}
-			}
-			v.Headers[name] = strings.Join(values, ",")
-		}
-	}
+	v.Headers = requestHeaders(r)
 	s.storeVersionLocked(b, key, v)
 
 	h := w.Header()
@@ -186,6 +179,73 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request
 	}
 	writeS3Empty(w, http.StatusOK)
 	return nil, nil
+}
+
+// checkKeyLength refuses a key S3 would not store.
+func checkKeyLength(key string) *s3Error {
+	if len(key) > maxKeyLength {
+		return &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long", key: key}
+	}
+	return nil
+}
+
+// checksumType is the object's checksum type as S3 names it.
+func (v *objectVersion) checksumType() string {
+	if v.ChecksumType == "" {
+		return checksumFullObject
+	}
+	return v.ChecksumType
+}
+
+// objectSSE is the encryption an object a request writes gets: the one
+// it names, else its bucket's default.
+func objectSSE(r *http.Request, b *bucket) (string, *s3Error) {
+	sse := r.Header.Get("X-Amz-Server-Side-Encryption")
+	if sse == "" {
+		return defaultSSE(b), nil
+	}
+	if !sseAlgorithms[sse] {
+		return "", errInvalidArgument("The encryption method specified is not supported")
+	}
+	return sse, nil
+}
+
+// writeSettings are the encryption (objectSSE) and the checksum algorithm
+// (x-amz-checksum-algorithm, in lower case) of an object a copy or a
+// multipart upload writes, whose body the request does not carry.
+func writeSettings(r *http.Request, b *bucket) (sse, checksumAlg string, serr *s3Error) {
+	if sse, serr = objectSSE(r, b); serr != nil {
+		return "", "", serr
+	}
+	checksumAlg = strings.ToLower(r.Header.Get("X-Amz-Checksum-Algorithm"))
+	if _, known := checksumAlgorithms[checksumAlg]; checksumAlg != "" && !known {
+		return "", "", &s3Error{status: http.StatusBadRequest, code: "InvalidRequest",
+			message: "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"}
+	}
+	return sse, checksumAlg, nil
+}
+
+// requestHeaders are the headers S3 keeps with an object a request
+// writes: user metadata (named in lower case) and storedHeaders; nil when
+// there are none.
+func requestHeaders(r *http.Request) map[string]string {
+	var h map[string]string
+	for name, values := range r.Header {
+		stored := name
+		switch {
+		case userMetadata(name):
+			// S3 keeps names in lower case, whatever case the client
+			// sent.
+			stored = strings.ToLower(name)
+		case !slices.Contains(storedHeaders, name):
+			continue
+		}
+		if h == nil {
+			h = map[string]string{}
+		}
+		h[stored] = strings.Join(values, ",")
+	}
+	return h
 }
 
 // checkWritePreconditions applies S3's conditional writes: If-None-Match: *
@@ -262,10 +322,18 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, req *request
 		h.Set("X-Amz-Object-Lock-Mode", v.LockMode)
 		h.Set("X-Amz-Object-Lock-Retain-Until-Date", v.RetainUntil.Format(time.RFC3339))
 	}
+	if q.Has("partNumber") {
+		if serr := v.servePart(r, q.Get("partNumber")); serr != nil {
+			return nil, serr
+		}
+		if len(v.PartSizes) > 0 {
+			h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(v.PartSizes)))
+		}
+	}
 	// A full-object checksum describes only a whole-object answer.
 	if strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") && v.ChecksumAlgorithm != "" && r.Header.Get("Range") == "" {
 		h.Set("X-Amz-Checksum-"+v.ChecksumAlgorithm, v.Checksum)
-		h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+		h.Set("X-Amz-Checksum-Type", v.checksumType())
 	}
 	for param, header := range responseOverrides {
 		if val := q.Get(param); val != "" {
@@ -284,6 +352,34 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, req *request
 	// defines them, which is what S3 follows.
 	http.ServeContent(w, r, "", v.LastModified, bytes.NewReader(v.Body))
 	return nil, nil
+}
+
+// servePart turns a GetObject of one part (partNumber) into the range of
+// bytes the part holds. An object written whole is its only part.
+func (v *objectVersion) servePart(r *http.Request, number string) *s3Error {
+	n, ok := decimal(number)
+	if !ok || n < 1 || n > maxParts {
+		return errInvalidArgument("Part number must be an integer between 1 and %d, inclusive", maxParts)
+	}
+	if r.Header.Get("Range") != "" {
+		return &s3Error{status: http.StatusBadRequest, code: "InvalidRequest", message: "Cannot specify both Range header and partNumber query parameter"}
+	}
+	sizes := v.PartSizes
+	if len(sizes) == 0 {
+		sizes = []int64{v.Size}
+	}
+	if n > int64(len(sizes)) {
+		return &s3Error{status: http.StatusRequestedRangeNotSatisfiable, code: "InvalidPartNumber", message: "The requested partnumber is not satisfiable"}
+	}
+	if len(v.PartSizes) == 0 {
+		return nil
+	}
+	var start int64
+	for _, size := range sizes[:n-1] {
+		start += size
+	}
+	r.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", start, start+sizes[n-1]-1))
+	return nil
 }
 
 // responseOverrides are GetObject's response-* query parameters.

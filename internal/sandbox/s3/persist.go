@@ -3,6 +3,9 @@ package s3
 import (
 	"encoding/json"
 	"fmt"
+	"log"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
@@ -20,6 +23,10 @@ type change struct {
 	// Versions are the key's versions after a write, newest first; none
 	// when the key is gone.
 	Versions []*objectVersion `json:",omitempty"`
+	// UploadID names a multipart upload, and Upload is it after a write;
+	// none when it was completed or aborted.
+	UploadID string           `json:",omitempty"`
+	Upload   *multipartUpload `json:",omitempty"`
 }
 
 // saveBucketLocked writes what a call changed in one bucket: its settings
@@ -28,7 +35,7 @@ type change struct {
 func (s *Service) saveBucketLocked(name string, settings bool) error {
 	b := s.buckets[name]
 	if b != nil && b.seeds != nil {
-		b.touched = nil
+		b.touched, b.touchedUploads = nil, nil
 		return nil
 	}
 	var changes []any
@@ -37,7 +44,7 @@ func (s *Service) saveBucketLocked(name string, settings bool) error {
 		changes = append(changes, change{Bucket: name, Deleted: true})
 	case settings:
 		c := *b
-		c.Objects, c.touched = nil, nil
+		c.Objects, c.Uploads, c.touched, c.touchedUploads = nil, nil, nil, nil
 		changes = append(changes, change{Bucket: name, Settings: &c})
 	}
 	if b != nil {
@@ -49,20 +56,32 @@ func (s *Service) saveBucketLocked(name string, settings bool) error {
 		for _, k := range keys {
 			changes = append(changes, change{Bucket: name, Key: k, Versions: b.Objects[k]})
 		}
-		b.touched = nil
+		for _, id := range slices.Sorted(maps.Keys(b.touchedUploads)) {
+			changes = append(changes, change{Bucket: name, UploadID: id, Upload: b.Uploads[id]})
+		}
+		b.touched, b.touchedUploads = nil, nil
 	}
 	return s.cfg.Store.Write(s.snapshotLocked, changes...)
 }
 
-// saveBodyLocked stores a new version's body, unless its bucket is
-// seeded and so never saved. s.mu is held.
-func (s *Service) saveBodyLocked(b *bucket, v *objectVersion) error {
+// saveBodyLocked stores a new body, unless its bucket is seeded and so
+// never saved, and returns the name LoadBody finds it by. s.mu is held.
+func (s *Service) saveBodyLocked(b *bucket, body []byte) (string, error) {
 	if b.seeds != nil {
-		return nil
+		return "", nil
 	}
-	name, err := s.cfg.Store.SaveBody(v.Body)
-	v.BodyHash = name
-	return err
+	return s.cfg.Store.SaveBody(body)
+}
+
+// storeBodyLocked is saveBodyLocked for a request: a failure is the
+// sandbox's own, logged and answered InternalError. s.mu is held.
+func (s *Service) storeBodyLocked(b *bucket, body []byte) (string, *s3Error) {
+	name, err := s.saveBodyLocked(b, body)
+	if err != nil {
+		log.Printf("sandbox: saving an S3 object body: %v", err)
+		return "", errInternal()
+	}
+	return name, nil
 }
 
 // snapshotLocked is S3's whole state: every bucket with its objects, but
@@ -91,9 +110,15 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 		case c.Settings != nil:
 			c.Settings.Objects = map[string][]*objectVersion{}
 			if old := s.buckets[c.Bucket]; old != nil {
-				c.Settings.Objects = old.Objects
+				c.Settings.Objects, c.Settings.Uploads = old.Objects, old.Uploads
 			}
 			s.buckets[c.Bucket] = c.Settings
+		case c.UploadID != "":
+			b := s.buckets[c.Bucket]
+			if b == nil {
+				return fmt.Errorf("upload %q of a bucket %q that does not exist", c.UploadID, c.Bucket)
+			}
+			b.setUpload(c.UploadID, c.Upload)
 		default:
 			b := s.buckets[c.Bucket]
 			if b == nil {
@@ -110,8 +135,19 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 		return err
 	}
 	bodies := map[string][]byte{}
+	load := func(hash, what string) ([]byte, error) {
+		body, ok := bodies[hash]
+		if !ok {
+			var err error
+			if body, err = s.cfg.Store.LoadBody(hash); err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			bodies[hash] = body
+		}
+		return body, nil
+	}
 	for name, b := range s.buckets {
-		b.touched = nil
+		b.touched, b.touchedUploads = nil, nil
 		if b.Objects == nil {
 			b.Objects = map[string][]*objectVersion{}
 		}
@@ -121,15 +157,16 @@ func (s *Service) Restore(snapshot json.RawMessage, changes []json.RawMessage) e
 				if v.DeleteMarker {
 					continue
 				}
-				body, ok := bodies[v.BodyHash]
-				if !ok {
-					var err error
-					if body, err = s.cfg.Store.LoadBody(v.BodyHash); err != nil {
-						return fmt.Errorf("object %s/%s: %w", name, key, err)
-					}
-					bodies[v.BodyHash] = body
+				if v.Body, err = load(v.BodyHash, "object "+name+"/"+key); err != nil {
+					return err
 				}
-				v.Body = body
+			}
+		}
+		for id, u := range b.Uploads {
+			for n, p := range u.Parts {
+				if p.Body, err = load(p.BodyHash, fmt.Sprintf("part %d of upload %s of %s/%s", n, id, name, u.Key)); err != nil {
+					return err
+				}
 			}
 		}
 	}

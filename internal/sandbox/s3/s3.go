@@ -51,8 +51,12 @@ type bucket struct {
 
 	// Objects holds each key's versions, newest first.
 	Objects map[string][]*objectVersion `json:",omitempty"`
-	// touched are the keys written since the bucket was last saved.
-	touched map[string]bool
+	// Uploads are the multipart uploads in progress, by upload id.
+	Uploads map[string]*multipartUpload `json:",omitempty"`
+	// touched are the keys written since the bucket was last saved, and
+	// touchedUploads the uploads.
+	touched        map[string]bool
+	touchedUploads map[string]bool
 	// keys orders the keys of Objects (see index).
 	keys *keyIndex
 	// seeds are the parts of a seeded bucket (see SeedBucket), nil for
@@ -82,6 +86,19 @@ type s3Error struct {
 	// rangeRequested and actualObjectSize explain an InvalidRange.
 	rangeRequested   string
 	actualObjectSize string
+	// details are further elements some codes carry (the UploadId of a
+	// NoSuchUpload, the sizes of an EntityTooSmall), in order.
+	details []errorDetail
+}
+
+// errorDetail is one further element of an error response.
+type errorDetail struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
+}
+
+func detail(name, value string) errorDetail {
+	return errorDetail{XMLName: xml.Name{Local: name}, Value: value}
 }
 
 func (e *s3Error) Error() string { return e.code + ": " + e.message }
@@ -134,10 +151,11 @@ func writeS3Err(w http.ResponseWriter, r *http.Request, e *s3Error) {
 		Region           string `xml:",omitempty"`
 		RangeRequested   string `xml:",omitempty"`
 		ActualObjectSize string `xml:",omitempty"`
+		Details          []errorDetail
 		RequestID        string `xml:"RequestId"`
 		HostID           string `xml:"HostId"`
 	}{Code: e.code, Message: e.message, BucketName: e.bucketName, Key: e.key, VersionID: e.versionID, Region: e.region,
-		RangeRequested: e.rangeRequested, ActualObjectSize: e.actualObjectSize, RequestID: reqID, HostID: hostID(reqID)})
+		RangeRequested: e.rangeRequested, ActualObjectSize: e.actualObjectSize, Details: e.details, RequestID: reqID, HostID: hostID(reqID)})
 	if err != nil {
 		panic(fmt.Sprintf("encoding S3 error: %v", err))
 	}
@@ -267,6 +285,8 @@ type s3Op struct {
 	name    string // the API operation, as faults name it
 	event   string // the CloudTrail eventName of a recorded management write; "" for reads and data events
 	mutates bool
+	// copies says the operation reads the object x-amz-copy-source names.
+	copies  bool
 	handler s3Handler
 }
 
@@ -316,22 +336,10 @@ func hasAnySubresource(q url.Values) bool {
 
 // s3Operation names the operation a request on an existing bucket
 // addresses; ok is false for operations the sandbox does not implement.
-func s3Operation(method string, hasKey bool, q url.Values) (s3Op, bool) {
+func s3Operation(r *http.Request, hasKey bool) (s3Op, bool) {
+	method, q := r.Method, r.URL.Query()
 	if hasKey {
-		if hasAnySubresource(q) {
-			return s3Op{}, false
-		}
-		switch method {
-		case http.MethodPut:
-			return s3Op{name: "PutObject", mutates: true, handler: (*Service).putObject}, true
-		case http.MethodGet:
-			return s3Op{name: "GetObject", handler: (*Service).getObject}, true
-		case http.MethodHead:
-			return s3Op{name: "HeadObject", handler: (*Service).getObject}, true
-		case http.MethodDelete:
-			return s3Op{name: "DeleteObject", mutates: true, handler: (*Service).deleteObject}, true
-		}
-		return s3Op{}, false
+		return objectOperation(r, method, q)
 	}
 	switch method {
 	case http.MethodHead:
@@ -346,6 +354,8 @@ func s3Operation(method string, hasKey bool, q url.Values) (s3Op, bool) {
 		switch {
 		case q.Has("versions"):
 			return s3Op{name: "ListObjectVersions", handler: (*Service).listObjectVersions}, true
+		case q.Has("uploads"):
+			return s3Op{name: "ListMultipartUploads", handler: (*Service).listMultipartUploads}, true
 		case q.Get("list-type") == "2":
 			return s3Op{name: "ListObjectsV2", handler: (*Service).listObjectsV2}, true
 		case q.Has("location"):
@@ -374,6 +384,50 @@ func s3Operation(method string, hasKey bool, q url.Values) (s3Op, bool) {
 	}
 	if method == http.MethodDelete && !hasAnySubresource(q) {
 		return s3Op{name: "DeleteBucket", event: "DeleteBucket", mutates: true, handler: (*Service).deleteBucket}, true
+	}
+	return s3Op{}, false
+}
+
+// objectOperation names the operation a request on a key addresses: the
+// object itself, a copy into it, or a multipart upload of it.
+func objectOperation(r *http.Request, method string, q url.Values) (s3Op, bool) {
+	copies := r.Header.Get("X-Amz-Copy-Source") != ""
+	switch {
+	case q.Has("uploads"):
+		if method == http.MethodPost {
+			return s3Op{name: "CreateMultipartUpload", mutates: true, handler: (*Service).createMultipartUpload}, true
+		}
+		return s3Op{}, false
+	case q.Has("uploadId"):
+		switch method {
+		case http.MethodPut:
+			if copies {
+				return s3Op{name: "UploadPartCopy", mutates: true, copies: true, handler: (*Service).uploadPartCopy}, true
+			}
+			return s3Op{name: "UploadPart", mutates: true, handler: (*Service).uploadPart}, true
+		case http.MethodPost:
+			return s3Op{name: "CompleteMultipartUpload", mutates: true, handler: (*Service).completeMultipartUpload}, true
+		case http.MethodDelete:
+			return s3Op{name: "AbortMultipartUpload", mutates: true, handler: (*Service).abortMultipartUpload}, true
+		case http.MethodGet:
+			return s3Op{name: "ListParts", handler: (*Service).listParts}, true
+		}
+		return s3Op{}, false
+	case hasAnySubresource(q):
+		return s3Op{}, false
+	}
+	switch method {
+	case http.MethodPut:
+		if copies {
+			return s3Op{name: "CopyObject", mutates: true, copies: true, handler: (*Service).copyObject}, true
+		}
+		return s3Op{name: "PutObject", mutates: true, handler: (*Service).putObject}, true
+	case http.MethodGet:
+		return s3Op{name: "GetObject", handler: (*Service).getObject}, true
+	case http.MethodHead:
+		return s3Op{name: "HeadObject", handler: (*Service).getObject}, true
+	case http.MethodDelete:
+		return s3Op{name: "DeleteObject", mutates: true, handler: (*Service).deleteObject}, true
 	}
 	return s3Op{}, false
 }

@@ -49,7 +49,7 @@ func (s *Service) SeedBucket(seed awsapi.BucketSeed) error {
 // before it runs: those it reads or changes objects under. nil needs none.
 func seedScope(r *http.Request, t s3Target, op s3Op) func(prefix string) bool {
 	switch op.name {
-	case "GetObject", "HeadObject", "PutObject", "DeleteObject":
+	case "GetObject", "HeadObject", "PutObject", "DeleteObject", "CopyObject", "CompleteMultipartUpload":
 		return func(p string) bool { return strings.HasPrefix(t.key, p) }
 	case "ListObjects", "ListObjectsV2", "ListObjectVersions":
 		lp := r.URL.Query().Get("prefix")

@@ -113,3 +113,38 @@ func (r recordingStore) Write(_ func() any, changes ...any) error {
 	*r.changes = append(*r.changes, changes...)
 	return nil
 }
+
+// TestCopyFromSeededPart makes the part of a seeded bucket a copy reads
+// from, as a read would.
+func TestCopyFromSeededPart(t *testing.T) {
+	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+	s := New(Config{Now: func() time.Time { return now }, Recorder: memory{}, Store: memory{}})
+	var made atomic.Int32
+	if err := s.SeedBucket(awsapi.BucketSeed{Name: "seeded", Account: "123456789012", Region: "us-east-1", Created: now,
+		Parts: []awsapi.SeedPart{{Prefix: "logs/", Fill: func() ([]awsapi.Object, error) {
+			made.Add(1)
+			return []awsapi.Object{{Key: "logs/1", Body: []byte("seeded 1"), ContentType: "text/plain", LastModified: now}}, nil
+		}}}}); err != nil {
+		t.Fatal(err)
+	}
+	caller := awsapi.Caller{Region: "us-east-1", Account: "123456789012", ARN: "arn:aws:iam::123456789012:user/sandbox"}
+	do := func(method, target, copySource string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest(method, target, nil)
+		if copySource != "" {
+			req.Header.Set("X-Amz-Copy-Source", copySource)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeAPI(rec, req, caller, nil)
+		return rec
+	}
+	if rec := do(http.MethodPut, "/dest", ""); rec.Code != http.StatusOK {
+		t.Fatalf("CreateBucket: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(http.MethodPut, "/dest/copied", "/seeded/logs/1"); rec.Code != http.StatusOK || made.Load() != 1 {
+		t.Fatalf("CopyObject from a seeded part: %d %s, parts made %d", rec.Code, rec.Body, made.Load())
+	}
+	if rec := do(http.MethodGet, "/dest/copied", ""); rec.Body.String() != "seeded 1" {
+		t.Errorf("copy = %q", rec.Body)
+	}
+}

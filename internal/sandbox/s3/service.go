@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,7 +71,7 @@ func resolve(r *http.Request) (s3Target, s3Op, *s3Error) {
 	case t.key == "" && r.Method == http.MethodPut && !hasAnySubresource(q):
 		return t, s3Op{name: "CreateBucket", event: "CreateBucket", mutates: true}, nil
 	}
-	op, ok := s3Operation(r.Method, t.key != "", q)
+	op, ok := s3Operation(r, t.key != "")
 	if !ok {
 		return t, op, &s3Error{status: http.StatusNotImplemented, code: "NotImplemented", message: "A header you provided implies functionality that is not implemented"}
 	}
@@ -106,7 +107,15 @@ func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Service) runS3Op(w http.ResponseWriter, r *http.Request, req *request, t s3Target, op s3Op) {
-	if err := s.fillSeeds(t.bucket, seedScope(r, t, op)); err != nil {
+	err := s.fillSeeds(t.bucket, seedScope(r, t, op))
+	if op.copies && err == nil {
+		// The object copied may lie in a part of a seeded bucket; a
+		// source the handler cannot read it refuses.
+		if src, serr := parseCopySource(r.Header.Get("X-Amz-Copy-Source")); serr == nil {
+			err = s.fillSeeds(src.bucket, func(p string) bool { return strings.HasPrefix(src.key, p) })
+		}
+	}
+	if err != nil {
 		log.Printf("sandbox: S3 %s: %v", op.name, err)
 		writeS3Err(w, r, errInternal())
 		return
@@ -118,7 +127,7 @@ func (s *Service) runS3Op(w http.ResponseWriter, r *http.Request, req *request, 
 	if serr == nil {
 		params, serr = op.handler(s, rec, r, req, b)
 	}
-	err := s.saveLocked(op, t.bucket, serr)
+	err = s.saveLocked(op, t.bucket, serr)
 	s.mu.Unlock()
 	if serr = s.finish(req, r, op, t.bucket, params, serr, err); serr != nil {
 		writeS3Err(w, r, serr)
@@ -210,7 +219,8 @@ func (s *Service) PutObject(bucketName, key string, body []byte, contentType str
 	for name, value := range metadata {
 		v.setMetadata(name, value)
 	}
-	if err := s.saveBodyLocked(b, v); err != nil {
+	var err error
+	if v.BodyHash, err = s.saveBodyLocked(b, v.Body); err != nil {
 		return fmt.Errorf("putting %s/%s: %w", bucketName, key, err)
 	}
 	s.storeVersionLocked(b, key, v)

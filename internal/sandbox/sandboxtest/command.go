@@ -20,12 +20,17 @@ const command = "github.com/opsaudit/terraform-provider-opsaudit/cmd/opsaudit-sa
 // StartCommand builds and starts the opsaudit-sandbox command on a free
 // loopback port with the extra flags given, and returns its endpoint URL.
 // The process is stopped with SIGTERM when the test or benchmark ends, and
-// must exit cleanly.
+// must exit cleanly: a data race the race detector found in it (see
+// race.go) makes it exit with an error.
 func StartCommand(t testing.TB, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "opsaudit-sandbox")
-	build := exec.Command("go", "build", "-o", bin, command)
+	flags := []string{"build", "-o", bin}
+	if raceDetector {
+		flags = append(flags, "-race")
+	}
+	build := exec.Command("go", append(flags, command)...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", command, err, out)
 	}
