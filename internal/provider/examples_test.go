@@ -2,18 +2,20 @@ package provider
 
 import (
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"testing"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
 
 // terraformCLI is a built provider behind a dev_overrides CLI configuration
@@ -82,21 +84,66 @@ func (c *terraformCLI) run(tb testing.TB, dir string, args ...string) (string, e
 
 // TestModuleTerraformTests runs the module's own `terraform test` suite
 // against a sandbox with the seeded history: it plans the set-up, applies it,
-// and expects the enforced gate to fail the plan.
+// expects the enforced gate to fail the plan, reads the pre-existing
+// trail's archive and validates its log files, and reads the archive again
+// through Athena, expecting the same counts.
 func TestModuleTerraformTests(t *testing.T) {
 	cli := newTerraformCLI(t, sandbox.Options{LookupRPS: 20})
-	out, err := cli.run(t, filepath.Join("..", "..", "examples", "modules", "opsworkscm-audit"),
-		"test", "-no-color")
+	dir := filepath.Join(t.TempDir(), "opsworkscm-audit")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", "modules", "opsworkscm-audit"))); err != nil {
+		t.Fatal(err)
+	}
+	// terraform get installs the tests' own module (tests/athena) without
+	// the registry, which terraform init would ask for the overridden
+	// provider.
+	if out, err := cli.run(t, dir, "get", "-no-color"); err != nil {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+	out, err := cli.run(t, dir, "test", "-no-color")
 	if err != nil {
 		t.Fatalf("terraform test failed: %v\n%s", err, out)
 	}
-	for _, run := range []string{"plan_creates_the_audit_setup", "seeded_history_fails_the_gate", "enforced_gate_fails_the_plan"} {
+	for _, run := range []string{"plan_creates_the_audit_setup", "seeded_history_fails_the_gate", "enforced_gate_fails_the_plan",
+		"existing_trail_archive_and_integrity", "athena_table", "existing_trail_archive_through_athena"} {
 		if !strings.Contains(out, `run "`+run+`"... pass`) {
 			t.Errorf("run %q did not pass:\n%s", run, out)
 		}
 	}
-	if !strings.Contains(out, "3 passed, 0 failed") {
-		t.Errorf("want 3 runs passed:\n%s", out)
+	if !strings.Contains(out, "6 passed, 0 failed") {
+		t.Errorf("want 6 runs passed:\n%s", out)
+	}
+}
+
+// TestModuleChangedLogFile changes one log file of the pre-existing trail's
+// last week through S3, as someone covering their tracks would, and runs
+// the module's tests/changed-log-file suite with its key: the validation
+// fails naming that file alone, and enforce_integrity fails the plan.
+func TestModuleChangedLogFile(t *testing.T) {
+	cli := newTerraformCLI(t, sandbox.Options{})
+	env := newSandboxEnv(t, nil, cli.endpoint)
+	bucket := sandbox.ArchiveBucket(env.Account)
+	digests := sandboxtest.ReadDigests(t, env.S3(), bucket, sandboxtest.DigestPrefix("", env.Account, "eu-west-1"))
+	// A file from the middle of the week, well inside the module's 7-day
+	// validation window whenever the test runs.
+	var changed string
+	for _, d := range digests[len(digests)/2:] {
+		if len(d.LogFiles) > 0 {
+			changed = d.LogFiles[0].S3Object
+			break
+		}
+	}
+	if changed == "" {
+		t.Fatal("no digest of the second half of the week lists a log file")
+	}
+	sandboxtest.Tamper(t, env.S3(), bucket, changed)
+
+	out, err := cli.run(t, filepath.Join("..", "..", "examples", "modules", "opsworkscm-audit"),
+		"test", "-no-color", "-test-directory=tests/changed-log-file", "-var=changed_key="+strconv.Quote(changed))
+	if err != nil {
+		t.Fatalf("terraform test failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "2 passed, 0 failed") {
+		t.Errorf("want 2 runs passed:\n%s", out)
 	}
 }
 

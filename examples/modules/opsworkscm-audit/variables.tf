@@ -63,3 +63,62 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "archive_trail" {
+  description = "Name or ARN of an existing trail whose S3 archive is read and validated, such as the account's management-events; null reads none."
+  type        = string
+  default     = null
+}
+
+variable "archive_start_time" {
+  description = "Oldest event time read from the archive, RFC 3339; with archive_end_time, a fixed window instead of archive_lookback."
+  type        = string
+  default     = null
+}
+
+variable "archive_end_time" {
+  description = "Newest event time read from the archive, RFC 3339; null means now."
+  type        = string
+  default     = null
+}
+
+variable "archive_lookback" {
+  description = "How far back the archive is read when neither archive_start_time nor archive_end_time is set, such as \"730d\"."
+  type        = string
+  default     = "30d"
+}
+
+variable "archive_engine" {
+  description = "How the archive is read: s3, the direct scan of its log files, or athena, through the Athena table named in archive_athena (for an organization's archive)."
+  type        = string
+  default     = "s3"
+
+  validation {
+    condition     = contains(["s3", "athena"], var.archive_engine)
+    error_message = "archive_engine is s3 or athena."
+  }
+}
+
+variable "archive_athena" {
+  description = "With archive_engine = \"athena\": the opsaudit_athena_table over archive_trail's bucket (database, table), and the workgroup, results location and timeout of the queries."
+  type = object({
+    database        = string
+    table           = string
+    workgroup       = optional(string)
+    output_location = optional(string)
+    timeout         = optional(string)
+  })
+  default = null
+}
+
+variable "integrity_lookback" {
+  description = "How far back archive_trail's digests and log files are validated, such as \"7d\": each hour of each region is one digest to read."
+  type        = string
+  default     = "7d"
+}
+
+variable "enforce_integrity" {
+  description = "Fail the plan when a digest or log file of archive_trail is invalid or cannot be validated."
+  type        = bool
+  default     = true
+}

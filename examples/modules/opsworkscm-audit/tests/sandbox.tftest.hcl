@@ -46,6 +46,10 @@ run "seeded_history_fails_the_gate" {
     error_message = "the root user's OpsWorks CM call must be a finding"
   }
   assert {
+    condition     = output.archive_counts == null && output.log_validation_status == null
+    error_message = "without archive_trail, no archive is read"
+  }
+  assert {
     condition     = output.trail_arn == "arn:aws:cloudtrail:us-east-1:123456789012:trail/module-test"
     error_message = "the trail ARN is predictable"
   }
@@ -57,4 +61,56 @@ run "enforced_gate_fails_the_plan" {
     enforce = true
   }
   expect_failures = [data.opsaudit_compliance.this]
+}
+
+run "existing_trail_archive_and_integrity" {
+  command = plan
+  variables {
+    archive_trail      = "management-events"
+    archive_start_time = "2022-05-01T00:00:00Z"
+    archive_end_time   = "2024-05-05T23:59:59Z"
+  }
+
+  assert {
+    condition     = output.archive_counts["CreateServer"] == 7 && output.archive_counts["DeleteServer"] == 8
+    error_message = "the archive's two years hold the seven servers' creation and deletion"
+  }
+  assert {
+    condition     = output.archive_total == sum(values(output.archive_counts))
+    error_message = "the total is the sum of the counts"
+  }
+  assert {
+    condition     = output.log_validation_status == "pass" && length(output.log_validation_problems) == 0
+    error_message = "the existing trail's log files are intact"
+  }
+}
+
+run "athena_table" {
+  module {
+    source = "./tests/athena"
+  }
+}
+
+run "existing_trail_archive_through_athena" {
+  command = plan
+  variables {
+    archive_trail      = "management-events"
+    archive_start_time = "2022-05-01T00:00:00Z"
+    archive_end_time   = "2024-05-05T23:59:59Z"
+    archive_engine     = "athena"
+    archive_athena = {
+      database        = run.athena_table.database
+      table           = run.athena_table.table
+      output_location = run.athena_table.output_location
+    }
+  }
+
+  assert {
+    condition     = output.archive_counts == run.existing_trail_archive_and_integrity.archive_counts
+    error_message = "Athena counts the same calls as the direct scan, action by action"
+  }
+  assert {
+    condition     = output.archive_total == run.existing_trail_archive_and_integrity.archive_total
+    error_message = "Athena's total is the direct scan's"
+  }
 }
