@@ -89,7 +89,13 @@ func RedactJSON(doc []byte) (string, error) {
 	if err := json.Compact(&compact, doc); err != nil {
 		return "", fmt.Errorf("invalid JSON: %w", err)
 	}
-	if !mayNeedRedaction(compact.Bytes()) {
+	// A document that repeats a name in an object is written again from
+	// what was decoded, which keeps the last value of each name as JSON
+	// readers do: returned as it is, a credential under the first of
+	// two names would survive the redaction of the second, and readers
+	// that keep the first value would see another document than the rules.
+	uniqueNames := jsontext.Value(compact.Bytes()).IsValid(jsontext.AllowInvalidUTF8(true))
+	if uniqueNames && !mayNeedRedaction(compact.Bytes()) {
 		return compact.String(), nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(compact.Bytes()))
@@ -98,11 +104,7 @@ func RedactJSON(doc []byte) (string, error) {
 	if err := dec.Decode(&v); err != nil {
 		return "", fmt.Errorf("invalid JSON: %w", err)
 	}
-	// A document that repeats a name in an object is written again from
-	// what was decoded, which keeps the last value of each name as JSON
-	// readers do: returned as it is, a credential under the first of
-	// two names would survive the redaction of the second.
-	if !redactValue(v, false) && jsontext.Value(compact.Bytes()).IsValid(jsontext.AllowInvalidUTF8(true)) {
+	if !redactValue(v, false) && uniqueNames {
 		return compact.String(), nil
 	}
 	var out bytes.Buffer
