@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -259,12 +261,22 @@ func validate(c Config) error {
 	return nil
 }
 
+// MaxIdleConnsPerHost is how many connections to one endpoint stay open
+// between requests. The archive reads up to its concurrency (32 by
+// default) objects from one bucket at once; with the SDK's default of 10,
+// every request beyond the tenth would open a new connection, and against
+// AWS pay a TLS handshake, for each file.
+const MaxIdleConnsPerHost = 64
+
 func loadConfig(ctx context.Context, c Config) (aws.Config, error) {
 	maxRetries := c.MaxRetries
 	if maxRetries <= 0 {
 		maxRetries = DefaultMaxRetries
 	}
 	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+		})),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxRetries + 1

@@ -3,6 +3,8 @@ package awsclient_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/archive"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
@@ -244,6 +247,68 @@ func TestBucketRegionAskedOnce(t *testing.T) {
 	}
 	if n := locations.Load(); n != 3 {
 		t.Errorf("%d GetBucketLocation calls, want 3: a missing bucket is not remembered", n)
+	}
+}
+
+// TestConnectionsReusedAtArchiveConcurrency checks that reading as many
+// objects at once as the archive does, again and again, keeps reusing about
+// one connection per request in flight (the SDK's default kept ten and
+// opened the rest anew every round): against AWS every new one costs a TLS
+// handshake. Half again is allowed for a connection not yet back in the
+// pool when the next round starts.
+func TestConnectionsReusedAtArchiveConcurrency(t *testing.T) {
+	srv, err := sandbox.New(sandbox.Options{NoHistory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened atomic.Int32
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	ctx := context.Background()
+	c, err := awsclient.New(ctx, sandboxConfig(hs.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := c.S3("")
+	bucket, key := aws.String("connection-reuse"), aws.String("AWSLogs/o.json.gz")
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bucket}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: key, Body: strings.NewReader("log")}); err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 10
+	before := opened.Load()
+	for range rounds {
+		var wg sync.WaitGroup
+		errs := make(chan error, archive.DefaultConcurrency)
+		for range archive.DefaultConcurrency {
+			wg.Go(func() {
+				out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: key})
+				if err == nil {
+					_, err = io.Copy(io.Discard, out.Body)
+					err = errors.Join(err, out.Body.Close())
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := opened.Load() - before; n > archive.DefaultConcurrency+archive.DefaultConcurrency/2 {
+		t.Errorf("%d rounds of %d GetObject at once opened %d connections, want at most %d: idle connections are closed between rounds",
+			rounds, archive.DefaultConcurrency, n, archive.DefaultConcurrency+archive.DefaultConcurrency/2)
 	}
 }
 
