@@ -19,18 +19,21 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/testserver"
 )
 
-// s3Client is a path-style client of a local endpoint.
+// s3Client is a path-style client of a local endpoint, on the provider's
+// HTTP client.
 func s3Client(endpoint string, creds aws.CredentialsProvider) *s3.Client {
 	return s3.New(s3.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(endpoint),
 		UsePathStyle: true,
 		Credentials:  creds,
+		HTTPClient:   awsclient.HTTPClient(),
 	})
 }
 

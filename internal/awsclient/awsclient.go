@@ -268,15 +268,20 @@ func validate(c Config) error {
 // AWS pay a TLS handshake, for each file.
 const MaxIdleConnsPerHost = 64
 
+// HTTPClient is the HTTP client of every AWS client the provider makes.
+func HTTPClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	})
+}
+
 func loadConfig(ctx context.Context, c Config) (aws.Config, error) {
 	maxRetries := c.MaxRetries
 	if maxRetries <= 0 {
 		maxRetries = DefaultMaxRetries
 	}
 	opts := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-			t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
-		})),
+		config.WithHTTPClient(HTTPClient()),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxRetries + 1
