@@ -9,7 +9,6 @@ import (
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/archive"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
-	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/logvalidation"
 )
 
@@ -47,7 +46,7 @@ type validatedTrail struct {
 // could not be read); a region that fails once started is in the result.
 func validateTrailLogs(ctx context.Context, clients *awsclient.Clients, v trailValidation) (*validatedTrail, error) {
 	t := v.Trail
-	src, err := openBucket(ctx, clients, t.S3BucketName)
+	src, err := archiveBucket(ctx, clients, t.S3BucketName)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +66,7 @@ func validateTrailLogs(ctx context.Context, clients *awsclient.Clients, v trailV
 		Source: src,
 		Bucket: t.S3BucketName,
 		OtherBuckets: func(ctx context.Context, bucket string) (archive.Source, error) {
-			return openBucket(ctx, clients, bucket)
+			return archiveBucket(ctx, clients, bucket)
 		},
 		Location:       loc,
 		Account:        out.Account,
@@ -86,15 +85,6 @@ func validateTrailLogs(ctx context.Context, clients *awsclient.Clients, v trailV
 		return nil, fmt.Errorf("validating the log files of trail %s: %w", t.ARN, err)
 	}
 	return out, nil
-}
-
-// openBucket reads a bucket through a client of its region.
-func openBucket(ctx context.Context, clients *awsclient.Clients, name string) (*archive.Bucket, error) {
-	client, err := bucketClient(ctx, clients, name)
-	if err != nil {
-		return nil, err
-	}
-	return archive.NewBucket(client, name), nil
 }
 
 // digestsExpected says whether every source region must have a digest in
@@ -146,17 +136,12 @@ func sourceRegions(ctx context.Context, src archive.Source, loc archive.Location
 // the organizations:DescribeOrganization permission, which a member
 // account's auditor often lacks.
 func organizationFolder(ctx context.Context, src archive.Source, loc archive.Location, account string) (string, error) {
-	prefix := loc.AccountsPrefix()
-	l, err := src.List(ctx, prefix, "/")
+	ids, err := organizationFolders(ctx, src, loc)
 	if err != nil {
-		return "", fmt.Errorf("listing the organization folders under %s/%s: %w", src.Name(), prefix, err)
+		return "", err
 	}
 	var found []string
-	for _, p := range l.Prefixes {
-		id := strings.TrimSuffix(strings.TrimPrefix(p, prefix), "/")
-		if !bucketpolicy.OrganizationIDPattern.MatchString(id) {
-			continue
-		}
+	for _, id := range ids {
 		org := archive.Location{Prefix: loc.Prefix, OrganizationID: id}
 		regions, err := src.List(ctx, org.RegionsPrefix(account, archive.CloudTrailDigestFolder), "/")
 		if err != nil {
@@ -169,12 +154,12 @@ func organizationFolder(ctx context.Context, src archive.Source, loc archive.Loc
 	switch len(found) {
 	case 0:
 		return "", fmt.Errorf("no digest folder of account %s under %s/%so-*/: check account_id, and that the "+
-			"trail has log file validation on", account, src.Name(), prefix)
+			"trail has log file validation on", account, src.Name(), loc.AccountsPrefix())
 	case 1:
 		return found[0], nil
 	}
 	return "", fmt.Errorf("account %s has digest folders under several organizations in %s/%s (%s)", account,
-		src.Name(), prefix, strings.Join(found, ", "))
+		src.Name(), loc.AccountsPrefix(), strings.Join(found, ", "))
 }
 
 // validationReasons say why a result is unknown: each region that could
