@@ -321,23 +321,16 @@ func (d *archiveEventsDataSource) Read(ctx context.Context, req datasource.ReadR
 	tflog.Info(ctx, "Reading the CloudTrail archive", map[string]any{
 		"source": src.Name(), "prefix": q.Location.AccountsPrefix(), "accounts": q.AccountIDs, "regions": q.Regions,
 		"start": q.Start.Format(time.RFC3339), "end": q.End.Format(time.RFC3339), "event_source": q.Filter.EventSource,
-		"engine": m.engine(),
+		"engine": engineOf(m.Engine),
 	})
-	var res *archive.Result
-	var queryIDs []string
-	if m.engine() == engineAthena {
-		ares, err := runAthena(ctx, d.clients, athenaRead{Block: m.Athena, Bucket: m.Bucket.ValueString(), Query: q})
-		if err != nil {
-			resp.Diagnostics.AddError("Reading the CloudTrail archive through Athena", athenaFailure(err))
-			return
-		}
-		res, queryIDs = &ares.Result, ares.QueryExecutionIDs
-	} else {
-		var err error
-		if res, err = archive.Run(ctx, q); err != nil {
+	res, queryIDs, err := readArchive(ctx, d.clients, archiveRead{Engine: m.Engine, Block: m.Athena, Bucket: m.Bucket.ValueString(), Query: q})
+	if err != nil {
+		if engineOf(m.Engine) == engineAthena {
+			resp.Diagnostics.AddError("Reading the CloudTrail archive through Athena", err.Error())
+		} else {
 			resp.Diagnostics.AddError("Reading the CloudTrail archive", archiveFailure(err))
-			return
 		}
+		return
 	}
 	m.AthenaQueryIDs, diags = types.ListValueFrom(ctx, types.StringType, append([]string{}, queryIDs...))
 	resp.Diagnostics.Append(diags...)
@@ -353,14 +346,6 @@ func (d *archiveEventsDataSource) Read(ctx context.Context, req datasource.ReadR
 	start := time.Now()
 	resp.Diagnostics.Append(m.writeState(ctx, res, &resp.State)...)
 	tflog.Debug(ctx, "Built archive events state", map[string]any{"events": len(res.Events), "duration_ms": time.Since(start).Milliseconds()})
-}
-
-// engine is the engine the read uses.
-func (m *archiveEventsModel) engine() string {
-	if m.Engine.IsNull() {
-		return engineS3
-	}
-	return m.Engine.ValueString()
 }
 
 // query turns the configuration into an archive query, but for where the
@@ -494,7 +479,7 @@ func (m *archiveEventsModel) writeState(ctx context.Context, res *archive.Result
 	m.RegionsRead, d = types.ListValueFrom(ctx, types.StringType, res.Regions)
 	diags.Append(d...)
 	m.FilesScanned = types.Int64Value(int64(res.FilesScanned))
-	if m.engine() == engineAthena {
+	if engineOf(m.Engine) == engineAthena {
 		m.FilesScanned = types.Int64Null()
 	}
 	m.BytesScanned = types.Int64Value(res.BytesScanned)

@@ -131,17 +131,42 @@ func validateEngine(engine types.String, block *athenaEngineModel, conflicts []e
 	}
 }
 
-// athenaRead is what runAthena needs of the data source: the archive,
-// the question, and the block.
-type athenaRead struct {
+// archiveRead is a read of a trail's archive: the engine and athena
+// block the data source was given, the bucket and the question.
+type archiveRead struct {
+	Engine types.String
 	Block  *athenaEngineModel
 	Bucket string
 	Query  archive.Query
 }
 
+// engineOf is the engine a configuration names; the direct scan when it
+// names none.
+func engineOf(engine types.String) string {
+	if engine.IsNull() || engine.IsUnknown() {
+		return engineS3
+	}
+	return engine.ValueString()
+}
+
+// readArchive reads the archive with the engine r names and returns the
+// ids of the Athena queries it ran. The error of an Athena read says what
+// to do about it (athenaFailure); that of the direct scan is the engine's.
+func readArchive(ctx context.Context, clients *awsclient.Clients, r archiveRead) (*archive.Result, []string, error) {
+	if engineOf(r.Engine) != engineAthena {
+		res, err := archive.Run(ctx, r.Query)
+		return res, nil, err
+	}
+	res, err := runAthena(ctx, clients, r)
+	if err != nil {
+		return nil, nil, errors.New(athenaFailure(err))
+	}
+	return &res.Result, res.QueryExecutionIDs, nil
+}
+
 // runAthena asks Athena the question the data source would ask the
 // direct scan, within the block's timeout.
-func runAthena(ctx context.Context, clients *awsclient.Clients, r athenaRead) (*athenaquery.Result, error) {
+func runAthena(ctx context.Context, clients *awsclient.Clients, r archiveRead) (*athenaquery.Result, error) {
 	timeout := defaultAthenaTimeout
 	if t := r.Block.Timeout.ValueString(); t != "" {
 		// The validator has accepted the duration.

@@ -689,17 +689,10 @@ func (d *complianceDataSource) archiveEvents(ctx context.Context, m *complianceM
 	tflog.Info(ctx, "Reading the CloudTrail archive", map[string]any{
 		"source": src.Name(), "prefix": loc.AccountsPrefix(), "regions": q.Regions, "start": q.Start.Format(time.RFC3339),
 		"end": q.End.Format(time.RFC3339), "event_source": q.Filter.EventSource, "max_events": q.MaxEvents,
-		"engine": m.Engine.ValueString(),
+		"engine": engineOf(m.Engine),
 	})
-	var res *archive.Result
-	if m.Engine.ValueString() == engineAthena {
-		ares, err := runAthena(ctx, d.clients, athenaRead{Block: m.Athena, Bucket: info.S3BucketName, Query: q})
-		if err != nil {
-			incomplete("CloudTrail archive not read through Athena", fmt.Errorf("events not read: %s", athenaFailure(err)))
-			return nil
-		}
-		res = &ares.Result
-	} else if res, err = archive.Run(ctx, q); err != nil {
+	res, _, err := readArchive(ctx, d.clients, archiveRead{Engine: m.Engine, Block: m.Athena, Bucket: info.S3BucketName, Query: q})
+	if err != nil {
 		incomplete("CloudTrail archive not read", fmt.Errorf("events not read: %w", err))
 		return nil
 	}
