@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -105,7 +104,7 @@ func (r *athenaTableResource) Schema(ctx context.Context, _ resource.SchemaReque
 				MarkdownDescription: "The accounts the table projects (`projection.account.values`): every account whose " +
 					"folder a query may read. A query naming another account is refused, not answered with nothing.",
 				Validators: []validator.Set{setvalidator.SizeAtLeast(1),
-					setvalidator.ValueStringsAre(stringvalidator.RegexMatches(accountID, "must be a 12-digit AWS account id"))}},
+					setvalidator.ValueStringsAre(awsAccountID())}},
 			"regions": schema.SetAttribute{ElementType: types.StringType, Required: true,
 				PlanModifiers:       []planmodifier.Set{setplanmodifier.RequiresReplace()},
 				MarkdownDescription: "The regions the table projects (`projection.region.values`).",

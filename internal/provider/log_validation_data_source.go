@@ -7,7 +7,6 @@ import (
 	"time"
 
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -42,10 +41,8 @@ type logValidationDataSource struct {
 }
 
 type logValidationModel struct {
-	Trail       types.String `tfsdk:"trail"`
-	StartTime   types.String `tfsdk:"start_time"`
-	EndTime     types.String `tfsdk:"end_time"`
-	Lookback    types.String `tfsdk:"lookback"`
+	Trail types.String `tfsdk:"trail"`
+	windowModel
 	Regions     types.List   `tfsdk:"regions"`
 	AccountID   types.String `tfsdk:"account_id"`
 	Concurrency types.Int64  `tfsdk:"concurrency"`
@@ -236,24 +233,11 @@ func (d *logValidationDataSource) Schema(_ context.Context, _ datasource.SchemaR
 }
 
 func (d *logValidationDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
-	return []datasource.ConfigValidator{
-		datasourcevalidator.Conflicting(path.MatchRoot("lookback"), path.MatchRoot("start_time")),
-		datasourcevalidator.Conflicting(path.MatchRoot("lookback"), path.MatchRoot("end_time")),
-	}
+	return windowConfigValidators()
 }
 
-// ValidateConfig checks what no single attribute's validator can: that
-// the window does not end before it starts.
 func (d *logValidationDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
-	var start, end, lookback types.String
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("start_time"), &start)...)
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("end_time"), &end)...)
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("lookback"), &lookback)...)
-	if resp.Diagnostics.HasError() || start.IsUnknown() || end.IsUnknown() || lookback.IsUnknown() || !lookback.IsNull() {
-		return
-	}
-	_, _, diags := timeWindow(start, end, lookback, time.Now(), defaultValidationLookback)
-	resp.Diagnostics.Append(diags...)
+	validateWindowOrder(ctx, req.Config, &resp.Diagnostics)
 }
 
 func (d *logValidationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {

@@ -455,7 +455,7 @@ func TestAccLogValidation_planTimeErrors(t *testing.T) {
 	cases := map[string]struct{ args, want string }{
 		"trail name":           {`trail = "a"`, `(?s)trail.*"a" is 1 characters long`},
 		"trail ARN":            {`trail = "arn:aws:s3:::bucket"`, `(?s)trail = "arn:aws:s3:::bucket".*"arn:aws:s3:::bucket" is not a CloudTrail trail ARN`},
-		"start after end":      {`trail = "t-1"` + "\n" + `start_time = "2025-06-02T00:00:00Z"` + "\n" + `end_time = "2025-06-01T00:00:00Z"`, `(?s)Start after end.*start_time = "2025-06-02T00:00:00Z".*starts at 2025-06-02T00:00:00Z, after its end\s+2025-06-01T00:00:00Z`},
+		"start after end":      {`trail = "t-1"` + "\n" + `start_time = "2025-06-02T00:00:00Z"` + "\n" + `end_time = "2025-06-01T00:00:00Z"`, `(?s)Start after end.*start_time = "2025-06-02T00:00:00Z".*start_time 2025-06-02T00:00:00Z is after\s+end_time\s+2025-06-01T00:00:00Z`},
 		"start not RFC 3339":   {`trail = "t-1"` + "\n" + `start_time = "yesterday"`, `(?s)start_time.*"yesterday" is not an RFC 3339 time`},
 		"lookback and start":   {`trail = "t-1"` + "\n" + `lookback = "1d"` + "\n" + `start_time = "2025-06-01T00:00:00Z"`, `(?s)Invalid Attribute Combination.*lookback.*start_time`},
 		"lookback not a span":  {`trail = "t-1"` + "\n" + `lookback = "a week"`, `(?s)lookback.*"a week" is not a duration`},
