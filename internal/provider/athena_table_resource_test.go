@@ -338,7 +338,7 @@ func TestAccAthenaTableResource_planTimeErrors(t *testing.T) {
 func TestAccAthenaTableResource_trailInTheSameRun(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{NoHistory: true})
 	env.makeResultsBucket(t)
-	const bucket, trail = "opsaudit-athena-one-run", "opsaudit-athena-one-run"
+	bucket, trail := accName("athena-one-run"), accName("athena-one-run")
 	config := env.ProviderConfig("") + fmt.Sprintf(`
 resource "opsaudit_log_bucket" "logs" {
   bucket        = %[1]q

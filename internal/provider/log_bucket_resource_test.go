@@ -456,7 +456,7 @@ func mustS3(t *testing.T, what string, call func() error) {
 
 func TestAccLogBucket_replace(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	first, second := acctest.RandomWithPrefix("opsaudit-a"), acctest.RandomWithPrefix("opsaudit-b")
+	first, second := accName("a"), accName("b")
 	cfg := func(name, extra string) string {
 		return logBucketConfig(env, fmt.Sprintf("  bucket = %q\n  trail_names = [\"main\"]\n%s", name, extra))
 	}
@@ -500,7 +500,7 @@ func TestAccLogBucket_replace(t *testing.T) {
 // recovered from it, and the imported bucket matches its configuration.
 func TestAccLogBucket_importHandWrittenPolicy(t *testing.T) {
 	env := newAccEnv(t, sandbox.Options{NoHistory: true})
-	name := acctest.RandomWithPrefix("opsaudit-hand")
+	name := accName("hand")
 	cfg := logBucketConfig(env, fmt.Sprintf("  bucket        = %q\n  trail_names   = [\"main\"]\n  s3_key_prefix = \"audit\"", name))
 	trail := fmt.Sprintf("arn:aws:cloudtrail:%s:%s:trail/main", env.Region, env.Account)
 	handWritten := fmt.Sprintf(`{

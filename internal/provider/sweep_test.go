@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/athenaquery"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/awsclient"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/awserr"
 )
 
@@ -108,8 +109,7 @@ func sweepBuckets(region string) error {
 				errs = append(errs, fmt.Errorf("locating bucket %s: %w", name, err))
 				continue
 			}
-			// An empty location constraint is us-east-1.
-			if got := string(loc.LocationConstraint); got != region && (got != "" || region != "us-east-1") {
+			if awsclient.LocationRegion(loc.LocationConstraint) != region {
 				continue
 			}
 			if err := deleteBucket(ctx, c, name); err != nil {
@@ -153,9 +153,8 @@ func sweepAthenaTables(region string) error {
 		return err
 	}
 	ctx, c := context.Background(), athena.NewFromConfig(cfg)
-	const catalog = "AwsDataCatalog"
 	var errs []error
-	dbs := athena.NewListDatabasesPaginator(c, &athena.ListDatabasesInput{CatalogName: aws.String(catalog)})
+	dbs := athena.NewListDatabasesPaginator(c, &athena.ListDatabasesInput{CatalogName: aws.String(athenaquery.Catalog)})
 	for dbs.HasMorePages() {
 		page, err := dbs.NextPage(ctx)
 		if err != nil {
@@ -163,7 +162,7 @@ func sweepAthenaTables(region string) error {
 		}
 		for _, db := range page.DatabaseList {
 			tables := athena.NewListTableMetadataPaginator(c, &athena.ListTableMetadataInput{
-				CatalogName: aws.String(catalog), DatabaseName: db.Name, Expression: aws.String(accTablePrefix + ".*")})
+				CatalogName: aws.String(athenaquery.Catalog), DatabaseName: db.Name, Expression: aws.String(accTablePrefix + ".*")})
 			for tables.HasMorePages() {
 				tp, err := tables.NextPage(ctx)
 				if err != nil {
