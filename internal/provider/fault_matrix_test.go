@@ -270,6 +270,11 @@ func faultMatrixRegionDown(t *testing.T, f *archiveFixture) {
 	w := newFaultMatrixWindows(t, f)
 	provider := env.ProviderConfig("  lookup_requests_per_second = 1000\n  max_retries = 1\n  max_backoff = \"10ms\"")
 	region := `(?s)eu-west-1.*ServiceUnavailableException`
+	history := eventsHistory{now: f.now, records: sandbox.History(f.account, f.now)}
+	upIDs := history.ids(w.events[0], w.events[1], func(r *sandbox.Record) bool { return r.Region == "us-east-1" })
+	if len(upIDs) == 0 {
+		t.Fatal("the history has no us-east-1 event in the window: the warned read would prove little")
+	}
 	// notPassBecauseOfRegion checks a verdict is not pass, with a reason
 	// that names the region and the AWS error code. The compliance verdict
 	// may be fail: the other region's events break rules.
@@ -301,7 +306,7 @@ func faultMatrixRegionDown(t *testing.T, f *archiveFixture) {
 				ExpectError: regexp.MustCompile(region),
 			},
 			{
-				// Warned: the events of the other region, and both
+				// Warned: every event of the other region, and both
 				// verdicts unknown.
 				Config: provider + faultMatrixRegional(w, `  on_region_error = "warn"`, ""),
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -309,6 +314,7 @@ func faultMatrixRegionDown(t *testing.T, f *archiveFixture) {
 					statecheck.ExpectKnownValue(validationAddr, tfjsonpath.New("valid"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue("data.opsaudit_events.test", tfjsonpath.New("regions_queried"),
 						knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("us-east-1")})),
+					expectIDs("data.opsaudit_events.test", upIDs),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					notPassBecauseOfRegion(complianceAddr, "fail", "unknown"),
