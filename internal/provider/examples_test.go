@@ -201,15 +201,7 @@ func assumedRole(t *testing.T, env *accEnv, role string) aws.CredentialsProvider
 // rules compile. A rule broken in a copy fails validation, naming it.
 func TestComplianceExampleSigmaRules(t *testing.T) {
 	cli := newTerraformCLI(t, sandbox.Options{NoHistory: true})
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", "data-sources", "opsaudit_compliance"))); err != nil {
-		t.Fatal(err)
-	}
-	// The registry examples leave the provider's source to the docs.
-	versions := "terraform {\n  required_providers {\n    opsaudit = { source = \"opsaudit/opsaudit\" }\n  }\n}\n"
-	if err := os.WriteFile(filepath.Join(dir, "versions.tf"), []byte(versions), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := registryExample(t, filepath.Join("data-sources", "opsaudit_compliance"))
 	if out, err := cli.run(t, dir, "validate", "-no-color"); err != nil {
 		t.Fatalf("validate: %v\n%s", err, out)
 	}
@@ -228,5 +220,50 @@ func TestComplianceExampleSigmaRules(t *testing.T) {
 	want := "Sigma rule 1 (id " + loggingStoppedRuleID + `) "CloudTrail logging stopped or trail deleted", line 22, column 24: aggregation is not supported`
 	if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 		t.Fatalf("validate of a rule with an aggregation: %v, want an error with %q:\n%s", err, want, out)
+	}
+}
+
+// registryExample copies the example in examples/<name>, which the docs
+// show, into a temporary directory, with the provider's source the docs
+// leave out.
+func registryExample(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", name))); err != nil {
+		t.Fatal(err)
+	}
+	versions := "terraform {\n  required_providers {\n    opsaudit = { source = \"opsaudit/opsaudit\" }\n  }\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "versions.tf"), []byte(versions), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestRegistryExamplesValidate validates every resource and data source
+// example as the docs show it: an argument combination the provider
+// refuses would otherwise reach the docs unnoticed. (The function's example
+// applies its policy with hashicorp/aws, which Terraform cannot install
+// without the registry.)
+func TestRegistryExamplesValidate(t *testing.T) {
+	cli := newTerraformCLI(t, sandbox.Options{NoHistory: true})
+	var names []string
+	for _, kind := range []string{"resources", "data-sources"} {
+		entries, err := os.ReadDir(filepath.Join("..", "..", "examples", kind))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			names = append(names, filepath.Join(kind, e.Name()))
+		}
+	}
+	if len(names) < 9 {
+		t.Fatalf("found %d examples, want one per resource and data source: %v", len(names), names)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			if out, err := cli.run(t, registryExample(t, name), "validate", "-no-color"); err != nil {
+				t.Errorf("terraform validate: %v\n%s", err, out)
+			}
+		})
 	}
 }

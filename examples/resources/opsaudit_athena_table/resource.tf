@@ -1,11 +1,11 @@
 # The organization trail's whole archive as one table: every member
-# account and region it writes, from the day it started logging. Queries
-# through it read only the accounts, regions and days they name.
+# account and region it writes, from the day it started logging. The
+# organization's folder is read from the trail's bucket. Queries through it
+# read only the accounts, regions and days they name.
 resource "opsaudit_athena_table" "org" {
-  database        = "audit"
-  name            = "cloudtrail_org"
-  trail           = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-audit"
-  organization_id = "o-a1b2c3d4e5"
+  database = "audit"
+  name     = "cloudtrail_org"
+  trail    = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-audit"
 
   account_ids = ["111122223333", "444455556666", "777788889999"]
   regions     = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"]
