@@ -7,6 +7,8 @@ locals {
   # reached its end of life on 5 May 2024.
   end_of_life       = "2024-05-05"
   after_end_of_life = timeadd("${local.end_of_life}T00:00:00Z", "24h")
+  # The last second of the years of use: the end of the history windows.
+  end_of_use = timeadd(local.after_end_of_life, "-1s")
 }
 
 # The OpsWorks CM calls of its years of use, as counts alone (max_events = 0
@@ -14,7 +16,7 @@ locals {
 data "opsaudit_archive_events" "history" {
   trail      = var.archive_trail
   start_time = var.archive_start_time
-  end_time   = timeadd(local.after_end_of_life, "-1s")
+  end_time   = local.end_of_use
   max_events = 0
 }
 
@@ -30,7 +32,7 @@ data "opsaudit_archive_events" "after_end_of_life" {
 data "opsaudit_archive_events" "root_calls" {
   trail      = var.archive_trail
   start_time = var.archive_start_time
-  end_time   = timeadd(local.after_end_of_life, "-1s")
+  end_time   = local.end_of_use
   usernames  = ["root"]
 }
 

@@ -10,8 +10,10 @@ locals {
 resource "opsaudit_athena_table" "archive" {
   for_each = local.athena
 
-  database        = var.athena_database
-  name            = "cloudtrail_${replace(var.archive_trail, "-", "_")}"
+  database = var.athena_database
+  # A table name takes lower-case letters, digits and underscores; the
+  # trail may be given by name or ARN.
+  name            = "cloudtrail_${replace(lower(reverse(split("/", var.archive_trail))[0]), "/[^a-z0-9_]/", "_")}"
   trail           = var.archive_trail
   account_ids     = [data.opsaudit_caller_identity.current.account_id]
   regions         = data.opsaudit_caller_identity.current.regions
@@ -24,7 +26,7 @@ data "opsaudit_archive_events" "history_athena" {
 
   trail      = var.archive_trail
   start_time = var.archive_start_time
-  end_time   = timeadd(local.after_end_of_life, "-1s")
+  end_time   = local.end_of_use
   max_events = 0
 
   engine = "athena"
