@@ -229,8 +229,12 @@ func (r *run) postureFindings(rule *Rule, resource, region string, msgs []string
 }
 
 // integrity reports each invalid file of the trail, and makes the result
-// unknown when files could not all be validated.
+// unknown when files could not all be validated. Without files rules the
+// validation did not run and li may be nil.
 func (r *run) integrity(li *LogIntegrity, rules []*Rule) {
+	if len(rules) == 0 {
+		return
+	}
 	for _, rule := range rules {
 		for _, hit := range rule.files(li) {
 			r.findings = append(r.findings, Finding{
@@ -238,9 +242,9 @@ func (r *run) integrity(li *LogIntegrity, rules []*Rule) {
 				Region: hit.region, Message: hit.message, Remediation: rule.Remediation, ruleOrder: r.order[rule],
 			})
 		}
-		for _, u := range li.Unknown {
-			r.reasons = append(r.reasons, "log files not all validated: "+u)
-		}
+	}
+	for _, u := range li.Unknown {
+		r.reasons = append(r.reasons, "log files not all validated: "+u)
 	}
 }
 

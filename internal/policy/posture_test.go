@@ -291,3 +291,25 @@ func TestLogIntegrity(t *testing.T) {
 		t.Fatalf("disabled and not validated: %s %v", res.Status, res.Reasons)
 	}
 }
+
+// Files not validated are a property of the validation, not of a rule: each
+// reason is given once however many files rules run.
+func TestLogIntegrityReasonOncePerValidation(t *testing.T) {
+	e := mustNew(t, Config{Rules: []string{RuleTrailLogIntegrity}})
+	i := slices.IndexFunc(e.rules, func(ro RuleOutcome) bool { return ro.Rule.ID == RuleTrailLogIntegrity })
+	second := e.rules[i]
+	second.Rule.ID = "trail_log_integrity_again"
+	e.rules = append(e.rules, second)
+	li := intactLogs()
+	li.Unknown = []string{"region ap-southeast-2: AccessDenied"}
+	res := e.Evaluate(Input{Trail: goodTrail(), LogIntegrity: li})
+	var n int
+	for _, r := range res.Reasons {
+		if r == "log files not all validated: region ap-southeast-2: AccessDenied" {
+			n++
+		}
+	}
+	if res.Status != StatusUnknown || n != 1 {
+		t.Fatalf("two files rules: status %s, reasons %q", res.Status, res.Reasons)
+	}
+}
