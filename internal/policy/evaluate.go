@@ -238,8 +238,8 @@ func (r *run) integrity(li *LogIntegrity, rules []*Rule) {
 	for _, rule := range rules {
 		for _, hit := range rule.files(li) {
 			r.findings = append(r.findings, Finding{
-				RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: hit.key,
-				Region: hit.region, Message: hit.message, Remediation: rule.Remediation, ruleOrder: r.order[rule],
+				RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: hit.Key,
+				Region: hit.Region, Message: hit.Message, Remediation: rule.Remediation, ruleOrder: r.order[rule],
 			})
 		}
 	}

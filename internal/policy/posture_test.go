@@ -249,10 +249,10 @@ func TestLogIntegrity(t *testing.T) {
 
 	li := intactLogs()
 	li.InvalidFiles = []InvalidFile{
-		{Kind: "log", Region: "eu-west-1", Bucket: "logs", Key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz",
-			Reason: "hash_mismatch", Message: "Log file s3://logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz INVALID: hash value doesn't match"},
-		{Kind: "digest", Region: "us-east-1", Bucket: "logs", Key: "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz",
-			Reason: "not_found", Message: "Digest file s3://logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz INVALID: not found"},
+		{Region: "eu-west-1", Key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz",
+			Message: "Log file s3://logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz INVALID: hash value doesn't match"},
+		{Region: "us-east-1", Key: "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz",
+			Message: "Digest file s3://logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz INVALID: not found"},
 	}
 	res := e.Evaluate(Input{Trail: goodTrail(), LogIntegrity: li})
 	if res.Status != StatusFail || len(res.Findings) != 2 || res.Summary.ByRule[RuleTrailLogIntegrity] != 2 {
