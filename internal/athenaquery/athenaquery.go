@@ -270,7 +270,9 @@ func parseTime(v *string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// newest runs the events query.
+// newest runs the events query. Its WHERE clause says again in SQL what
+// events.Filter says in Go; an event the filter does not match means the
+// two disagree, and fails the query rather than reaching a report.
 func (q *Query) newest(ctx context.Context, w *where, res *Result) error {
 	params := append(slices.Clone(w.params), strconv.Itoa(q.MaxEvents))
 	id, err := q.run(ctx, eventsSQL(tableRef(q.Database, q.Table), w), params, res)
@@ -281,6 +283,10 @@ func (q *Query) newest(ctx context.Context, w *where, res *Result) error {
 		ev, err := parseRow(row)
 		if err != nil {
 			return fmt.Errorf("reading the results of Athena query %s: %w", id, err)
+		}
+		if !q.Filter.Match(&ev) {
+			return fmt.Errorf("event %s, returned by Athena query %s, does not match the filter: "+
+				"the query's SQL and the events filter disagree", ev.EventID, id)
 		}
 		res.Events = append(res.Events, ev)
 		return nil

@@ -221,6 +221,26 @@ func TestQueryPrunesToTheDaysAndRegionsItNames(t *testing.T) {
 	}
 }
 
+// TestEventsOutsideTheFilterFailTheQuery runs the events query with a
+// WHERE clause looser than the query's filter, as SQL that drifted from
+// events.Filter would be: the events it returns fail the query.
+func TestEventsOutsideTheFilterFailTheQuery(t *testing.T) {
+	e := newEnv(t)
+	a := writeOrgArchive(t, e)
+	tbl := a.table()
+	e.create(t, tbl)
+	q := Query{Client: e.athena, Database: tbl.Database, Table: tbl.Name, OutputLocation: output, MaxEvents: 10,
+		Filter: events.Filter{EventNames: []string{"RestoreServer"}}}
+	loose, err := newWindow(nil, nil, a.first, a.first.AddDate(0, 0, a.days)).clause(events.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = q.newest(context.Background(), loose, &Result{})
+	if err == nil || !strings.Contains(err.Error(), "does not match the filter") {
+		t.Fatalf("error = %v, want one naming an event the filter does not match", err)
+	}
+}
+
 // TestCancelStopsTheQuery cancels a query Athena keeps running, as
 // Ctrl-C does, and checks Athena was told: the query ends CANCELLED.
 func TestCancelStopsTheQuery(t *testing.T) {
