@@ -109,6 +109,8 @@ func TestParityOnAnOrganizationArchive(t *testing.T) {
 			max: 10, filter: events.Filter{EventNames: []string{"CreateServer", "DeleteServer"}, ErrorCodes: []string{"AccessDenied"}, ReadOnly: &no}},
 		{name: "user names, quote included", accounts: all, regions: all, start: start, end: end, max: 100,
 			filter: events.Filter{EventSource: events.AllEventSources, Usernames: []string{"o'brien", "root", "ci-audit", "cloudformation.amazonaws.com"}}},
+		{name: "no user name", accounts: all, regions: all, start: start, end: end, max: 100,
+			filter: events.Filter{EventSource: events.AllEventSources, Usernames: []string{""}}},
 		{name: "a role's sessions", accounts: []string{orgAccountB}, regions: all, start: start, end: end, max: 100,
 			filter: events.Filter{PrincipalARNs: []string{"arn:aws:iam::" + orgAccountB + ":role/deploy"}}},
 		{name: "the day before midnight, margin included", accounts: all, regions: all, max: 100,
@@ -121,6 +123,9 @@ func TestParityOnAnOrganizationArchive(t *testing.T) {
 		t.Run(q.name, func(t *testing.T) {
 			direct, got := ask(t, e, a.bucket, a.location, tbl, q)
 			sameAnswer(t, direct, got)
+			if q.name == "no user name" && direct.TotalCount == 0 {
+				t.Error("no call without a user name: the archive is not what the test means")
+			}
 			if q.name == "everything, OpsWorks CM" {
 				if direct.TotalCount < 300 || !slices.Contains(ids(direct.Events), a.duplicate) {
 					t.Errorf("the archive is not what the test means: %d matches, duplicate found %v", direct.TotalCount,
