@@ -23,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,24 +132,13 @@ func (q *Query) check() error {
 			errs = append(errs, err)
 		}
 	}
-	if q.End.Before(q.Start) {
-		errs = append(errs, fmt.Errorf("start time %s is after end time %s", q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339)))
-	}
-	errs = append(errs, checkFolders("account id", q.AccountIDs, accountIDPattern), checkFolders("region", q.Regions, regionPattern))
+	errs = append(errs, archive.CheckWindow(q.Start, q.End),
+		archive.CheckFolders("account id", q.AccountIDs, archive.AccountIDPattern.MatchString),
+		archive.CheckFolders("region", q.Regions, regionPattern.MatchString))
 	if q.MaxEvents < 0 {
 		errs = append(errs, fmt.Errorf("max events must not be negative, got %d", q.MaxEvents))
 	}
 	return errors.Join(errs...)
-}
-
-func checkFolders(what string, names []string, pattern *regexp.Regexp) error {
-	if len(names) == 1 && names[0] == archive.Discover {
-		return nil
-	}
-	if slices.Contains(names, archive.Discover) {
-		return fmt.Errorf("%q reads every %s the table projects, so it must be the only %s", archive.Discover, what, what)
-	}
-	return checkValues(what, names, pattern)
 }
 
 // readTable reads the table's definition and checks it reads the archive

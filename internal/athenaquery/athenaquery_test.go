@@ -325,3 +325,29 @@ func TestQueryRefusesATableThatCannotAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestQueryChecksWhatItIsAsked checks a query is refused, before any
+// call, for what the direct scan refuses too.
+func TestQueryChecksWhatItIsAsked(t *testing.T) {
+	for _, tc := range []struct {
+		want   string
+		change func(*Query)
+	}{
+		{"after end time", func(q *Query) { q.Start, q.End = q.End, q.Start }},
+		{"no account id to read", func(q *Query) { q.AccountIDs = nil }},
+		{`"12345" is not a valid account id`, func(q *Query) { q.AccountIDs = []string{"12345"} }},
+		{"must be the only region", func(q *Query) { q.Regions = []string{archive.Discover, "us-east-1"} }},
+		{`"us-east-1'" is not a valid region`, func(q *Query) { q.Regions = []string{"us-east-1'"} }},
+		{"max events must not be negative", func(q *Query) { q.MaxEvents = -1 }},
+	} {
+		q := Query{Client: &athena.Client{}, Database: "audit", Table: "org_trail", AccountIDs: []string{archive.Discover},
+			Regions: []string{"eu-west-1"}, Start: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)}
+		if err := q.check(); err != nil {
+			t.Fatalf("a good query: %v", err)
+		}
+		tc.change(&q)
+		if err := q.check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
