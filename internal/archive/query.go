@@ -131,21 +131,22 @@ func (e *FileError) Error() string { return fmt.Sprintf("log file %s: %v", e.Key
 
 func (e *FileError) Unwrap() error { return e.Err }
 
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+// AccountIDPattern is an AWS account id: an account folder's name.
+var AccountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
 // prepare checks q and fills its defaults.
 func (q *Query) prepare() error {
 	if q.Source == nil {
 		return errors.New("no source to read")
 	}
-	if q.End.Before(q.Start) {
-		return fmt.Errorf("start time %s is after end time %s", q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339))
+	if err := CheckWindow(q.Start, q.End); err != nil {
+		return err
 	}
-	if err := checkFolders("account id", q.AccountIDs, accountID.MatchString); err != nil {
+	if err := CheckFolders("account id", q.AccountIDs, AccountIDPattern.MatchString); err != nil {
 		return err
 	}
 	validRegion := func(r string) bool { return r != "" && !strings.Contains(r, "/") }
-	if err := checkFolders("region", q.Regions, validRegion); err != nil {
+	if err := CheckFolders("region", q.Regions, validRegion); err != nil {
 		return err
 	}
 	if q.MaxEvents < 0 {
@@ -179,7 +180,17 @@ func (q *Query) prepare() error {
 	return nil
 }
 
-func checkFolders(what string, names []string, valid func(string) bool) error {
+// CheckWindow refuses a window that ends before it starts.
+func CheckWindow(start, end time.Time) error {
+	if end.Before(start) {
+		return fmt.Errorf("start time %s is after end time %s", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckFolders checks the account ids or regions (what) a query reads:
+// Discover alone, or names that valid accepts.
+func CheckFolders(what string, names []string, valid func(string) bool) error {
 	switch {
 	case len(names) == 0:
 		return fmt.Errorf("no %s to read", what)
@@ -188,6 +199,11 @@ func checkFolders(what string, names []string, valid func(string) bool) error {
 	case len(names) == 1 && names[0] == Discover:
 		return nil
 	}
+	return CheckNames(what, names, valid)
+}
+
+// CheckNames names the first of names that valid refuses.
+func CheckNames(what string, names []string, valid func(string) bool) error {
 	for _, n := range names {
 		if !valid(n) {
 			return fmt.Errorf("%q is not a valid %s", n, what)

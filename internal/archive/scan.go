@@ -227,7 +227,7 @@ func (s *scan) do(ctx context.Context, r *fileReader, t task) error {
 		for _, p := range l.Prefixes {
 			// An organization's folder sits next to the management
 			// account's when the location does not name it.
-			if name := folderName(p); accountID.MatchString(name) {
+			if name := folderName(p); AccountIDPattern.MatchString(name) {
 				s.account(name)
 			}
 		}

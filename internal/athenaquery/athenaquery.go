@@ -23,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,24 +132,13 @@ func (q *Query) check() error {
 			errs = append(errs, err)
 		}
 	}
-	if q.End.Before(q.Start) {
-		errs = append(errs, fmt.Errorf("start time %s is after end time %s", q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339)))
-	}
-	errs = append(errs, checkFolders("account id", q.AccountIDs, accountIDPattern), checkFolders("region", q.Regions, regionPattern))
+	errs = append(errs, archive.CheckWindow(q.Start, q.End),
+		archive.CheckFolders("account id", q.AccountIDs, archive.AccountIDPattern.MatchString),
+		archive.CheckFolders("region", q.Regions, regionPattern.MatchString))
 	if q.MaxEvents < 0 {
 		errs = append(errs, fmt.Errorf("max events must not be negative, got %d", q.MaxEvents))
 	}
 	return errors.Join(errs...)
-}
-
-func checkFolders(what string, names []string, pattern *regexp.Regexp) error {
-	if len(names) == 1 && names[0] == archive.Discover {
-		return nil
-	}
-	if slices.Contains(names, archive.Discover) {
-		return fmt.Errorf("%q reads every %s the table projects, so it must be the only %s", archive.Discover, what, what)
-	}
-	return checkValues(what, names, pattern)
 }
 
 // readTable reads the table's definition and checks it reads the archive
@@ -270,7 +258,9 @@ func parseTime(v *string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// newest runs the events query.
+// newest runs the events query. Its WHERE clause says again in SQL what
+// events.Filter says in Go; an event the filter does not match means the
+// two disagree, and fails the query rather than reaching a report.
 func (q *Query) newest(ctx context.Context, w *where, res *Result) error {
 	params := append(slices.Clone(w.params), strconv.Itoa(q.MaxEvents))
 	id, err := q.run(ctx, eventsSQL(tableRef(q.Database, q.Table), w), params, res)
@@ -281,6 +271,10 @@ func (q *Query) newest(ctx context.Context, w *where, res *Result) error {
 		ev, err := parseRow(row)
 		if err != nil {
 			return fmt.Errorf("reading the results of Athena query %s: %w", id, err)
+		}
+		if !q.Filter.Match(&ev) {
+			return fmt.Errorf("event %s, returned by Athena query %s, does not match the filter: "+
+				"the query's SQL and the events filter disagree", ev.EventID, id)
 		}
 		res.Events = append(res.Events, ev)
 		return nil

@@ -109,6 +109,8 @@ func TestParityOnAnOrganizationArchive(t *testing.T) {
 			max: 10, filter: events.Filter{EventNames: []string{"CreateServer", "DeleteServer"}, ErrorCodes: []string{"AccessDenied"}, ReadOnly: &no}},
 		{name: "user names, quote included", accounts: all, regions: all, start: start, end: end, max: 100,
 			filter: events.Filter{EventSource: events.AllEventSources, Usernames: []string{"o'brien", "root", "ci-audit", "cloudformation.amazonaws.com"}}},
+		{name: "no user name", accounts: all, regions: all, start: start, end: end, max: 100,
+			filter: events.Filter{EventSource: events.AllEventSources, Usernames: []string{""}}},
 		{name: "a role's sessions", accounts: []string{orgAccountB}, regions: all, start: start, end: end, max: 100,
 			filter: events.Filter{PrincipalARNs: []string{"arn:aws:iam::" + orgAccountB + ":role/deploy"}}},
 		{name: "the day before midnight, margin included", accounts: all, regions: all, max: 100,
@@ -121,6 +123,9 @@ func TestParityOnAnOrganizationArchive(t *testing.T) {
 		t.Run(q.name, func(t *testing.T) {
 			direct, got := ask(t, e, a.bucket, a.location, tbl, q)
 			sameAnswer(t, direct, got)
+			if q.name == "no user name" && direct.TotalCount == 0 {
+				t.Error("no call without a user name: the archive is not what the test means")
+			}
 			if q.name == "everything, OpsWorks CM" {
 				if direct.TotalCount < 300 || !slices.Contains(ids(direct.Events), a.duplicate) {
 					t.Errorf("the archive is not what the test means: %d matches, duplicate found %v", direct.TotalCount,
@@ -221,6 +226,26 @@ func TestQueryPrunesToTheDaysAndRegionsItNames(t *testing.T) {
 	}
 }
 
+// TestEventsOutsideTheFilterFailTheQuery runs the events query with a
+// WHERE clause looser than the query's filter, as SQL that drifted from
+// events.Filter would be: the events it returns fail the query.
+func TestEventsOutsideTheFilterFailTheQuery(t *testing.T) {
+	e := newEnv(t)
+	a := writeOrgArchive(t, e)
+	tbl := a.table()
+	e.create(t, tbl)
+	q := Query{Client: e.athena, Database: tbl.Database, Table: tbl.Name, OutputLocation: output, MaxEvents: 10,
+		Filter: events.Filter{EventNames: []string{"RestoreServer"}}}
+	loose, err := newWindow(nil, nil, a.first, a.first.AddDate(0, 0, a.days)).clause(events.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = q.newest(context.Background(), loose, &Result{})
+	if err == nil || !strings.Contains(err.Error(), "does not match the filter") {
+		t.Fatalf("error = %v, want one naming an event the filter does not match", err)
+	}
+}
+
 // TestCancelStopsTheQuery cancels a query Athena keeps running, as
 // Ctrl-C does, and checks Athena was told: the query ends CANCELLED.
 func TestCancelStopsTheQuery(t *testing.T) {
@@ -298,5 +323,31 @@ func TestQueryRefusesATableThatCannotAnswer(t *testing.T) {
 				t.Errorf("error = %v, want one saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestQueryChecksWhatItIsAsked checks a query is refused, before any
+// call, for what the direct scan refuses too.
+func TestQueryChecksWhatItIsAsked(t *testing.T) {
+	for _, tc := range []struct {
+		want   string
+		change func(*Query)
+	}{
+		{"after end time", func(q *Query) { q.Start, q.End = q.End, q.Start }},
+		{"no account id to read", func(q *Query) { q.AccountIDs = nil }},
+		{`"12345" is not a valid account id`, func(q *Query) { q.AccountIDs = []string{"12345"} }},
+		{"must be the only region", func(q *Query) { q.Regions = []string{archive.Discover, "us-east-1"} }},
+		{`"us-east-1'" is not a valid region`, func(q *Query) { q.Regions = []string{"us-east-1'"} }},
+		{"max events must not be negative", func(q *Query) { q.MaxEvents = -1 }},
+	} {
+		q := Query{Client: &athena.Client{}, Database: "audit", Table: "org_trail", AccountIDs: []string{archive.Discover},
+			Regions: []string{"eu-west-1"}, Start: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)}
+		if err := q.check(); err != nil {
+			t.Fatalf("a good query: %v", err)
+		}
+		tc.change(&q)
+		if err := q.check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/archive"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox"
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/sandboxtest"
 )
@@ -153,16 +154,17 @@ func writeOrgArchive(t *testing.T, e *env) *orgArchive {
 	// day's folder.
 	a.midnight = a.first.AddDate(0, 0, 3).Add(-2 * time.Minute)
 	late := a.record(rng, id(), orgAccountB, "eu-west-1", a.midnight)
-	late["eventName"] = "DeleteServer"
+	late["eventSource"], late["eventName"] = events.OpsWorksCMSource, "DeleteServer"
 	add(orgAccountB, "eu-west-1", a.midnight.Add(5*time.Minute), late)
 	// A record delivered twice, the second time the next day.
 	dup := a.record(rng, id(), orgAccountA, "us-east-1", a.first.AddDate(0, 0, 5).Add(22*time.Hour))
+	dup["eventSource"], dup["eventName"] = events.OpsWorksCMSource, "DescribeServers"
 	a.duplicate = dup["eventID"].(string)
 	add(orgAccountA, "us-east-1", a.first.AddDate(0, 0, 5).Add(22*time.Hour+10*time.Minute), dup)
 	add(orgAccountA, "us-east-1", a.first.AddDate(0, 0, 6).Add(3*time.Hour), dup)
 	// A password logged in clear, which every reader must redact.
 	leak := a.record(rng, id(), orgAccountA, "us-west-2", a.first.AddDate(0, 0, 2).Add(8*time.Hour))
-	leak["eventName"] = "CreateServer"
+	leak["eventSource"], leak["eventName"] = events.OpsWorksCMSource, "CreateServer"
 	leak["readOnly"] = false
 	leak["requestParameters"] = map[string]any{"serverName": "chef-west", "engineAttributes": []any{
 		map[string]any{"name": "CHEF_AUTOMATE_ADMIN_PASSWORD", "value": a.secret}}}
@@ -184,12 +186,12 @@ func writeOrgArchive(t *testing.T, e *env) *orgArchive {
 }
 
 // identities the records are made by, by kind.
-var identityKinds = []string{"IAMUser", "AssumedRole", "AssumedRole", "Root", "AWSService", "IAMUser"}
+var identityKinds = []string{"IAMUser", "AssumedRole", "AssumedRole", "Root", "AWSService", "IAMUser", "AWSAccount"}
 
 // record is one CloudTrail record of account, as a trail writes it.
 func (a *orgArchive) record(rng *rand.Rand, id, account, region string, at time.Time) map[string]any {
 	name := opsNames[rng.IntN(len(opsNames))]
-	source := "opsworks-cm.amazonaws.com"
+	source := events.OpsWorksCMSource
 	if rng.IntN(4) == 0 {
 		source, name = "ec2.amazonaws.com", "DescribeInstances"
 	}
@@ -210,6 +212,10 @@ func (a *orgArchive) record(rng *rand.Rand, id, account, region string, at time.
 			}}
 	case "Root":
 		identity = map[string]any{"type": kind, "principalId": account, "arn": "arn:aws:iam::" + account + ":root", "accountId": account}
+	case "AWSAccount":
+		// Another account's caller is named by no user name and no ARN:
+		// its user name is empty.
+		identity = map[string]any{"type": kind, "principalId": "AIDAEXAMPLE", "accountId": account}
 	default:
 		// A service's call carries no account id: it is counted under
 		// the account that received it.

@@ -48,12 +48,14 @@ const accountExpr = "coalesce(nullif(useridentity.accountid, ''), recipientaccou
 
 // usernameExpr is the user name as the events package derives it from a
 // record's userIdentity: root, the invoking service, the IAM user name,
-// else what follows the ARN's last "/" (an assumed role's session name).
+// else what follows the ARN's last "/" (an assumed role's session name),
+// else empty, never NULL, so that a filter on "" matches as in Go.
 const usernameExpr = `CASE
     WHEN useridentity.type = 'Root' THEN 'root'
-    WHEN useridentity.type = 'AWSService' THEN useridentity.invokedby
+    WHEN useridentity.type = 'AWSService' THEN coalesce(useridentity.invokedby, '')
     WHEN coalesce(useridentity.username, '') <> '' THEN useridentity.username
     WHEN strpos(useridentity.arn, '/') > 0 THEN element_at(split(useridentity.arn, '/'), -1)
+    ELSE ''
   END`
 
 // timestampLiteral is t as a TIMESTAMP literal with time zone, to the

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/athena/types"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/archive"
+	"github.com/opsaudit/terraform-provider-opsaudit/internal/bucketpolicy"
 )
 
 // Table is the CloudTrail table over a trail's bucket: AWS's documented
@@ -128,9 +129,7 @@ var (
 	// name without surprises: lower case letters, digits and underscores
 	// (the Glue Data Catalog keeps names in lower case).
 	identifierPattern = regexp.MustCompile(`^[a-z0-9_]{1,255}$`)
-	accountIDPattern  = regexp.MustCompile(`^[0-9]{12}$`)
 	regionPattern     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	orgIDPattern      = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	bucketPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
 
@@ -174,10 +173,10 @@ func (t Table) Validate() error {
 	if err := CheckKeyPrefix(t.Location.Prefix); err != nil {
 		errs = append(errs, err)
 	}
-	if o := t.Location.OrganizationID; o != "" && !orgIDPattern.MatchString(o) {
+	if o := t.Location.OrganizationID; o != "" && !bucketpolicy.OrganizationIDPattern.MatchString(o) {
 		errs = append(errs, fmt.Errorf("organization id %q is not an id such as o-a1b2c3d4e5", o))
 	}
-	errs = append(errs, checkValues("account id", t.AccountIDs, accountIDPattern), checkValues("region", t.Regions, regionPattern))
+	errs = append(errs, checkValues("account id", t.AccountIDs, archive.AccountIDPattern), checkValues("region", t.Regions, regionPattern))
 	if t.StartDate.IsZero() {
 		errs = append(errs, errors.New("no start date for the date projection"))
 	}
@@ -188,12 +187,7 @@ func checkValues(what string, values []string, pattern *regexp.Regexp) error {
 	if len(values) == 0 {
 		return fmt.Errorf("no %s to project", what)
 	}
-	for _, v := range values {
-		if !pattern.MatchString(v) {
-			return fmt.Errorf("%q is not a valid %s", v, what)
-		}
-	}
-	return nil
+	return archive.CheckNames(what, values, pattern.MatchString)
 }
 
 // LocationURL is the table's LOCATION: the folder of the accounts.
@@ -333,7 +327,7 @@ func parseLocation(raw string) (string, archive.Location, error) {
 	l.Prefix = strings.Trim(full[:at], "/")
 	switch rest := strings.Trim(full[at+len("/AWSLogs/"):], "/"); {
 	case rest == "":
-	case orgIDPattern.MatchString(rest):
+	case bucketpolicy.OrganizationIDPattern.MatchString(rest):
 		l.OrganizationID = rest
 	default:
 		return u.Host, l, fmt.Errorf("its location %q is not a trail's AWSLogs/ folder or an organization's in it", raw)

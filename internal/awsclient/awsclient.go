@@ -349,24 +349,20 @@ func credentialError(c Config, err error) error {
 	return &Error{Attribute: attr, Summary: "Resolving AWS credentials", Err: fmt.Errorf("sts:GetCallerIdentity: %w", err)}
 }
 
-// CloudTrail returns the CloudTrail client for region. Its LookupEvents
-// calls, retries included, wait for the region's limiter.
+// CloudTrail returns the CloudTrail client for region (the home region
+// when empty). Its LookupEvents calls, retries included, wait for the
+// region's limiter.
 func (c *Clients) CloudTrail(region string) *cloudtrail.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.cloudtrail[region]; ok {
-		return cl
-	}
-	limiter := c.limiterLocked(region)
-	cl := cloudtrail.NewFromConfig(c.cfg, func(o *cloudtrail.Options) {
-		o.Region = region
-		if c.endpoints.CloudTrail != "" {
-			o.BaseEndpoint = aws.String(c.endpoints.CloudTrail)
-		}
-		o.APIOptions = append(o.APIOptions, paceLookups(limiter))
+	return homeOr(c, c.cloudtrail, region, func(region string) *cloudtrail.Client {
+		limiter := c.limiterLocked(region)
+		return cloudtrail.NewFromConfig(c.cfg, func(o *cloudtrail.Options) {
+			o.Region = region
+			if c.endpoints.CloudTrail != "" {
+				o.BaseEndpoint = aws.String(c.endpoints.CloudTrail)
+			}
+			o.APIOptions = append(o.APIOptions, paceLookups(limiter))
+		})
 	})
-	c.cloudtrail[region] = cl
-	return cl
 }
 
 // S3 returns the S3 client for region (the home region when empty).
@@ -399,7 +395,8 @@ func (c *Clients) Athena(region string) *athena.Client {
 }
 
 // homeOr returns the client of clients for region, the home region when
-// empty, made by newClient the first time it is asked for.
+// empty, made by newClient the first time it is asked for. newClient runs
+// with c.mu held, so it may call the *Locked methods.
 func homeOr[T any](c *Clients, clients map[string]T, region string, newClient func(region string) T) T {
 	if region == "" {
 		region = c.Region

@@ -229,18 +229,22 @@ func (r *run) postureFindings(rule *Rule, resource, region string, msgs []string
 }
 
 // integrity reports each invalid file of the trail, and makes the result
-// unknown when files could not all be validated.
+// unknown when files could not all be validated. Without files rules the
+// validation did not run and li may be nil.
 func (r *run) integrity(li *LogIntegrity, rules []*Rule) {
+	if len(rules) == 0 {
+		return
+	}
 	for _, rule := range rules {
 		for _, hit := range rule.files(li) {
 			r.findings = append(r.findings, Finding{
-				RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: hit.key,
-				Region: hit.region, Message: hit.message, Remediation: rule.Remediation, ruleOrder: r.order[rule],
+				RuleID: rule.ID, Severity: rule.Severity, Title: rule.Title, Resource: hit.Key,
+				Region: hit.Region, Message: hit.Message, Remediation: rule.Remediation, ruleOrder: r.order[rule],
 			})
 		}
-		for _, u := range li.Unknown {
-			r.reasons = append(r.reasons, "log files not all validated: "+u)
-		}
+	}
+	for _, u := range li.Unknown {
+		r.reasons = append(r.reasons, "log files not all validated: "+u)
 	}
 }
 

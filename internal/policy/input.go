@@ -70,14 +70,9 @@ type LogIntegrity struct {
 
 // InvalidFile is a digest or log file that failed validation.
 type InvalidFile struct {
-	// Kind is "digest" or "log".
-	Kind   string
 	Region string
-	Bucket string
-	Key    string
-	// Reason is not_found, signature_invalid, hash_mismatch, moved,
-	// invalid_format or public_key_not_found.
-	Reason string
+	// Key is the file's S3 key, the finding's resource.
+	Key string
 	// Message is validate-logs' line for the file.
 	Message string
 }

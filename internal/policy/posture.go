@@ -39,12 +39,8 @@ func checkTrailValidation(_ *settings, t *Trail) ([]string, error) {
 	return []string{fmt.Sprintf("trail %s has log file validation disabled", t.Name)}, nil
 }
 
-func checkLogIntegrity(li *LogIntegrity) []fileHit {
-	hits := make([]fileHit, len(li.InvalidFiles))
-	for i, f := range li.InvalidFiles {
-		hits[i] = fileHit{key: f.Key, region: f.Region, message: f.Message}
-	}
-	return hits
+func checkLogIntegrity(li *LogIntegrity) []InvalidFile {
+	return li.InvalidFiles
 }
 
 func checkTrailKMS(_ *settings, t *Trail) ([]string, error) {

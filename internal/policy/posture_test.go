@@ -249,10 +249,10 @@ func TestLogIntegrity(t *testing.T) {
 
 	li := intactLogs()
 	li.InvalidFiles = []InvalidFile{
-		{Kind: "log", Region: "eu-west-1", Bucket: "logs", Key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz",
-			Reason: "hash_mismatch", Message: "Log file s3://logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz INVALID: hash value doesn't match"},
-		{Kind: "digest", Region: "us-east-1", Bucket: "logs", Key: "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz",
-			Reason: "not_found", Message: "Digest file s3://logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz INVALID: not found"},
+		{Region: "eu-west-1", Key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz",
+			Message: "Log file s3://logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2025/06/02/a.json.gz INVALID: hash value doesn't match"},
+		{Region: "us-east-1", Key: "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz",
+			Message: "Digest file s3://logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/06/03/d.json.gz INVALID: not found"},
 	}
 	res := e.Evaluate(Input{Trail: goodTrail(), LogIntegrity: li})
 	if res.Status != StatusFail || len(res.Findings) != 2 || res.Summary.ByRule[RuleTrailLogIntegrity] != 2 {
@@ -289,5 +289,27 @@ func TestLogIntegrity(t *testing.T) {
 	}
 	if res := off.Evaluate(Input{Trail: goodTrail()}); res.Status != StatusPass {
 		t.Fatalf("disabled and not validated: %s %v", res.Status, res.Reasons)
+	}
+}
+
+// Files not validated are a property of the validation, not of a rule: each
+// reason is given once however many files rules run.
+func TestLogIntegrityReasonOncePerValidation(t *testing.T) {
+	e := mustNew(t, Config{Rules: []string{RuleTrailLogIntegrity}})
+	i := slices.IndexFunc(e.rules, func(ro RuleOutcome) bool { return ro.Rule.ID == RuleTrailLogIntegrity })
+	second := e.rules[i]
+	second.Rule.ID = "trail_log_integrity_again"
+	e.rules = append(e.rules, second)
+	li := intactLogs()
+	li.Unknown = []string{"region ap-southeast-2: AccessDenied"}
+	res := e.Evaluate(Input{Trail: goodTrail(), LogIntegrity: li})
+	var n int
+	for _, r := range res.Reasons {
+		if r == "log files not all validated: region ap-southeast-2: AccessDenied" {
+			n++
+		}
+	}
+	if res.Status != StatusUnknown || n != 1 {
+		t.Fatalf("two files rules: status %s, reasons %q", res.Status, res.Reasons)
 	}
 }

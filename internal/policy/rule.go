@@ -47,7 +47,7 @@ type Rule struct {
 	trail  func(s *settings, t *Trail) ([]string, error)
 	bucket func(s *settings, b *Bucket) ([]string, error)
 	// files judges the trail's files one by one: a finding per file.
-	files func(li *LogIntegrity) []fileHit
+	files func(li *LogIntegrity) []InvalidFile
 	// eventNames restricts match to these OpsWorks CM actions; empty means
 	// every call. Other services have actions of the same names whose
 	// parameters mean something else (Transfer Family's CreateServer,
@@ -65,11 +65,6 @@ type Rule struct {
 type eventHit struct {
 	event   *events.Event
 	message string
-}
-
-// fileHit is one file a files rule reports.
-type fileHit struct {
-	key, region, message string
 }
 
 // RuleTrailLogIntegrity is the rule that judges Input.LogIntegrity: the

@@ -56,9 +56,7 @@ func policyTrail(info *trailInfo) *policy.Trail {
 func policyLogIntegrity(res *logvalidation.Result) *policy.LogIntegrity {
 	li := &policy.LogIntegrity{Start: res.Start, End: res.End, Unknown: validationReasons(res)}
 	for _, p := range res.Problems {
-		li.InvalidFiles = append(li.InvalidFiles, policy.InvalidFile{
-			Kind: string(p.Kind), Region: p.Region, Bucket: p.Bucket, Key: p.Key, Reason: string(p.Reason), Message: p.Message,
-		})
+		li.InvalidFiles = append(li.InvalidFiles, policy.InvalidFile{Region: p.Region, Key: p.Key, Message: p.Message})
 	}
 	return li
 }
