@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/events"
 )
@@ -38,7 +37,7 @@ func loadRecords(t testing.TB, name string) map[string]events.Event {
 // intactLogs is a validation of the trail's log files that found every
 // file valid.
 func intactLogs() *LogIntegrity {
-	return &LogIntegrity{Start: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 6, 8, 0, 0, 0, 0, time.UTC)}
+	return &LogIntegrity{}
 }
 
 func mustNew(t testing.TB, cfg Config) *Evaluator {

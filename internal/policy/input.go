@@ -58,8 +58,6 @@ type Trail struct {
 // cloudtrail validate-logs` checks them: each digest file's signature and
 // place, and each listed log file's hash.
 type LogIntegrity struct {
-	// Start and End are the window validated.
-	Start, End time.Time
 	// InvalidFiles are every digest and log file that failed validation.
 	InvalidFiles []InvalidFile
 	// Unknown says why files could not all be validated (a region that

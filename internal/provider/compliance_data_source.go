@@ -714,7 +714,7 @@ func (d *complianceDataSource) archiveEvents(ctx context.Context, m *complianceM
 // result, and into a warning.
 func (d *complianceDataSource) validateLogs(ctx context.Context, info *trailInfo, start, end time.Time, diags *diag.Diagnostics) *policy.LogIntegrity {
 	tflog.Debug(ctx, "Validating log files", map[string]any{"trail": info.ARN, "start": start.Format(time.RFC3339)})
-	li := &policy.LogIntegrity{Start: start, End: end}
+	li := &policy.LogIntegrity{}
 	if out, err := validateTrailLogs(ctx, d.clients, trailValidation{Trail: info, Start: start, End: end}); err != nil {
 		li.Unknown = []string{awserr.Explain(err)}
 	} else {

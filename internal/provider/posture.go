@@ -54,7 +54,7 @@ func policyTrail(info *trailInfo) *policy.Trail {
 // policyLogIntegrity maps a validation of the trail's log files, every
 // problem kept, onto the policy's LogIntegrity.
 func policyLogIntegrity(res *logvalidation.Result) *policy.LogIntegrity {
-	li := &policy.LogIntegrity{Start: res.Start, End: res.End, Unknown: validationReasons(res)}
+	li := &policy.LogIntegrity{Unknown: validationReasons(res)}
 	for _, p := range res.Problems {
 		li.InvalidFiles = append(li.InvalidFiles, policy.InvalidFile{Region: p.Region, Key: p.Key, Message: p.Message})
 	}
