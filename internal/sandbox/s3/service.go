@@ -85,6 +85,10 @@ func (s *Service) Operation(r *http.Request, _ []byte) (string, bool) {
 	return op.name, serr == nil
 }
 
+// ObjectKey is the object key a request addresses, "" for none, whether
+// it names the bucket in its path or its host.
+func (s *Service) ObjectKey(r *http.Request) string { return objectKey(r) }
+
 // ServeAPI answers one authenticated S3 request.
 func (s *Service) ServeAPI(w http.ResponseWriter, r *http.Request, c awsapi.Caller, body []byte) {
 	req := &request{Caller: c, Body: body}
