@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -62,4 +63,22 @@ func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
 	w.WriteHeader(status)
 	// As in WriteJSON, a failed write has no one left to answer.
 	_, _ = w.Write(body)
+}
+
+// RequestParameters is a JSON request as CloudTrail records it in a
+// record's requestParameters: its members named in lower camel case. A
+// body that is not a JSON object records none.
+func RequestParameters(body []byte) map[string]any {
+	var in map[string]any
+	if json.Unmarshal(body, &in) != nil {
+		return nil
+	}
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if k == "" {
+			continue
+		}
+		out[strings.ToLower(k[:1])+k[1:]] = v
+	}
+	return out
 }
