@@ -232,12 +232,14 @@ func appendFiles(ctx context.Context, s *Service, a *duckdb.Appender, t *table, 
 			return err
 		}
 		row := make([]driver.Value, len(types))
+		// A file lies in one partition: its values are the same in every
+		// row.
+		for j, k := range t.PartitionKeys {
+			row[ncols+j] = types[ncols+j].fromJSON(jsonString(f.partition[k.Name]))
+		}
 		for _, rec := range records {
 			for i, c := range t.Columns {
 				row[i] = types[i].fromJSON(rec.get(c.Name))
-			}
-			for j, k := range t.PartitionKeys {
-				row[ncols+j] = types[ncols+j].fromJSON(jsonString(f.partition[k.Name]))
 			}
 			if err := a.AppendRow(row...); err != nil {
 				return fmt.Errorf("appending a row of %s: %w", f.url(), err)
