@@ -4,6 +4,7 @@
 package s3
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log"
@@ -216,10 +217,7 @@ func (s *Service) PutObject(bucketName, key string, body []byte, contentType str
 	if b == nil {
 		return fmt.Errorf("putting %s/%s: %w", bucketName, key, errNoSuchBucket(bucketName))
 	}
-	if contentType == "" {
-		contentType = defaultContentType
-	}
-	v := newObjectVersion(body, contentType, s.now(), b.Account, defaultSSE(b))
+	v := newObjectVersion(body, cmp.Or(contentType, defaultContentType), s.now(), b.Account, defaultSSE(b))
 	for name, value := range metadata {
 		v.setMetadata(name, value)
 	}
