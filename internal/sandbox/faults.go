@@ -260,14 +260,20 @@ type faultReplies struct {
 	denied func(c awsapi.Caller, service, operation string) sigv4.Reply
 }
 
+// objectKeyer is a service whose requests address object keys, which a
+// fault may be scoped to. The service resolves the key, as it does to
+// serve the request, whatever style of address the request uses.
+type objectKeyer interface {
+	ObjectKey(r *http.Request) string
+}
+
 // inject applies the active faults to a request for rt: it sleeps for any
 // added latency, then, if a fault answers the request, writes the error as
 // the service words it and returns true.
 func (fs *faultSet) inject(w http.ResponseWriter, r *http.Request, rt *route, c awsapi.Caller, operation string) bool {
 	t := target{service: rt.service, region: c.Region, operation: operation}
-	if rt.service == serviceS3 {
-		// Path-style: /bucket/key.
-		_, t.key, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if k, ok := rt.api.(objectKeyer); ok {
+		t.key = k.ObjectKey(r)
 	}
 	f, delay := fs.decide(t)
 	if delay > 0 {

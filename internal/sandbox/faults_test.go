@@ -130,6 +130,12 @@ func TestFaults(t *testing.T) {
 		if err := get("logs/readable.json.gz"); err != nil {
 			t.Errorf("another key: %v", err)
 		}
+		// The key is the whole path when the bucket is in the host name.
+		_, err = e.S3VirtualHost("us-east-1").GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("deny-bucket"), Key: aws.String("logs/refused.json.gz")})
+		sandboxtest.WantCode(t, err, "AccessDenied")
+		if _, err := e.S3VirtualHost("us-east-1").GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("deny-bucket"), Key: aws.String("logs/readable.json.gz")}); err != nil {
+			t.Errorf("another key, virtual-hosted: %v", err)
+		}
 		if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("deny-bucket"), Key: aws.String("logs/refused.json.gz")}); err != nil {
 			t.Errorf("another operation on the refused key: %v", err)
 		}

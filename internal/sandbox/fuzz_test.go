@@ -139,11 +139,8 @@ func checkAnswer(t *testing.T, req *http.Request, rec *httptest.ResponseRecorder
 // the JSON protocol by its target, the query protocol by its Action,
 // S3 by neither.
 func protocolOf(req *http.Request, body []byte) string {
-	target := req.Header.Get("X-Amz-Target")
-	for _, p := range []string{"CloudTrail_20131101.", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.", "AWSOrganizationsV20161128."} {
-		if strings.HasPrefix(target, p) {
-			return "json"
-		}
+	if jsonService(req.Header.Get("X-Amz-Target")) != "" {
+		return "json"
 	}
 	if req.URL.Query().Get("Action") != "" {
 		return "query"
@@ -154,6 +151,25 @@ func protocolOf(req *http.Request, body []byte) string {
 		}
 	}
 	return "s3"
+}
+
+// jsonServices are the JSON 1.1 services, by the prefix of their
+// requests' X-Amz-Target, and the service their requests are signed for.
+var jsonServices = []struct{ prefix, service string }{
+	{"CloudTrail_20131101.", "cloudtrail"},
+	{"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.", "cloudtrail"},
+	{"AWSOrganizationsV20161128.", "organizations"},
+	{"AmazonAthena.", "athena"},
+}
+
+// jsonService is the service a JSON 1.1 target calls, "" for none.
+func jsonService(target string) string {
+	for _, js := range jsonServices {
+		if strings.HasPrefix(target, js.prefix) {
+			return js.service
+		}
+	}
+	return ""
 }
 
 // formAction is a form body's Action.
@@ -293,10 +309,14 @@ var jsonOperations = []string{
 	"CloudTrail_20131101.ListPublicKeys", "CloudTrail_20131101.StartLogging", "CloudTrail_20131101.DeleteTrail",
 	"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetEventSelectors", "CloudTrail_20131101.NoSuchOperation",
 	"AWSOrganizationsV20161128.DescribeOrganization",
+	"AmazonAthena.StartQueryExecution", "AmazonAthena.GetQueryExecution", "AmazonAthena.GetQueryResults",
+	"AmazonAthena.StopQueryExecution", "AmazonAthena.GetDatabase", "AmazonAthena.ListDatabases",
+	"AmazonAthena.GetTableMetadata", "AmazonAthena.ListTableMetadata", "AmazonAthena.GetWorkGroup",
+	"AmazonAthena.ListWorkGroups", "AmazonAthena.NoSuchOperation",
 }
 
 // FuzzJSONRequest sends validly signed JSON 1.1 requests with fuzzed
-// bodies to CloudTrail's and Organizations' operations.
+// bodies to CloudTrail's, Organizations' and Athena's operations.
 func FuzzJSONRequest(f *testing.F) {
 	srv, _ := fuzzServer(f)
 	for i, body := range []string{
@@ -318,14 +338,25 @@ func FuzzJSONRequest(f *testing.F) {
 	} {
 		f.Add(uint8(i), []byte(body), "")
 	}
+	for _, seed := range []struct{ op, body string }{
+		{"StartQueryExecution", `{"ClientRequestToken":"fuzz-token-0-0123456789abcdef0123456789","QueryString":"SELECT 1","ResultConfiguration":{"OutputLocation":"s3://fuzz-bucket/results/"}}`},
+		{"StartQueryExecution", `{"ClientRequestToken":"fuzz-token-1-0123456789abcdef0123456789","QueryString":"SELECT eventname FROM fuzz.trail WHERE region = 'us-east-1' LIMIT 5","QueryExecutionContext":{"Database":"fuzz"},"WorkGroup":"primary","ResultConfiguration":{"OutputLocation":"s3://fuzz-bucket/results"}}`},
+		{"StartQueryExecution", `{"ClientRequestToken":"fuzz-token-2-0123456789abcdef0123456789","QueryString":"CREATE EXTERNAL TABLE fuzz.t (a int) PARTITIONED BY (d string) ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://fuzz-bucket/t/'","ResultConfiguration":{"OutputLocation":"s3://fuzz-bucket/results/"}}`},
+		{"StartQueryExecution", `{"ClientRequestToken":"fuzz-token-3-0123456789abcdef0123456789","QueryString":"SELECT ?","ExecutionParameters":["'x'"],"ResultConfiguration":{"OutputLocation":"s3://fuzz-bucket/results/"}}`},
+		{"GetQueryResults", `{"QueryExecutionId":"00000000-0000-0000-0000-000000000000","MaxResults":10,"NextToken":"x"}`},
+		{"GetQueryExecution", `{"QueryExecutionId":"00000000-0000-0000-0000-000000000000"}`},
+		{"ListTableMetadata", `{"CatalogName":"AwsDataCatalog","DatabaseName":"default","Expression":"t*","MaxResults":50}`},
+		{"GetTableMetadata", `{"CatalogName":"AwsDataCatalog","DatabaseName":"default","TableName":"t"}`},
+		{"ListDatabases", `{"CatalogName":"AwsDataCatalog","NextToken":"x"}`},
+		{"GetWorkGroup", `{"WorkGroup":"primary"}`},
+	} {
+		f.Add(uint8(0), []byte(seed.body), "AmazonAthena."+seed.op)
+	}
 	f.Fuzz(func(t *testing.T, op uint8, body []byte, target string) {
-		if target == "" || !validHeader(target) || !strings.HasPrefix(target, "CloudTrail_20131101.") {
+		if target == "" || !validHeader(target) || jsonService(target) == "" {
 			target = jsonOperations[int(op)%len(jsonOperations)]
 		}
-		service := "cloudtrail"
-		if strings.HasPrefix(target, "AWSOrganizations") {
-			service = "organizations"
-		}
+		service := jsonService(target)
 		req := signed(t, "POST", "/", service, body, http.Header{"X-Amz-Target": {target}, "Content-Type": {"application/x-amz-json-1.1"}})
 		checkAnswer(t, req, serve(t, srv, req), "json")
 	})

@@ -295,7 +295,7 @@ func (s *Service) ServeAPI(w http.ResponseWriter, r *http.Request, c awsapi.Call
 		body = []byte("{}")
 	}
 	out, aerr := o.run(s, c, body)
-	call := awsapi.Call{Source: source, Name: name, ReadOnly: o.readOnly, RequestParameters: requestParameters(body)}
+	call := awsapi.Call{Source: source, Name: name, ReadOnly: o.readOnly, RequestParameters: awsapi.RequestParameters(body)}
 	if aerr != nil {
 		call.ErrorCode, call.ErrorMessage = aerr.code, aerr.msg
 	} else if started, ok := out.(startQueryExecutionOutput); ok {
@@ -309,23 +309,6 @@ func (s *Service) ServeAPI(w http.ResponseWriter, r *http.Request, c awsapi.Call
 		return
 	}
 	awsapi.WriteJSON(w, out)
-}
-
-// requestParameters is a request as CloudTrail records it: its members
-// named in lower camel case.
-func requestParameters(body []byte) map[string]any {
-	var in map[string]any
-	if json.Unmarshal(body, &in) != nil {
-		return nil
-	}
-	out := make(map[string]any, len(in))
-	for k, v := range in {
-		if k != "" {
-			k = strings.ToLower(k[:1]) + k[1:]
-		}
-		out[k] = v
-	}
-	return out
 }
 
 // decode reads an operation's input; a body of the wrong shape is a

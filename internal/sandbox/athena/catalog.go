@@ -2,7 +2,6 @@ package athena
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -136,16 +135,6 @@ func (t *table) metadata() tableMetadata {
 		PartitionKeys: cols(t.PartitionKeys, false),
 		Parameters:    params,
 	}
-}
-
-// sortedNames returns a map's keys in order.
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // normalizeName is how Glue keeps database and table names: lower case.

@@ -1,7 +1,9 @@
 package athena
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -84,9 +86,9 @@ func (s *Service) ddl(ex *execution, st *statement) (resultTable, error) {
 		if d == nil {
 			return out, hiveFailure(errTypeTableNotFound, "SemanticException [Error 10072]: Database does not exist: %s", db)
 		}
-		out = nameList("tab_name", sortedNames(d.Tables), st.pattern)
+		out = nameList("tab_name", slices.Sorted(maps.Keys(d.Tables)), st.pattern)
 	case stmtShowDatabases:
-		out = nameList("database_name", sortedNames(cat.Databases), st.pattern)
+		out = nameList("database_name", slices.Sorted(maps.Keys(cat.Databases)), st.pattern)
 	}
 	if err := s.flushLocked(); err != nil {
 		return out, err

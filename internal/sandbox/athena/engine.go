@@ -186,23 +186,32 @@ func (p *parseEngine) check(query string, params []string) error {
 // load creates a table in the query's database and appends the rows of
 // its files, each with its partition's values.
 func (e *engine) load(ctx context.Context, s *Service, db string, t *table, files []dataFile) error {
-	types := make([]*hiveType, 0, len(t.Columns)+len(t.PartitionKeys))
-	defs := make([]string, 0, cap(types))
-	for _, c := range append(append([]column(nil), t.Columns...), t.PartitionKeys...) {
+	cols := append(append([]column(nil), t.Columns...), t.PartitionKeys...)
+	return e.fillTable(ctx, db, t, nil, cols, func(a *duckdb.Appender, types []*hiveType) error {
+		return appendFiles(ctx, s, a, t, types, files)
+	})
+}
+
+// fillTable creates (or replaces) the table of t's name in the query's
+// database, with the columns lead (DuckDB definitions) then cols (Hive
+// types), and fills it with fill, given an appender on the table and the
+// Hive types of cols.
+func (e *engine) fillTable(ctx context.Context, db string, t *table, lead []string, cols []column, fill func(a *duckdb.Appender, types []*hiveType) error) error {
+	types := make([]*hiveType, len(cols))
+	defs := append(make([]string, 0, len(lead)+len(cols)), lead...)
+	for i, c := range cols {
 		h, err := parseHiveTypeString(c.Type)
 		if err != nil {
 			return userError("HIVE_INVALID_METADATA", errTypeInvalidMetadata, "Table %s.%s: %v", db, t.Name, err)
 		}
-		types = append(types, h)
+		types[i] = h
 		defs = append(defs, quoteIdent(c.Name)+" "+h.duckDB())
 	}
 	name := "awsdatacatalog." + quoteIdent(db) + "." + quoteIdent(t.Name)
-	stmts := []string{
+	for _, stmt := range []string{
 		"CREATE SCHEMA IF NOT EXISTS awsdatacatalog." + quoteIdent(db),
-		"DROP TABLE IF EXISTS " + name,
-		"CREATE TABLE " + name + " (" + strings.Join(defs, ", ") + ")",
-	}
-	for _, stmt := range stmts {
+		"CREATE OR REPLACE TABLE " + name + " (" + strings.Join(defs, ", ") + ")",
+	} {
 		if err := e.exec(ctx, stmt); err != nil {
 			return fmt.Errorf("creating %s: %w", name, err)
 		}
@@ -212,8 +221,7 @@ func (e *engine) load(ctx context.Context, s *Service, db string, t *table, file
 		if err != nil {
 			return fmt.Errorf("appending to %s: %w", name, err)
 		}
-		err = appendFiles(ctx, s, a, t, types, files)
-		return errors.Join(err, a.Close())
+		return errors.Join(fill(a, types), a.Close())
 	})
 }
 
@@ -232,12 +240,14 @@ func appendFiles(ctx context.Context, s *Service, a *duckdb.Appender, t *table, 
 			return err
 		}
 		row := make([]driver.Value, len(types))
+		// A file lies in one partition: its values are the same in every
+		// row.
+		for j, k := range t.PartitionKeys {
+			row[ncols+j] = types[ncols+j].fromJSON(jsonString(f.partition[k.Name]))
+		}
 		for _, rec := range records {
 			for i, c := range t.Columns {
 				row[i] = types[i].fromJSON(rec.get(c.Name))
-			}
-			for j, k := range t.PartitionKeys {
-				row[ncols+j] = types[ncols+j].fromJSON(jsonString(f.partition[k.Name]))
 			}
 			if err := a.AppendRow(row...); err != nil {
 				return fmt.Errorf("appending a row of %s: %w", f.url(), err)

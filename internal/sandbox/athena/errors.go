@@ -1,10 +1,8 @@
 package athena
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
 )
@@ -49,24 +47,14 @@ func internalError(err error) *apiError {
 // writeError answers in Athena's error shape: InvalidRequestException
 // carries AthenaErrorCode and the same value as ErrorCode.
 func writeError(w http.ResponseWriter, e *apiError) {
-	body := map[string]string{"__type": e.code}
+	fields := map[string]string{}
 	if e.msg != "" {
-		body["Message"] = e.msg
+		fields["Message"] = e.msg
 	}
 	if e.athenaCode != "" {
-		body["AthenaErrorCode"], body["ErrorCode"] = e.athenaCode, e.athenaCode
+		fields["AthenaErrorCode"], fields["ErrorCode"] = e.athenaCode, e.athenaCode
 	}
-	data, err := json.Marshal(body)
-	if err != nil {
-		// A map of strings always marshals.
-		panic(err)
-	}
-	w.Header().Set("Content-Type", awsapi.JSONContentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.Header().Set("X-Amzn-Requestid", awsapi.NewUUID())
-	w.WriteHeader(e.status)
-	// A write fails only once the client has gone.
-	_, _ = w.Write(data)
+	awsapi.WriteJSONErrorFields(w, e.status, e.code, fields)
 }
 
 // queryFailure is why a query ended FAILED: Athena's reason

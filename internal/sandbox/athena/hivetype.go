@@ -225,6 +225,9 @@ func (h *hiveType) decimalPrecision() (precision, scale int) {
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
+// intBits is the width of each Hive integer type.
+var intBits = map[string]int{"int": 32, "bigint": 64, "smallint": 16, "tinyint": 8}
+
 // fromJSON converts one JSON value to the column's value as the Hive JSON
 // SerDe reads it: object keys match column and field names whatever
 // their case, a JSON object or array in a string column is its JSON text,
@@ -250,7 +253,7 @@ func (h *hiveType) fromJSON(raw json.RawMessage) any {
 		}
 		return b.String()
 	case "int", "bigint", "smallint", "tinyint":
-		n, err := strconv.ParseInt(scalarText(raw), 10, map[string]int{"int": 32, "bigint": 64, "smallint": 16, "tinyint": 8}[h.kind])
+		n, err := strconv.ParseInt(scalarText(raw), 10, intBits[h.kind])
 		if err != nil {
 			return nil
 		}

@@ -2,7 +2,9 @@ package athena
 
 import (
 	"encoding/base64"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/opsaudit/terraform-provider-opsaudit/internal/sandbox/awsapi"
@@ -88,7 +90,7 @@ func (s *Service) listDatabases(c awsapi.Caller, body []byte) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dbs := s.catalogLocked(scope(c)).Databases
-	names, next, e := page(sortedNames(dbs), in)
+	names, next, e := page(slices.Sorted(maps.Keys(dbs)), in)
 	if e != nil {
 		return nil, e
 	}
@@ -143,7 +145,7 @@ func (s *Service) listTableMetadata(c awsapi.Caller, body []byte) (any, *apiErro
 		return nil, e
 	}
 	var matching []string
-	for _, n := range sortedNames(d.Tables) {
+	for _, n := range slices.Sorted(maps.Keys(d.Tables)) {
 		if filter == nil || filter.MatchString(n) {
 			matching = append(matching, n)
 		}

@@ -330,34 +330,12 @@ const rowColumn = "$partition"
 // all), so that they mean what they mean in the query.
 func (e *engine) filterRows(ctx context.Context, t *table, db string, ref tableRef, template map[string]any, cols []column, rows [][]string, where []map[string]any) ([][]string, error) {
 	name := "awsdatacatalog." + quoteIdent(db) + "." + quoteIdent(t.Name)
-	defs := []string{quoteIdent(rowColumn) + " BIGINT"}
-	types := make([]*hiveType, len(cols))
-	for i, c := range cols {
-		h, err := parseHiveTypeString(c.Type)
-		if err != nil {
-			return nil, userError("HIVE_INVALID_METADATA", errTypeInvalidMetadata, "Table %s.%s: %v", db, t.Name, err)
-		}
-		types[i] = h
-		defs = append(defs, quoteIdent(c.Name)+" "+h.duckDB())
-	}
-	for _, stmt := range []string{
-		"CREATE SCHEMA IF NOT EXISTS awsdatacatalog." + quoteIdent(db),
-		"CREATE OR REPLACE TABLE " + name + " (" + strings.Join(defs, ", ") + ")",
-	} {
-		if err := e.exec(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("creating the partitions of %s: %w", name, err)
-		}
-	}
 	defer func() {
 		// The table is replaced by the loaded one; a failed drop leaves it
 		// to be replaced all the same.
 		_ = e.exec(context.Background(), "DROP TABLE IF EXISTS "+name)
 	}()
-	err := e.conn.Raw(func(dc any) error {
-		a, err := duckdb.NewAppender(dc.(driver.Conn), "awsdatacatalog", db, t.Name)
-		if err != nil {
-			return err
-		}
+	err := e.fillTable(ctx, db, t, []string{quoteIdent(rowColumn) + " BIGINT"}, cols, func(a *duckdb.Appender, types []*hiveType) error {
 		row := make([]driver.Value, len(cols)+1)
 		for n, r := range rows {
 			row[0] = int64(n)
@@ -365,10 +343,10 @@ func (e *engine) filterRows(ctx context.Context, t *table, db string, ref tableR
 				row[i+1] = types[i].fromJSON(jsonString(v))
 			}
 			if err := a.AppendRow(row...); err != nil {
-				return errors.Join(err, a.Close())
+				return err
 			}
 		}
-		return a.Close()
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading the partitions of %s: %w", name, err)

@@ -468,7 +468,7 @@ func (ex *execution) describe() map[string]any {
 			"ResultReuseInformation":           map[string]bool{"ReusedPreviousResult": false},
 		},
 		"WorkGroup":     ex.WorkGroup,
-		"EngineVersion": map[string]string{"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"},
+		"EngineVersion": engineVersion,
 	}
 	if len(ex.Parameters) > 0 {
 		out["ExecutionParameters"] = ex.Parameters

@@ -7,6 +7,8 @@ import (
 // Every account has the one workgroup primary in each region, without
 // an output location of its own, as a new account's.
 
+// engineVersion is the engine the workgroup and every query run on:
+// Athena's current one, chosen automatically.
 var engineVersion = map[string]string{"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}
 
 type workGroupInput struct {

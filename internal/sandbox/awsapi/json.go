@@ -2,8 +2,10 @@ package awsapi
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -52,14 +54,44 @@ func WriteJSON(w http.ResponseWriter, v any) {
 
 // WriteJSONError answers in the JSON 1.1 protocol's error shape.
 func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
-	body, err := json.Marshal(map[string]string{"__type": code, "message": message})
+	WriteJSONErrorFields(w, status, code, map[string]string{"message": message})
+}
+
+// WriteJSONErrorFields answers in the JSON 1.1 protocol's error shape
+// with fields as the members beside __type: services name the message
+// member differently (message, Message) and some add members of their
+// own.
+func WriteJSONErrorFields(w http.ResponseWriter, status int, code string, fields map[string]string) {
+	body := make(map[string]string, len(fields)+1)
+	maps.Copy(body, fields)
+	body["__type"] = code
+	data, err := json.Marshal(body)
 	if err != nil {
-		// Two strings always marshal.
+		// A map of strings always marshals.
 		panic(err)
 	}
 	w.Header().Set("Content-Type", JSONContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.Header().Set("X-Amzn-Requestid", NewUUID())
 	w.WriteHeader(status)
 	// As in WriteJSON, a failed write has no one left to answer.
-	_, _ = w.Write(body)
+	_, _ = w.Write(data)
+}
+
+// RequestParameters is a JSON request as CloudTrail records it in a
+// record's requestParameters: its members named in lower camel case. A
+// body that is not a JSON object records none.
+func RequestParameters(body []byte) map[string]any {
+	var in map[string]any
+	if json.Unmarshal(body, &in) != nil {
+		return nil
+	}
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if k == "" {
+			continue
+		}
+		out[strings.ToLower(k[:1])+k[1:]] = v
+	}
+	return out
 }

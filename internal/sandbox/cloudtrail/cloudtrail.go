@@ -208,7 +208,7 @@ func (s *Service) ServeAPI(w http.ResponseWriter, r *http.Request, caller awsapi
 			RequestParameters: detail.request, ResponseElements: detail.response, Resources: detail.resources,
 		}
 		if c.RequestParameters == nil {
-			c.RequestParameters = trailParams(body)
+			c.RequestParameters = awsapi.RequestParameters(body)
 		}
 		if cerr != nil {
 			c.ErrorCode, c.ErrorMessage, c.ResponseElements = cerr.code, cerr.msg, nil
@@ -235,23 +235,6 @@ func decodeCT(body []byte, v any) *ctError {
 		return ctErr("SerializationException", "could not parse request body: %v", err)
 	}
 	return nil
-}
-
-// trailParams lists request parameters for the recorded call: AWS records
-// the request with lower-camel-case keys.
-func trailParams(body []byte) map[string]any {
-	var in map[string]any
-	if json.Unmarshal(body, &in) != nil {
-		return nil
-	}
-	out := make(map[string]any, len(in))
-	for k, v := range in {
-		if k == "" {
-			continue
-		}
-		out[strings.ToLower(k[:1])+k[1:]] = v
-	}
-	return out
 }
 
 // sortedTrails lists trails in a stable order (by ARN).

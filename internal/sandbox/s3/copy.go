@@ -151,9 +151,7 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, req *reques
 	}
 	contentType, headers := from.ContentType, maps.Clone(from.Headers)
 	if directive == "REPLACE" {
-		if contentType = r.Header.Get("Content-Type"); contentType == "" {
-			contentType = defaultContentType
-		}
+		contentType = requestContentType(r)
 		headers = requestHeaders(r)
 	}
 	// A copy is written whole, so it has a plain MD5 ETag and a

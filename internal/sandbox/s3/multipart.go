@@ -154,10 +154,7 @@ func (s *Service) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if serr != nil {
 		return nil, serr
 	}
-	contentType := r.Header.Get("Content-Type")
-	if contentType == "" {
-		contentType = defaultContentType
-	}
+	contentType := requestContentType(r)
 	u := &multipartUpload{
 		ID: newUploadID(), Key: key, Initiated: s.now().UTC().Truncate(time.Millisecond),
 		Initiator: req.ARN, Owner: req.Account, ContentType: contentType, Headers: requestHeaders(r),

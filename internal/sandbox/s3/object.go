@@ -2,6 +2,7 @@ package s3
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/xml"
@@ -156,10 +157,7 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request
 	if serr != nil {
 		return nil, serr
 	}
-	contentType := r.Header.Get("Content-Type")
-	if contentType == "" {
-		contentType = defaultContentType
-	}
+	contentType := requestContentType(r)
 	v := newObjectVersion(req.Body, contentType, s.now(), req.Account, sse)
 	v.ChecksumAlgorithm, v.Checksum = alg, checksum
 	if v.BodyHash, serr = s.storeBodyLocked(b, v.Body); serr != nil {
@@ -182,6 +180,12 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, req *request
 }
 
 // checkKeyLength refuses a key S3 would not store.
+// requestContentType is the content type a write stores: the request's,
+// else S3's default.
+func requestContentType(r *http.Request) string {
+	return cmp.Or(r.Header.Get("Content-Type"), defaultContentType)
+}
+
 func checkKeyLength(key string) *s3Error {
 	if len(key) > maxKeyLength {
 		return &s3Error{status: http.StatusBadRequest, code: "KeyTooLongError", message: "Your key is too long", key: key}

@@ -2,13 +2,11 @@ package s3_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/xml"
 	"hash/crc32"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -155,20 +153,7 @@ func TestAWSChunkedTrailer(t *testing.T) {
 func TestVirtualHostStyle(t *testing.T) {
 	e := sandboxtest.New(t, sandbox.Options{NoHistory: true})
 	ctx := context.Background()
-	addr := strings.TrimPrefix(e.URL, "http://")
-	_, port, _ := net.SplitHostPort(addr)
-	// Every name under localhost reaches the test server, as a resolver
-	// that follows RFC 6761 would.
-	client := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-		TLSClientConfig: &tls.Config{},
-	}}
-	c := sandboxtest.S3Client("http://localhost:"+port, "us-east-1", sandboxtest.Creds("test", "test", ""), func(o *s3.Options) {
-		o.UsePathStyle = false
-		o.HTTPClient = client
-	})
+	c := e.S3VirtualHost("us-east-1")
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("vhost-bucket")}); err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}

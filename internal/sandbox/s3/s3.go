@@ -337,10 +337,10 @@ func hasAnySubresource(q url.Values) bool {
 // s3Operation names the operation a request on an existing bucket
 // addresses; ok is false for operations the sandbox does not implement.
 func s3Operation(r *http.Request, hasKey bool) (s3Op, bool) {
-	method, q := r.Method, r.URL.Query()
 	if hasKey {
-		return objectOperation(r, method, q)
+		return objectOperation(r)
 	}
+	method, q := r.Method, r.URL.Query()
 	switch method {
 	case http.MethodHead:
 		if !hasAnySubresource(q) {
@@ -390,7 +390,8 @@ func s3Operation(r *http.Request, hasKey bool) (s3Op, bool) {
 
 // objectOperation names the operation a request on a key addresses: the
 // object itself, a copy into it, or a multipart upload of it.
-func objectOperation(r *http.Request, method string, q url.Values) (s3Op, bool) {
+func objectOperation(r *http.Request) (s3Op, bool) {
+	method, q := r.Method, r.URL.Query()
 	copies := r.Header.Get("X-Amz-Copy-Source") != ""
 	switch {
 	case q.Has("uploads"):

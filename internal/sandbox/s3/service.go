@@ -4,6 +4,7 @@
 package s3
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log"
@@ -84,6 +85,10 @@ func (s *Service) Operation(r *http.Request, _ []byte) (string, bool) {
 	_, op, serr := resolve(r)
 	return op.name, serr == nil
 }
+
+// ObjectKey is the object key a request addresses, "" for none, whether
+// it names the bucket in its path or its host.
+func (s *Service) ObjectKey(r *http.Request) string { return objectKey(r) }
 
 // ServeAPI answers one authenticated S3 request.
 func (s *Service) ServeAPI(w http.ResponseWriter, r *http.Request, c awsapi.Caller, body []byte) {
@@ -212,10 +217,7 @@ func (s *Service) PutObject(bucketName, key string, body []byte, contentType str
 	if b == nil {
 		return fmt.Errorf("putting %s/%s: %w", bucketName, key, errNoSuchBucket(bucketName))
 	}
-	if contentType == "" {
-		contentType = defaultContentType
-	}
-	v := newObjectVersion(body, contentType, s.now(), b.Account, defaultSSE(b))
+	v := newObjectVersion(body, cmp.Or(contentType, defaultContentType), s.now(), b.Account, defaultSSE(b))
 	for name, value := range metadata {
 		v.setMetadata(name, value)
 	}

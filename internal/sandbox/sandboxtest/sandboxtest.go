@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,6 +111,24 @@ func (e *Env) CloudTrail(region string) *cloudtrail.Client {
 // S3 is a path-style S3 client for region with the default key pair.
 func (e *Env) S3(region string) *s3.Client {
 	return S3Client(e.URL, region, defaultCreds)
+}
+
+// S3VirtualHost is a virtual-hosted-style S3 client for region with the
+// default key pair: it names the bucket in the host, bucket.localhost,
+// and dials the sandbox for every name under localhost, as a resolver
+// that follows RFC 6761 would.
+func (e *Env) S3VirtualHost(region string) *s3.Client {
+	addr := strings.TrimPrefix(e.URL, "http://")
+	_, port, _ := net.SplitHostPort(addr)
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	return S3Client("http://localhost:"+port, region, defaultCreds, func(o *s3.Options) {
+		o.UsePathStyle = false
+		o.HTTPClient = client
+	})
 }
 
 // STS is an STS client for region with the default key pair.
